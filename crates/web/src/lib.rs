@@ -18,17 +18,12 @@ mod entry {
     /// rather than through `#[wasm_bindgen(start)]`, so that Web Workers can
     /// later load the same module without trying to render into a document
     /// they do not have.
+    ///
+    /// Panics: `Renderer::render` installs `console_error_panic_hook` unless
+    /// `yew::set_custom_panic_hook` was called first, so a panic already
+    /// reaches the console with its message and location.
     #[wasm_bindgen]
     pub fn run() {
-        install_panic_hook();
         yew::Renderer::<crate::app::App>::new().render();
-    }
-
-    /// Without a hook, a panic in wasm surfaces only as "unreachable executed"
-    /// with no message.
-    fn install_panic_hook() {
-        std::panic::set_hook(Box::new(|info| {
-            web_sys::console::error_1(&format!("oomlab: simulator bug: {info}").into());
-        }));
     }
 }

@@ -1,0 +1,115 @@
+// Reusable pieces for the end-to-end tests: a static server for dist/, a
+// headless Debian Chromium driven by playwright-core, and pages that record
+// every console error and failed request so tests can assert there were none.
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startServer } from "../../scripts/static-server.mjs";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const DIST = join(ROOT, "dist");
+export const SHOTS = join(ROOT, "target", "e2e");
+
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+// This machine has no network beyond loopback: without these Chromium keeps
+// trying to reach Google services and logs refused connections.
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Starts the static server on a free loopback port. */
+export function serveDist() {
+  return startServer(DIST, { port: 0 });
+}
+
+/**
+ * Launches Chromium. playwright-core gives every launch a new, empty
+ * --user-data-dir and removes it on close, so no state leaks between runs.
+ */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+function slug(s) {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/** Saves a full-page screenshot as target/e2e/NAME.png and returns its path. */
+export async function screenshot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  const path = join(SHOTS, `${slug(name)}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/**
+ * Opens a fresh browser context and page at `url` and collects problems:
+ * console errors, uncaught exceptions, failed requests and HTTP errors.
+ */
+export async function openPage(browser, url, { colorScheme = "light", viewport } = {}) {
+  const context = await browser.newContext({
+    colorScheme,
+    viewport: viewport ?? { width: 1200, height: 720 },
+  });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console.error: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`uncaught: ${err.message}`));
+  page.on("requestfailed", (req) =>
+    problems.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ""}`),
+  );
+  page.on("response", (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
+  await page.goto(url);
+  return {
+    page,
+    problems,
+    close: () => context.close(),
+  };
+}
+
+/**
+ * Runs `body(page, session)` on a fresh page for node:test context `t`.
+ * On failure the page is saved as target/e2e/<test>-failure.png first, and
+ * any console errors are appended to the error message; on success the test
+ * also fails if the page logged any error.
+ */
+export async function withPage(t, browser, url, body, options) {
+  const session = await openPage(browser, url, options);
+  try {
+    await body(session.page, session);
+    if (session.problems.length > 0) {
+      throw new Error(`page reported problems:\n  ${session.problems.join("\n  ")}`);
+    }
+  } catch (err) {
+    const shot = await screenshot(session.page, `${t.name}-failure`).catch(() => null);
+    if (shot) err.message += `\n(screenshot: ${shot})`;
+    if (session.problems.length > 0 && !err.message.includes("page reported problems")) {
+      err.message += `\npage problems:\n  ${session.problems.join("\n  ")}`;
+    }
+    throw err;
+  } finally {
+    await session.close();
+  }
+}
+
+/** Waits until the wasm app has mounted, i.e. the heading is rendered. */
+export async function waitForApp(page) {
+  await page.locator("h1", { hasText: "oomlab" }).waitFor({ timeout: 20_000 });
+}
