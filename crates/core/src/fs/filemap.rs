@@ -1,0 +1,307 @@
+//! Buffered `write()` (`mm/filemap.c`, `fs/iomap.c`, `fs/btrfs/file.c`): one
+//! page-sized chunk per iteration, each step separate so that other CPUs can
+//! interleave between them.
+//!
+//! | path | fault-in | fatal check | allocation | copy | `i_size` |
+//! |---|---|---|---|---|---|
+//! | generic (ext4, 4.13) | first | after fault-in | GFP_KERNEL | atomic | in write_end, from copied |
+//! | iomap (xfs) | first | inside write_begin | GFP_NOFS | atomic | in write_end |
+//! | btrfs | first | none | GFP_KERNEL | atomic | btrfs_dirty_pages |
+//! | generic_3_10 | first | end of iteration, skipped on the copied==0 retry | GFP_KERNEL | atomic | write_end |
+//! | isize_before_copy | first | after fault-in | GFP_KERNEL | atomic | in write_begin, before the copy |
+//!
+//! Not modelled: `i_rwsem`, multi-segment iovecs, direct I/O, block sizes
+//! smaller than a page (a page is uptodate once a full copy landed), delalloc
+//! space reservation.
+
+use crate::fs::{overlay, PcPage, Prov, Run};
+use crate::kernel::entry::Fr;
+use crate::mm::memory::{Access, FaultFrame, FaultResult};
+use crate::mm::page_alloc::{AllocFrame, PageKind};
+use crate::scenario::{WritePath, PAGE_SIZE};
+use crate::sim::*;
+use crate::trace::TraceKind;
+
+const EFAULT: i64 = -14;
+const EINTR: i64 = -4;
+const ENOMEM: i64 = -12;
+
+#[derive(Clone, Debug)]
+pub(crate) struct WriteFrame {
+    pub path: WritePath,
+    fd: u16,
+    inode: u32,
+    src: u64,
+    len: u64,
+    pos: u64,
+    written: u64,
+    expected: u8,
+    phase: WPhase,
+    bytes: u64,
+    page: Option<u32>,
+    status: i64,
+    copied: u64,
+    /// The last iteration was a copied == 0 retry (3.10 skips the fatal check).
+    retry: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WPhase {
+    Again,
+    AfterFaultIn,
+    WriteBegin,
+    AfterAlloc,
+    Copy,
+    WriteEnd,
+    AfterBalance,
+}
+
+impl WriteFrame {
+    pub(crate) fn new(sim: &Sim, fd: u16, inode: u32, src: u64, len: u64, pos: u64, expected: u8) -> WriteFrame {
+        WriteFrame {
+            path: sim.toggles.write_path,
+            fd,
+            inode,
+            src,
+            len,
+            pos,
+            written: 0,
+            expected,
+            phase: WPhase::Again,
+            bytes: 0,
+            page: None,
+            status: 0,
+            copied: 0,
+            retry: false,
+        }
+    }
+}
+
+impl Sim {
+    fn write_finish(&mut self, tid: Tid, f: &mut WriteFrame) -> Fr {
+        let ret = if f.written > 0 { f.written as i64 } else { f.status };
+        if ret > 0 {
+            self.inodes[f.inode as usize].acked += ret as u64;
+            self.progress();
+        }
+        let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+        if let Var::Fd { inode, append, pos } = u.vars[f.fd as usize] {
+            let newpos = if append { pos } else { pos + ret.max(0) as u64 };
+            u.vars[f.fd as usize] = Var::Fd { inode, append, pos: newpos };
+        }
+        if ret != f.len as i64 {
+            self.tr(tid, "vfs_write", TraceKind::Write, format!("returns {ret} (of {})", f.len));
+        }
+        Fr::Done(Ret::Int(ret), Step::Busy(150))
+    }
+
+    pub(crate) fn step_write(&mut self, tid: Tid, f: &mut WriteFrame) -> Fr {
+        match f.phase {
+            WPhase::Again => {
+                // again: the chunk within the current page.
+                let offset = f.pos % PAGE_SIZE;
+                f.bytes = (PAGE_SIZE - offset).min(f.len - f.written);
+                // iov_iter_fault_in_readable: touch each source page.
+                let start = f.src + f.written;
+                let mut a = start - start % PAGE_SIZE;
+                while a < start + f.bytes {
+                    match self.user_access(tid, a, false) {
+                        Access::Page(_) | Access::ZeroPage => {}
+                        Access::Missing => {
+                            f.phase = WPhase::AfterFaultIn;
+                            return Fr::Call(Frame::Fault(FaultFrame::new(a, false, false)), Step::Busy(200));
+                        }
+                        Access::Bad => {
+                            f.status = EFAULT;
+                            return self.write_finish(tid, f);
+                        }
+                    }
+                    a += PAGE_SIZE;
+                }
+                f.phase = WPhase::WriteBegin;
+                self.write_fatal_check(tid, f, true)
+            }
+            WPhase::AfterFaultIn => {
+                match self.tasks[tid as usize].ret {
+                    Ret::Fault(FaultResult::Ok) => {
+                        f.phase = WPhase::Again;
+                        Fr::Stay(Step::Busy(100))
+                    }
+                    _ => {
+                        self.tr(tid, "iov_iter_fault_in_readable", TraceKind::Write, "-EFAULT".into());
+                        f.status = EFAULT;
+                        self.write_finish(tid, f)
+                    }
+                }
+            }
+            WPhase::WriteBegin => {
+                let index = f.pos / PAGE_SIZE;
+                if let Some(p) = self.inodes[f.inode as usize].pages.get(&index) {
+                    f.page = Some(p.pfn);
+                    self.after_write_begin(tid, f);
+                    f.phase = WPhase::Copy;
+                    return Fr::Stay(Step::Busy(300));
+                }
+                f.phase = WPhase::AfterAlloc;
+                let gfp_fs = f.path != WritePath::Iomap;
+                Fr::Call(Frame::Alloc(AllocFrame::new(gfp_fs, PageKind::PageCache)), Step::Busy(200))
+            }
+            WPhase::AfterAlloc => {
+                let Ret::Page(pfn) = self.tasks[tid as usize].ret else {
+                    f.status = ENOMEM;
+                    return self.write_finish(tid, f);
+                };
+                let index = f.pos / PAGE_SIZE;
+                let ino = &mut self.inodes[f.inode as usize];
+                // Data written back earlier and reclaimed since is read back in.
+                let (runs, uptodate) = match ino.disk.get(&index) {
+                    Some(r) => (r.clone(), true),
+                    None => (Vec::new(), false),
+                };
+                ino.pages.insert(index, PcPage { pfn, runs, dirty: false, uptodate });
+                f.page = Some(pfn);
+                self.after_write_begin(tid, f);
+                f.phase = WPhase::Copy;
+                Fr::Stay(Step::Busy(if uptodate { 50_000 } else { 300 }))
+            }
+            WPhase::Copy => {
+                // iov_iter_copy_from_user_atomic: page faults disabled.
+                let start = f.src + f.written;
+                let offset = (f.pos % PAGE_SIZE) as u16;
+                let mut copied = 0u64;
+                let mut runs: Vec<Run> = Vec::new();
+                let pid = self.tasks[tid as usize].pid;
+                let ev = self.trace_total;
+                let mut from_zero = false;
+                let mut from_stale = false;
+                while copied < f.bytes {
+                    let a = start + copied;
+                    let chunk = (PAGE_SIZE - a % PAGE_SIZE).min(f.bytes - copied);
+                    let (acc, stale) = self.copy_source(tid, a);
+                    let (value, prov) = match acc {
+                        Access::Page(pfn) => (self.mem.fill[pfn as usize], if stale { Prov::StaleTlb } else { Prov::Copied }),
+                        Access::ZeroPage => (0, Prov::ZeroPage),
+                        Access::Missing | Access::Bad => break,
+                    };
+                    from_zero |= prov == Prov::ZeroPage;
+                    from_stale |= stale;
+                    runs.push(Run {
+                        off: offset + copied as u16,
+                        len: chunk as u16,
+                        value,
+                        expected: f.expected,
+                        prov,
+                        pid,
+                        event: ev,
+                    });
+                    copied += chunk;
+                }
+                f.copied = copied;
+                let src = if from_zero {
+                    " from the ZERO PAGE"
+                } else if from_stale {
+                    " through a stale TLB entry"
+                } else {
+                    ""
+                };
+                let index = f.pos / PAGE_SIZE;
+                let msg = format!(
+                    "{copied}/{} bytes{src} -> {}@{:#x}",
+                    f.bytes,
+                    self.inodes[f.inode as usize].path,
+                    f.pos
+                );
+                self.tr(tid, "iov_iter_copy_from_user_atomic", TraceKind::Copy, msg);
+                if let Some(p) = self.inodes[f.inode as usize].pages.get_mut(&index) {
+                    for r in runs {
+                        overlay(&mut p.runs, r);
+                    }
+                }
+                f.phase = WPhase::WriteEnd;
+                Fr::Stay(Step::Busy(300 + copied / 8))
+            }
+            WPhase::WriteEnd => {
+                let index = f.pos / PAGE_SIZE;
+                let offset = f.pos % PAGE_SIZE;
+                let full = offset == 0 && f.bytes == PAGE_SIZE;
+                let pid = self.tasks[tid as usize].pid;
+                let ev = self.trace_total;
+                let ino = &mut self.inodes[f.inode as usize];
+                let p = ino.pages.get_mut(&index).expect("write_begin added the page");
+                let mut copied = f.copied;
+                if copied < f.bytes && !p.uptodate {
+                    // block_write_end / btrfs_copy_from_user: a short copy into a
+                    // page that is not uptodate counts as nothing; the new buffers
+                    // are zeroed.
+                    copied = 0;
+                    overlay(
+                        &mut p.runs,
+                        Run { off: offset as u16, len: f.bytes as u16, value: 0, expected: f.expected, prov: Prov::NewBuffer, pid, event: ev },
+                    );
+                }
+                if copied > 0 {
+                    if full && copied == f.bytes {
+                        p.uptodate = true;
+                    }
+                    if !p.dirty {
+                        p.dirty = true;
+                        self.mem.dirty.push_back((f.inode, index));
+                    }
+                    self.set_i_size(f.inode, f.pos + copied);
+                }
+                f.copied = copied;
+                if copied == 0 {
+                    self.tr(tid, write_end_name(f.path), TraceKind::Write, "copied 0: retry the chunk".into());
+                    f.retry = true;
+                    f.phase = WPhase::Again;
+                    return self.cond_resched(tid, 200);
+                }
+                f.retry = false;
+                f.pos += copied;
+                f.written += copied;
+                f.phase = WPhase::AfterBalance;
+                Fr::Call(Frame::BalanceDirty { waited: false }, Step::Busy(200))
+            }
+            WPhase::AfterBalance => {
+                if f.path == WritePath::Generic310 && self.fatal_signal_pending(tid) {
+                    f.status = EINTR;
+                    return self.write_finish(tid, f);
+                }
+                if f.written < f.len {
+                    f.phase = WPhase::Again;
+                    return self.cond_resched(tid, 100);
+                }
+                self.write_finish(tid, f)
+            }
+        }
+    }
+
+    /// The fatal-signal check at the place each write path has it.
+    fn write_fatal_check(&mut self, tid: Tid, f: &mut WriteFrame, after_fault_in: bool) -> Fr {
+        let check = match f.path {
+            WritePath::Generic | WritePath::IsizeBeforeCopy | WritePath::Iomap => after_fault_in,
+            WritePath::Btrfs | WritePath::Generic310 => false,
+        };
+        if check && self.fatal_signal_pending(tid) {
+            let f_name = if f.path == WritePath::Iomap { "iomap_write_begin" } else { "generic_perform_write" };
+            self.tr(tid, f_name, TraceKind::Write, "fatal_signal_pending: -EINTR".into());
+            f.status = EINTR;
+            return self.write_finish(tid, f);
+        }
+        Fr::Stay(Step::Busy(150))
+    }
+
+    fn after_write_begin(&mut self, _tid: Tid, f: &mut WriteFrame) {
+        if f.path == WritePath::IsizeBeforeCopy {
+            self.set_i_size(f.inode, f.pos + f.bytes);
+        }
+    }
+}
+
+fn write_end_name(p: WritePath) -> &'static str {
+    match p {
+        WritePath::Btrfs => "btrfs_copy_from_user",
+        WritePath::Iomap => "iomap_write_end",
+        _ => "generic_write_end",
+    }
+}

@@ -1,0 +1,425 @@
+//! The user/kernel boundary (`arch/x86/entry`): running a user program's
+//! statements, entering the kernel through syscalls and faults, and
+//! `exit_to_usermode_loop` (rescheduling and signal delivery on the way out).
+//!
+//! A user program's statements are interpreted in user mode; each one is a step.
+//! Not modelled: the instruction-level content of user code. A victim thread's
+//! user-mode step after `MMF_UNSTABLE` was set counts as `user_ran_after_reap`.
+
+use crate::kernel::exit::ExitFrame;
+use crate::kernel::sched::TaskState;
+use crate::kernel::signal::GroupExitFrame;
+use crate::mm::memory::{Access, FaultFrame, MmapFrame, MmapWhat, MMF_UNSTABLE};
+use crate::program::{BufKind, Op};
+use crate::scenario::PAGE_SIZE;
+use crate::sim::*;
+use crate::trace::TraceKind;
+
+/// How a frame's step ended.
+pub(crate) enum Fr {
+    /// The frame stays on top.
+    Stay(Step),
+    /// The frame stays, and `Frame` is called on top of it.
+    Call(Frame, Step),
+    /// The frame returns a value to its caller.
+    Done(Ret, Step),
+    /// The frame is replaced (a tail call).
+    Replace(Frame, Step),
+}
+
+/// Cost of a syscall entry.
+const SYSCALL_NS: u64 = 150;
+/// Cost of a user statement that does not enter the kernel.
+const USER_OP_NS: u64 = 200;
+/// Pages one `touch` step handles when every page faults on the fast path.
+const TOUCH_BATCH: u64 = 32;
+/// Cost of an anonymous fault served on the fast path (alloc + clear + PTE).
+pub(crate) const FAST_FAULT_NS: u64 = 700;
+
+impl Sim {
+    pub(crate) fn task_step(&mut self, tid: Tid) -> Step {
+        let t = &mut self.tasks[tid as usize];
+        if let Some(mut f) = t.frames.pop() {
+            let r = match &mut f {
+                Frame::Write(w) => self.step_write(tid, w),
+                Frame::Fault(x) => self.step_fault(tid, x),
+                Frame::Alloc(x) => self.step_alloc(tid, x),
+                Frame::Oom(x) => self.step_oom(tid, x),
+                Frame::GroupExit(x) => self.step_group_exit(tid, x),
+                Frame::Exit(x) => self.step_exit(tid, x),
+                Frame::Mmap(x) => self.step_mmap(tid, x),
+                Frame::Nanosleep { until, started } => self.step_nanosleep(tid, *until, started),
+                Frame::BalanceDirty { waited } => self.step_balance_dirty(tid, waited),
+                Frame::Reaper(x) => self.step_reaper(tid, x),
+                Frame::Kswapd(x) => self.step_kswapd(tid, x),
+                Frame::Flusher(x) => self.step_flusher(tid, x),
+            };
+            let t = &mut self.tasks[tid as usize];
+            match r {
+                Fr::Stay(s) => {
+                    if t.state != TaskState::Dead {
+                        t.frames.push(f);
+                    }
+                    s
+                }
+                Fr::Call(callee, s) => {
+                    t.frames.push(f);
+                    t.frames.push(callee);
+                    s
+                }
+                Fr::Done(ret, s) => {
+                    t.ret = ret;
+                    if t.frames.is_empty() && t.kthread.is_none() && t.state != TaskState::Dead {
+                        t.returning_to_user = true;
+                    }
+                    s
+                }
+                Fr::Replace(nf, s) => {
+                    t.frames.push(nf);
+                    s
+                }
+            }
+        } else if t.state == TaskState::Dead {
+            Step::Dead
+        } else if t.returning_to_user {
+            self.exit_to_usermode_loop(tid)
+        } else {
+            self.user_step(tid)
+        }
+    }
+
+    /// `exit_to_usermode_loop`: reschedule, then deliver signals.
+    fn exit_to_usermode_loop(&mut self, tid: Tid) -> Step {
+        let t = &mut self.tasks[tid as usize];
+        if t.tif & TIF_NEED_RESCHED != 0 {
+            t.tif &= !TIF_NEED_RESCHED;
+            return Step::Yield;
+        }
+        if t.tif & TIF_SIGPENDING != 0 {
+            let group_exit = self.signals[t.sig as usize].group_exit;
+            let code = if t.pending & (1 << SIGKILL) != 0 || group_exit {
+                Some(SIGKILL)
+            } else if t.pending & (1 << SIGBUS) != 0 {
+                Some(SIGBUS)
+            } else {
+                None
+            };
+            // get_signal dequeues it; recalc_sigpending clears the flag.
+            t.pending = 0;
+            t.tif &= !TIF_SIGPENDING;
+            if let Some(sig) = code {
+                self.tr(tid, "get_signal", TraceKind::Signal, format!("fatal signal {sig}: do_group_exit"));
+                self.tasks[tid as usize].frames.push(Frame::GroupExit(GroupExitFrame::new(sig)));
+                return Step::Busy(300);
+            }
+        }
+        let t = &mut self.tasks[tid as usize];
+        t.returning_to_user = false;
+        t.mode = Mode::User;
+        Step::Busy(100)
+    }
+
+    /// Enters the kernel with `frame` as the syscall or fault handler.
+    fn enter_kernel(&mut self, tid: Tid, frame: Frame, cost: u64) -> Step {
+        let t = &mut self.tasks[tid as usize];
+        t.mode = Mode::Kernel;
+        t.frames.push(frame);
+        Step::Busy(cost)
+    }
+
+    /// Executes the user program's next statement.
+    fn user_step(&mut self, tid: Tid) -> Step {
+        let mm = self.tasks[tid as usize].mm.expect("a user task in user mode has an mm");
+        if self.mms[mm as usize].flags & MMF_UNSTABLE != 0 {
+            self.note_user_after_reap(tid);
+        }
+        let mut guard = 0;
+        loop {
+            let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+            let pc = u.pc as usize;
+            if pc >= u.prog.ops.len() {
+                // Falling off the end of the program is exit(0) from main.
+                return self.enter_kernel(tid, Frame::GroupExit(GroupExitFrame::new(0)), SYSCALL_NS);
+            }
+            match u.prog.ops[pc] {
+                Op::LoopStart { count, end } => {
+                    match count {
+                        None => u.pc += 1,
+                        Some(c) => {
+                            if u.loops[pc] == 0 {
+                                u.loops[pc] = c;
+                            }
+                            u.pc += 1;
+                            let _ = end;
+                        }
+                    }
+                }
+                Op::LoopEnd { start } => {
+                    let s = start as usize;
+                    let Op::LoopStart { count, end } = u.prog.ops[s] else {
+                        unreachable!("LoopEnd points at a LoopStart")
+                    };
+                    match count {
+                        None => u.pc = start + 1,
+                        Some(_) => {
+                            u.loops[s] -= 1;
+                            if u.loops[s] > 0 {
+                                u.pc = start + 1;
+                            } else {
+                                u.pc = end;
+                            }
+                        }
+                    }
+                    guard += 1;
+                    if guard > 4 {
+                        // An empty loop body still burns CPU time.
+                        return Step::Busy(5);
+                    }
+                }
+                _ => break,
+            }
+        }
+        let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+        let pc = u.pc as usize;
+        let op = u.prog.ops[pc].clone();
+        match op {
+            Op::LoopStart { .. } | Op::LoopEnd { .. } => unreachable!(),
+            Op::Buf { var, kind, size } => {
+                let len = size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                if kind == BufKind::Stack {
+                    let t = &mut self.tasks[tid as usize];
+                    let start = t.stack_start + t.stack_used;
+                    t.stack_used += len;
+                    let u = t.user.as_mut().expect("user task");
+                    u.vars[var as usize] = Var::Mem { start, len: size, fill: 0 };
+                    u.pc += 1;
+                    Step::Busy(USER_OP_NS)
+                } else {
+                    self.adv_pc(tid);
+                    let what = MmapWhat::Buf(kind);
+                    self.enter_kernel(tid, Frame::Mmap(MmapFrame::new(var, what, len, 0, None)), SYSCALL_NS)
+                }
+            }
+            Op::Map { var, kind, size, populate, ref path } => {
+                self.adv_pc(tid);
+                let inode = path.as_ref().map(|p| {
+                    let p = self.expand_path(tid, p);
+                    self.open_inode(&p)
+                });
+                let len = size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                let populate = populate.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                self.enter_kernel(tid, Frame::Mmap(MmapFrame::new(var, MmapWhat::Map(kind), len, populate, inode)), SYSCALL_NS)
+            }
+            Op::Munmap { var } => {
+                self.adv_pc(tid);
+                self.enter_kernel(tid, Frame::Mmap(MmapFrame::new(var, MmapWhat::Unmap, 0, 0, None)), SYSCALL_NS)
+            }
+            Op::Fill { var, byte } => self.user_fill(tid, var, Some(byte)),
+            Op::Touch { var } => self.user_fill(tid, var, None),
+            Op::Memcpy { dst, src, len } => self.user_memcpy(tid, dst, src, len),
+            Op::Open { var, ref path, append } => {
+                let p = self.expand_path(tid, path);
+                let inode = self.open_inode(&p);
+                let t = &mut self.tasks[tid as usize];
+                t.mode = Mode::Kernel;
+                t.returning_to_user = true;
+                let u = t.user.as_mut().expect("user task");
+                u.vars[var as usize] = Var::Fd { inode, append, pos: 0 };
+                u.pc += 1;
+                self.tr(tid, "do_sys_open", TraceKind::Write, format!("{p}{}", if append { " O_APPEND" } else { "" }));
+                Step::Busy(3_000)
+            }
+            Op::Write { fd, buf, len } => {
+                self.adv_pc(tid);
+                let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+                let (Var::Fd { inode, append, pos }, Var::Mem { start, len: blen, fill }) =
+                    (u.vars[fd as usize], u.vars[buf as usize])
+                else {
+                    // A variable used before its statement ran (e.g. after a failed mmap).
+                    return Step::Busy(USER_OP_NS);
+                };
+                let n = len.unwrap_or(blen);
+                let pos = if append { self.inodes[inode as usize].i_size } else { pos };
+                let jitter = u64::from(self.chooser.choose(crate::choice::ChoiceKind::Jitter, 4)) * 150;
+                let w = crate::fs::filemap::WriteFrame::new(self, fd, inode, start, n, pos, fill);
+                self.enter_kernel(tid, Frame::Write(Box::new(w)), SYSCALL_NS + jitter)
+            }
+            Op::Sleep { ns } => {
+                self.adv_pc(tid);
+                let until = self.now.after(ns);
+                self.enter_kernel(tid, Frame::Nanosleep { until, started: false }, SYSCALL_NS)
+            }
+            Op::Spin { ns } => {
+                let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+                let until = *u.spin_until.get_or_insert(self.now.after(ns));
+                if self.now >= until {
+                    u.spin_until = None;
+                    u.pc += 1;
+                    Step::Busy(1)
+                } else {
+                    Step::Busy(until.since(self.now))
+                }
+            }
+            Op::ExitGroup { code } => {
+                self.adv_pc(tid);
+                self.tr(tid, "sys_exit_group", TraceKind::Exit, format!("code {code}"));
+                self.enter_kernel(tid, Frame::GroupExit(GroupExitFrame::new(code)), SYSCALL_NS)
+            }
+        }
+    }
+
+    fn adv_pc(&mut self, tid: Tid) {
+        self.tasks[tid as usize].user.as_mut().expect("user task").pc += 1;
+    }
+
+    pub(crate) fn expand_path(&self, tid: Tid, p: &str) -> String {
+        let t = &self.tasks[tid as usize];
+        let n = t.user.as_ref().map_or(0, |u| u.n);
+        p.replace("{n}", &n.to_string()).replace("{tid}", &t.pid.to_string())
+    }
+
+    /// `fill` (memset of a whole buffer) and `touch` (one store per page), page by
+    /// page from the cursor; a missing page enters the fault handler.
+    fn user_fill(&mut self, tid: Tid, var: u16, byte: Option<u8>) -> Step {
+        let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+        let Var::Mem { start, len, .. } = u.vars[var as usize] else {
+            self.adv_pc(tid);
+            return Step::Busy(USER_OP_NS);
+        };
+        let pages = len.div_ceil(PAGE_SIZE);
+        let mut i = u.touch_next;
+        let mut cost = 0;
+        let batch = if byte.is_some() { 1 } else { TOUCH_BATCH };
+        let mut done_now = 0;
+        while i < pages && done_now < batch {
+            let addr = start + i * PAGE_SIZE;
+            match self.user_access(tid, addr, true) {
+                Access::Page(pfn) => {
+                    if let Some(b) = byte {
+                        self.mem.fill[pfn as usize] = b;
+                        cost += 250;
+                    } else {
+                        self.mem.fill[pfn as usize] = 0;
+                        cost += 20;
+                    }
+                }
+                Access::ZeroPage | Access::Missing => {
+                    // The hog's faults are served inline while the fast path can
+                    // serve them; anything harder takes the full fault path.
+                    if byte.is_none() && self.try_fast_anon_fault(tid, addr) {
+                        cost += FAST_FAULT_NS;
+                    } else {
+                        self.tasks[tid as usize].user.as_mut().expect("user task").touch_next = i;
+                        let f = FaultFrame::new(addr, true, true);
+                        return self.enter_kernel(tid, Frame::Fault(f), cost + 300);
+                    }
+                }
+                Access::Bad => {
+                    // SIGSEGV: not modelled beyond killing the group.
+                    self.force_sig(tid, SIGBUS);
+                    let t = &mut self.tasks[tid as usize];
+                    t.mode = Mode::Kernel;
+                    t.returning_to_user = true;
+                    return Step::Busy(cost + 300);
+                }
+            }
+            i += 1;
+            done_now += 1;
+        }
+        let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+        if i >= pages {
+            u.touch_next = 0;
+            u.pc += 1;
+            if let (Some(b), Var::Mem { start, len, .. }) = (byte, u.vars[var as usize]) {
+                u.vars[var as usize] = Var::Mem { start, len, fill: b };
+            }
+        } else {
+            u.touch_next = i;
+        }
+        Step::Busy(cost.max(1))
+    }
+
+    /// `memcpy(dst, src, len)` in user mode, one page per step.
+    fn user_memcpy(&mut self, tid: Tid, dst: u16, src: u16, len: Option<u64>) -> Step {
+        let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+        let (Var::Mem { start: d, len: dl, .. }, Var::Mem { start: s, len: sl, fill: sfill }) =
+            (u.vars[dst as usize], u.vars[src as usize])
+        else {
+            self.adv_pc(tid);
+            return Step::Busy(USER_OP_NS);
+        };
+        let n = len.unwrap_or(sl.min(dl)).min(sl).min(dl);
+        let pages = n.div_ceil(PAGE_SIZE);
+        let i = u.touch_next;
+        if i >= pages {
+            let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+            u.touch_next = 0;
+            u.pc += 1;
+            if let Var::Mem { start, len, .. } = u.vars[dst as usize] {
+                u.vars[dst as usize] = Var::Mem { start, len, fill: sfill };
+            }
+            return Step::Busy(USER_OP_NS);
+        }
+        let sa = s + i * PAGE_SIZE;
+        let da = d + i * PAGE_SIZE;
+        let value = match self.user_access(tid, sa, false) {
+            Access::Page(pfn) => self.mem.fill[pfn as usize],
+            Access::ZeroPage => 0,
+            Access::Missing => {
+                let f = FaultFrame::new(sa, false, true);
+                return self.enter_kernel(tid, Frame::Fault(f), 300);
+            }
+            Access::Bad => {
+                self.adv_pc(tid);
+                return Step::Busy(USER_OP_NS);
+            }
+        };
+        match self.user_access(tid, da, true) {
+            Access::Page(pfn) => {
+                self.mem.fill[pfn as usize] = value;
+                self.store_to_file_page(tid, da, value, sfill);
+            }
+            Access::ZeroPage | Access::Missing => {
+                let f = FaultFrame::new(da, true, true);
+                return self.enter_kernel(tid, Frame::Fault(f), 300);
+            }
+            Access::Bad => {}
+        }
+        self.tasks[tid as usize].user.as_mut().expect("user task").touch_next = i + 1;
+        Step::Busy(400)
+    }
+
+    fn step_nanosleep(&mut self, tid: Tid, until: SimTime, started: &mut bool) -> Fr {
+        if self.now >= until || (*started && self.tasks[tid as usize].tif & TIF_SIGPENDING != 0) {
+            return Fr::Done(Ret::Int(0), Step::Busy(200));
+        }
+        *started = true;
+        self.sleep_task(tid, TaskState::Interruptible, Some(until.since(self.now)), "hrtimer_nanosleep");
+        Fr::Stay(Step::Sleep)
+    }
+
+    pub(crate) fn note_user_after_reap(&mut self, tid: Tid) {
+        if self.obs.user_after_reap.iter().any(|e| e.pid == self.tasks[tid as usize].pid) {
+            return;
+        }
+        let idx = self.tr(
+            tid,
+            "user_mode",
+            TraceKind::Info,
+            "user code runs after MMF_UNSTABLE".into(),
+        );
+        let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
+        self.obs.user_after_reap.push(crate::outcome::UserAfterReap {
+            pid: self.tasks[tid as usize].pid,
+            event: idx,
+            t: self.now,
+            since_kill_ns: since,
+        });
+    }
+
+    /// Puts the thread's exit on its stack (used when a kthread must not exit).
+    #[allow(dead_code)]
+    pub(crate) fn force_exit(&mut self, tid: Tid) {
+        self.tasks[tid as usize].frames.push(Frame::Exit(ExitFrame::new(SIGKILL)));
+    }
+}

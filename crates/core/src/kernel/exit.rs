@@ -1,0 +1,111 @@
+//! `do_exit`: `exit_signals` (PF_EXITING), `exit_mm` (which takes `mmap_sem` for
+//! read in 4.13, and so can queue behind a writer), `mmput` → `exit_mmap` for the
+//! last user, then `exit_notify`.
+//!
+//! Not modelled: files, fs_struct, namespaces, the zombie/reap-by-parent dance
+//! (a dead thread simply disappears).
+
+use crate::kernel::entry::Fr;
+use crate::kernel::sched::TaskState;
+use crate::mm::memory::{MMF_OOM_SKIP, MMF_UNSTABLE};
+use crate::sim::*;
+use crate::trace::TraceKind;
+
+#[derive(Clone, Debug)]
+pub(crate) struct ExitFrame {
+    pub code: u32,
+    pub phase: ExitPhase,
+    pub mm: u32,
+    pub cursor: (usize, u64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExitPhase {
+    ExitSignals,
+    ExitMm,
+    ExitMmLocked,
+    ExitMmap,
+    ExitNotify,
+}
+
+impl ExitFrame {
+    pub(crate) fn new(code: u32) -> ExitFrame {
+        ExitFrame {
+            code,
+            phase: ExitPhase::ExitSignals,
+            mm: 0,
+            cursor: (0, 0),
+        }
+    }
+}
+
+impl Sim {
+    pub(crate) fn step_exit(&mut self, tid: Tid, f: &mut ExitFrame) -> Fr {
+        match f.phase {
+            ExitPhase::ExitSignals => {
+                self.tasks[tid as usize].flags |= PF_EXITING;
+                self.tr(tid, "do_exit", TraceKind::Exit, format!("code {} PF_EXITING", f.code));
+                f.phase = ExitPhase::ExitMm;
+                Fr::Stay(Step::Busy(800))
+            }
+            ExitPhase::ExitMm => {
+                let Some(mm) = self.tasks[tid as usize].mm else {
+                    f.phase = ExitPhase::ExitNotify;
+                    return Fr::Stay(Step::Busy(100));
+                };
+                f.mm = mm;
+                f.phase = ExitPhase::ExitMmLocked;
+                if self.down_read(mm, tid) {
+                    Fr::Stay(Step::Busy(200))
+                } else {
+                    Fr::Stay(Step::Sleep)
+                }
+            }
+            ExitPhase::ExitMmLocked => {
+                let mm = f.mm;
+                self.tasks[tid as usize].mm = None;
+                self.up_read(mm, tid);
+                let m = &mut self.mms[mm as usize];
+                m.users -= 1;
+                let users = m.users;
+                self.tr(tid, "exit_mm", TraceKind::Exit, format!("mm_users now {users}"));
+                if self.tasks[tid as usize].tif & TIF_MEMDIE != 0 {
+                    self.tasks[tid as usize].tif &= !TIF_MEMDIE;
+                    self.tr(tid, "exit_oom_victim", TraceKind::Oom, "TIF_MEMDIE cleared".into());
+                }
+                if users == 0 {
+                    f.phase = ExitPhase::ExitMmap;
+                    f.cursor = (0, 0);
+                    self.tr(tid, "exit_mmap", TraceKind::Exit, "last user: tearing down the address space".into());
+                } else {
+                    f.phase = ExitPhase::ExitNotify;
+                }
+                Fr::Stay(Step::Busy(500))
+            }
+            ExitPhase::ExitMmap => {
+                let (freed, done, cost) = self.zap_mm_batch(f.mm, &mut f.cursor, true, tid);
+                let _ = freed;
+                if done {
+                    let m = &mut self.mms[f.mm as usize];
+                    m.flags |= MMF_OOM_SKIP;
+                    m.dead = true;
+                    let _ = MMF_UNSTABLE;
+                    self.tr(tid, "__mmput", TraceKind::Exit, "exit_mmap done, MMF_OOM_SKIP set".into());
+                    f.phase = ExitPhase::ExitNotify;
+                }
+                Fr::Stay(Step::Busy(cost))
+            }
+            ExitPhase::ExitNotify => {
+                let t = &mut self.tasks[tid as usize];
+                t.state = TaskState::Dead;
+                t.frames.clear();
+                let sig = t.sig as usize;
+                self.signals[sig].live -= 1;
+                let left = self.signals[sig].live;
+                self.tr(tid, "exit_notify", TraceKind::Exit, format!("dead ({left} threads left in group)"));
+                self.progress();
+                Fr::Done(Ret::None, Step::Dead)
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Signals (`kernel/signal.c`): SIGKILL posting thread by thread, and
+//! `do_group_exit` with `zap_other_threads` as separate, interleavable steps.
+//!
+//! Both loops run under `siglock` with interrupts off, so nothing on the same CPU
+//! interleaves with them; but lockless readers on other CPUs
+//! (`fatal_signal_pending`, `task_will_free_mem`) can observe them half done.
+//! That window is the exit_group race. Not modelled: real-time signals, signal
+//! handlers, job control, core dumps (SIGBUS's default action is a group exit).
+
+use crate::sim::*;
+use crate::trace::TraceKind;
+
+/// Cost of posting SIGKILL to one thread (`sigaddset` + `signal_wake_up`).
+pub(crate) const POST_ONE_NS: u64 = 250;
+
+#[derive(Clone, Debug)]
+pub(crate) struct GroupExitFrame {
+    pub code: u32,
+    pub phase: GroupExitPhase,
+    pub idx: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GroupExitPhase {
+    Start,
+    Zap,
+}
+
+impl GroupExitFrame {
+    pub(crate) fn new(code: u32) -> GroupExitFrame {
+        GroupExitFrame {
+            code,
+            phase: GroupExitPhase::Start,
+            idx: 0,
+        }
+    }
+}
+
+impl Sim {
+    /// `fatal_signal_pending`: TIF_SIGPENDING and SIGKILL in the *private* set.
+    pub(crate) fn fatal_signal_pending(&self, tid: Tid) -> bool {
+        let t = &self.tasks[tid as usize];
+        t.tif & TIF_SIGPENDING != 0 && t.pending & (1 << SIGKILL) != 0
+    }
+
+    /// One thread's share of `complete_signal` / `zap_other_threads`:
+    /// `sigaddset(&t->pending.signal, SIGKILL); signal_wake_up(t, 1)`.
+    pub(crate) fn post_sigkill(&mut self, target: Tid, sender: Tid) {
+        let sender_cpu = self.cpu_of(sender);
+        let t = &mut self.tasks[target as usize];
+        if t.state == crate::kernel::sched::TaskState::Dead {
+            return;
+        }
+        t.pending |= 1 << SIGKILL;
+        t.tif |= TIF_SIGPENDING;
+        let pid = t.pid;
+        let state = t.state;
+        let (on_cpu, cpu, mode) = (t.on_cpu, t.cpu, t.mode);
+        self.tr(
+            sender,
+            "signal_wake_up",
+            TraceKind::Signal,
+            format!("SIGKILL -> {pid} ({:?}, {})", state, if on_cpu { format!("on cpu{cpu} {}", if mode == Mode::User { "user" } else { "kernel" }) } else { "off cpu".into() }),
+        );
+        use crate::kernel::sched::TaskState::*;
+        match state {
+            Interruptible | Killable => {
+                self.wake_up_process(target, sender_cpu);
+            }
+            _ => {
+                // kick_process: only a task running on another CPU needs an IPI.
+                if on_cpu && Some(cpu) != sender_cpu {
+                    let from = sender_cpu.unwrap_or(cpu);
+                    self.send_ipi(from, cpu, IpiKind::Reschedule);
+                } else if on_cpu && mode == Mode::User {
+                    self.interrupt_user(cpu);
+                }
+            }
+        }
+    }
+
+    /// Raises a synchronous signal (SIGBUS from a fault) on the current task.
+    pub(crate) fn force_sig(&mut self, tid: Tid, sig: u32) {
+        let t = &mut self.tasks[tid as usize];
+        t.pending |= 1 << sig;
+        t.tif |= TIF_SIGPENDING;
+        self.tr(tid, "force_sig_info", TraceKind::Signal, format!("signal {sig}"));
+    }
+
+    pub(crate) fn step_group_exit(&mut self, tid: Tid, f: &mut GroupExitFrame) -> crate::kernel::entry::Fr {
+        use crate::kernel::entry::Fr;
+        let sig = self.tasks[tid as usize].sig as usize;
+        match f.phase {
+            GroupExitPhase::Start => {
+                if self.signals[sig].group_exit || self.signals[sig].live <= 1 {
+                    let code = f.code;
+                    return Fr::Replace(Frame::Exit(crate::kernel::exit::ExitFrame::new(code)), Step::Busy(200));
+                }
+                self.signals[sig].group_exit = true;
+                self.tr(
+                    tid,
+                    "do_group_exit",
+                    TraceKind::Signal,
+                    format!("SIGNAL_GROUP_EXIT set (code {})", f.code),
+                );
+                f.phase = GroupExitPhase::Zap;
+                f.idx = 0;
+                Fr::Stay(Step::Busy(POST_ONE_NS))
+            }
+            GroupExitPhase::Zap => {
+                // zap_other_threads: one thread per step.
+                let threads = &self.signals[sig].threads;
+                while f.idx < threads.len() {
+                    let t = threads[f.idx];
+                    f.idx += 1;
+                    if t != tid && self.tasks[t as usize].state != crate::kernel::sched::TaskState::Dead {
+                        self.post_sigkill(t, tid);
+                        return Fr::Stay(Step::Busy(POST_ONE_NS));
+                    }
+                }
+                self.tr(tid, "zap_other_threads", TraceKind::Signal, "done".into());
+                let code = f.code;
+                Fr::Replace(Frame::Exit(crate::kernel::exit::ExitFrame::new(code)), Step::Busy(200))
+            }
+        }
+    }
+}

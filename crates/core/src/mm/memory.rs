@@ -1,0 +1,767 @@
+//! Address spaces (`mm_struct`, VMAs, page tables) and page faults
+//! (`mm/memory.c`): `handle_mm_fault`, `do_anonymous_page` with its zero-page
+//! read branch, shmem and file faults, `check_stable_address_space`, and the
+//! unmapping used by the reaper and `exit_mmap`.
+//!
+//! A page table is a flat array per VMA with one entry per page: none, the zero
+//! page, or a pfn. Not modelled: page-table pages themselves (their cost is
+//! folded into `oom_badness` as rss/512), THP collapse, swap, KSM, NUMA policy,
+//! `VM_HUGETLB`/`VM_PFNMAP` mappings (no program creates them), partial munmap.
+
+use crate::kernel::entry::{Fr, FAST_FAULT_NS};
+use crate::locking::RwSem;
+use crate::mm::page_alloc::{AllocFrame, PageKind};
+use crate::program::{BufKind, MapKind};
+use crate::scenario::{UnstableCheck, PAGE_SIZE};
+use crate::sim::*;
+use crate::trace::TraceKind;
+use serde::Serialize;
+
+pub const MMF_UNSTABLE: u32 = 1 << 0;
+pub const MMF_OOM_SKIP: u32 = 1 << 1;
+
+pub(crate) const PTE_NONE: u32 = 0;
+pub(crate) const PTE_ZERO: u32 = 1;
+/// The zero page as seen through a TLB entry.
+const ZERO_PFN: u32 = u32::MAX;
+const TLB_ENTRIES: usize = 64;
+/// Pages gathered before the reaper flushes TLBs and frees (`mmu_gather`).
+pub(crate) const ZAP_BATCH: u64 = 512;
+/// Unmapping cost per present page: ~2 M pages/s as measured in 2017.
+pub(crate) const ZAP_NS_PER_PAGE: u64 = 500;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VmaKind {
+    /// Private anonymous: heap, buffers, the hog's area.
+    Anon,
+    /// A thread's stack (private anonymous).
+    Stack,
+    /// `MAP_SHARED|MAP_ANONYMOUS`.
+    Shmem,
+    FilePrivate,
+    FileShared,
+}
+
+#[derive(Clone, Debug)]
+pub struct Vma {
+    pub start: u64,
+    pub end: u64,
+    pub kind: VmaKind,
+    /// `VM_LOCKED` (mlock).
+    pub locked: bool,
+    pub inode: Option<u32>,
+    pub(crate) ptes: Vec<u32>,
+}
+
+impl Vma {
+    /// `can_madv_dontneed_vma` && (`vma_is_anonymous` || !VM_SHARED), as in 4.13.
+    pub fn reapable(&self) -> bool {
+        !self.locked && matches!(self.kind, VmaKind::Anon | VmaKind::Stack | VmaKind::FilePrivate)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Mm {
+    pub id: u32,
+    pub owner_tgid: u32,
+    /// `mm_users`.
+    pub users: u32,
+    pub mmap_sem: RwSem,
+    pub flags: u32,
+    pub(crate) unstable_was_set: bool,
+    pub vmas: Vec<Vma>,
+    pub rss_anon: u64,
+    pub rss_file: u64,
+    pub rss_shmem: u64,
+    pub has_notifiers: bool,
+    /// CPUs that have loaded this mm (`mm_cpumask`).
+    pub cpumask: u64,
+    mmap_top: u64,
+    /// End of the heap (`brk`), growing up from low addresses.
+    brk: u64,
+    pub dead: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MmSnap {
+    pub owner_tgid: u32,
+    pub users: u32,
+    pub flags: Vec<&'static str>,
+    pub rss_anon: u64,
+    pub rss_file: u64,
+    pub rss_shmem: u64,
+    pub vmas: Vec<VmaSnap>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VmaSnap {
+    pub start: u64,
+    pub end: u64,
+    pub kind: VmaKind,
+    pub locked: bool,
+    pub reapable: bool,
+    pub present: u64,
+    pub zero: u64,
+}
+
+impl Mm {
+    pub(crate) fn snap(&self) -> MmSnap {
+        let mut flags = Vec::new();
+        if self.flags & MMF_UNSTABLE != 0 {
+            flags.push("MMF_UNSTABLE");
+        }
+        if self.flags & MMF_OOM_SKIP != 0 {
+            flags.push("MMF_OOM_SKIP");
+        }
+        MmSnap {
+            owner_tgid: self.owner_tgid,
+            users: self.users,
+            flags,
+            rss_anon: self.rss_anon,
+            rss_file: self.rss_file,
+            rss_shmem: self.rss_shmem,
+            vmas: self
+                .vmas
+                .iter()
+                .map(|v| VmaSnap {
+                    start: v.start,
+                    end: v.end,
+                    kind: v.kind,
+                    locked: v.locked,
+                    reapable: v.reapable(),
+                    present: v.ptes.iter().filter(|p| **p >= 2).count() as u64,
+                    zero: v.ptes.iter().filter(|p| **p == PTE_ZERO).count() as u64,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn find_vma(&self, addr: u64) -> Option<usize> {
+        let i = self.vmas.partition_point(|v| v.end <= addr);
+        (i < self.vmas.len() && self.vmas[i].start <= addr).then_some(i)
+    }
+
+    pub fn rss(&self) -> u64 {
+        self.rss_anon + self.rss_file + self.rss_shmem
+    }
+}
+
+/// What a user access finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    Page(u32),
+    ZeroPage,
+    Missing,
+    Bad,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum FaultResult {
+    #[default]
+    Ok,
+    Sigbus,
+    Oom,
+    Segv,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct FaultFrame {
+    pub addr: u64,
+    pub write: bool,
+    pub user: bool,
+    phase: FaultPhase,
+    mm: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FaultPhase {
+    Lock,
+    Handle,
+    AfterAlloc,
+}
+
+impl FaultFrame {
+    pub(crate) fn new(addr: u64, write: bool, user: bool) -> FaultFrame {
+        FaultFrame {
+            addr,
+            write,
+            user,
+            phase: FaultPhase::Lock,
+            mm: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MmapWhat {
+    Buf(BufKind),
+    Map(MapKind),
+    Unmap,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct MmapFrame {
+    var: u16,
+    what: MmapWhat,
+    len: u64,
+    populate: u64,
+    inode: Option<u32>,
+    phase: MmapPhase,
+    start: u64,
+    next: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MmapPhase {
+    Lock,
+    Locked,
+    Populate,
+}
+
+impl MmapFrame {
+    pub(crate) fn new(var: u16, what: MmapWhat, len: u64, populate: u64, inode: Option<u32>) -> MmapFrame {
+        MmapFrame {
+            var,
+            what,
+            len,
+            populate,
+            inode,
+            phase: MmapPhase::Lock,
+            start: 0,
+            next: 0,
+        }
+    }
+}
+
+impl Sim {
+    pub(crate) fn mm_create(&mut self, tgid: u32, has_notifiers: bool) -> u32 {
+        let id = self.mms.len() as u32;
+        self.mms.push(Mm {
+            id,
+            owner_tgid: tgid,
+            users: 0,
+            mmap_sem: RwSem::new("mmap_sem"),
+            flags: 0,
+            unstable_was_set: false,
+            vmas: Vec::new(),
+            rss_anon: 0,
+            rss_file: 0,
+            rss_shmem: 0,
+            has_notifiers,
+            cpumask: 0,
+            mmap_top: 0x7f00_0000_0000,
+            brk: 0x0060_0000,
+            dead: false,
+        });
+        id
+    }
+
+    /// Inserts a VMA below the previous mmap (top-down layout), or at the heap's
+    /// end, and returns its start.
+    fn insert_vma_in(&mut self, mm: u32, len: u64, kind: VmaKind, locked: bool, inode: Option<u32>, heap: bool) -> u64 {
+        let m = &mut self.mms[mm as usize];
+        let start = if heap {
+            let s = m.brk;
+            m.brk += len;
+            s
+        } else {
+            // A guard gap between mappings, as the kernel leaves for stacks.
+            m.mmap_top -= len + PAGE_SIZE;
+            m.mmap_top
+        };
+        let vma = Vma {
+            start,
+            end: start + len,
+            kind,
+            locked,
+            inode,
+            ptes: vec![PTE_NONE; (len / PAGE_SIZE) as usize],
+        };
+        let i = m.vmas.partition_point(|v| v.start < start);
+        m.vmas.insert(i, vma);
+        start
+    }
+
+    fn insert_vma(&mut self, mm: u32, len: u64, kind: VmaKind, locked: bool, inode: Option<u32>) -> u64 {
+        self.insert_vma_in(mm, len, kind, locked, inode, false)
+    }
+
+    pub(crate) fn mm_map_stack(&mut self, mm: u32, len: u64, heap: bool) -> u64 {
+        self.insert_vma_in(mm, len, VmaKind::Stack, false, None, heap)
+    }
+
+    fn tlb_lookup(&mut self, cpu: CpuId, mm: u32, vpn: u64) -> Option<u32> {
+        self.cpus[cpu as usize]
+            .tlb
+            .iter()
+            .find(|e| e.0 == mm && e.1 == vpn)
+            .map(|e| e.2)
+    }
+
+    fn tlb_insert(&mut self, cpu: CpuId, mm: u32, vpn: u64, pfn: u32) {
+        let tlb = &mut self.cpus[cpu as usize].tlb;
+        if tlb.len() >= TLB_ENTRIES {
+            tlb.remove(0);
+        }
+        tlb.push((mm, vpn, pfn));
+    }
+
+    /// Translates a user address the way the MMU does: the CPU's TLB first,
+    /// then the page table (filling the TLB).
+    pub(crate) fn user_access(&mut self, tid: Tid, addr: u64, write: bool) -> Access {
+        let t = &self.tasks[tid as usize];
+        let (cpu, Some(mm)) = (t.cpu, t.mm) else {
+            return Access::Bad;
+        };
+        let vpn = addr / PAGE_SIZE;
+        if let Some(pfn) = self.tlb_lookup(cpu, mm, vpn) {
+            return if pfn == ZERO_PFN {
+                if write {
+                    Access::ZeroPage
+                } else {
+                    Access::ZeroPage
+                }
+            } else {
+                Access::Page(pfn)
+            };
+        }
+        let m = &self.mms[mm as usize];
+        let Some(vi) = m.find_vma(addr) else {
+            return Access::Bad;
+        };
+        let v = &m.vmas[vi];
+        let pte = v.ptes[((addr - v.start) / PAGE_SIZE) as usize];
+        match pte {
+            PTE_NONE => Access::Missing,
+            PTE_ZERO => {
+                if !write {
+                    self.tlb_insert(cpu, mm, vpn, ZERO_PFN);
+                }
+                Access::ZeroPage
+            }
+            p => {
+                let pfn = p - 2;
+                self.tlb_insert(cpu, mm, vpn, pfn);
+                Access::Page(pfn)
+            }
+        }
+    }
+
+    /// The source side of `iov_iter_copy_from_user_atomic`: page faults are
+    /// disabled, so a missing PTE ends the copy. Returns what the copy reads and
+    /// whether it came through a stale TLB entry.
+    pub(crate) fn copy_source(&mut self, tid: Tid, addr: u64) -> (Access, bool) {
+        let t = &self.tasks[tid as usize];
+        let (cpu, Some(mm)) = (t.cpu, t.mm) else {
+            return (Access::Bad, false);
+        };
+        let vpn = addr / PAGE_SIZE;
+        if let Some(pfn) = self.tlb_lookup(cpu, mm, vpn) {
+            let m = &self.mms[mm as usize];
+            let stale = match m.find_vma(addr) {
+                Some(vi) => {
+                    let v = &m.vmas[vi];
+                    v.ptes[((addr - v.start) / PAGE_SIZE) as usize] == PTE_NONE
+                }
+                None => true,
+            };
+            let a = if pfn == ZERO_PFN { Access::ZeroPage } else { Access::Page(pfn) };
+            return (a, stale);
+        }
+        (self.user_access(tid, addr, false), false)
+    }
+
+    /// `do_anonymous_page` on the allocator's fast path, for the hog's stores;
+    /// false when the full fault path is needed (lock contention, low memory,
+    /// an unstable mm, a non-anonymous mapping).
+    pub(crate) fn try_fast_anon_fault(&mut self, tid: Tid, addr: u64) -> bool {
+        let Some(mm) = self.tasks[tid as usize].mm else {
+            return false;
+        };
+        let m = &self.mms[mm as usize];
+        if m.flags & MMF_UNSTABLE != 0 || m.mmap_sem.writer.is_some() || !m.mmap_sem.waiters.is_empty() {
+            return false;
+        }
+        let Some(vi) = m.find_vma(addr) else {
+            return false;
+        };
+        if !matches!(m.vmas[vi].kind, VmaKind::Anon | VmaKind::Stack) {
+            return false;
+        }
+        if !self.mem.fast_path_ok() {
+            return false;
+        }
+        let pfn = self.mem.alloc_page(PageKind::Anon).expect("fast path checked free pages");
+        self.install_pte(mm, vi, addr, pfn);
+        self.progress();
+        true
+    }
+
+    fn install_pte(&mut self, mm: u32, vi: usize, addr: u64, pfn: u32) {
+        let m = &mut self.mms[mm as usize];
+        let v = &mut m.vmas[vi];
+        let idx = ((addr - v.start) / PAGE_SIZE) as usize;
+        debug_assert!(v.ptes[idx] < 2, "installing over a present page");
+        v.ptes[idx] = pfn + 2;
+        match v.kind {
+            VmaKind::Shmem => m.rss_shmem += 1,
+            VmaKind::FileShared => m.rss_file += 1,
+            _ => m.rss_anon += 1,
+        }
+        self.mem.map_page(pfn);
+        // A zero-page translation for this address may be cached; the PTE
+        // change flushes it locally (flush_tlb_page).
+        for c in &mut self.cpus {
+            c.tlb.retain(|e| !(e.0 == mm && e.1 == addr / PAGE_SIZE));
+        }
+    }
+
+    /// `handle_mm_fault` (under `mmap_sem` for read) and its callees.
+    pub(crate) fn step_fault(&mut self, tid: Tid, f: &mut FaultFrame) -> Fr {
+        match f.phase {
+            FaultPhase::Lock => {
+                let Some(mm) = self.tasks[tid as usize].mm else {
+                    return self.fault_done(tid, f, FaultResult::Segv, false);
+                };
+                f.mm = mm;
+                f.phase = FaultPhase::Handle;
+                if self.down_read(mm, tid) {
+                    Fr::Stay(Step::Busy(150))
+                } else {
+                    Fr::Stay(Step::Sleep)
+                }
+            }
+            FaultPhase::Handle => {
+                let m = &self.mms[f.mm as usize];
+                let Some(vi) = m.find_vma(f.addr) else {
+                    return self.fault_done(tid, f, FaultResult::Segv, true);
+                };
+                let v = &m.vmas[vi];
+                let idx = ((f.addr - v.start) / PAGE_SIZE) as usize;
+                let pte = v.ptes[idx];
+                let kind = v.kind;
+                if pte >= 2 {
+                    // Another thread faulted it in meanwhile.
+                    return self.fault_done(tid, f, FaultResult::Ok, true);
+                }
+                let anon = matches!(kind, VmaKind::Anon | VmaKind::Stack);
+                if anon && !f.write && pte == PTE_NONE {
+                    // do_anonymous_page, read: map the zero page.
+                    let unstable = m.flags & MMF_UNSTABLE != 0;
+                    if unstable && self.toggles.unstable_check == UnstableCheck::PrePte {
+                        return self.fix_engaged(tid, f, "check_stable_address_space");
+                    }
+                    let m = &mut self.mms[f.mm as usize];
+                    m.vmas[vi].ptes[idx] = PTE_ZERO;
+                    self.tr(
+                        tid,
+                        "do_anonymous_page",
+                        TraceKind::Fault,
+                        format!("read fault at {:#x}: zero page mapped{}", f.addr, if unstable { " (MMF_UNSTABLE)" } else { "" }),
+                    );
+                    if unstable {
+                        self.note_zero_refault(tid, f.addr);
+                    }
+                    if unstable && self.toggles.unstable_check == UnstableCheck::PostFault {
+                        return self.fix_engaged(tid, f, "handle_mm_fault");
+                    }
+                    return self.fault_done(tid, f, FaultResult::Ok, true);
+                }
+                if anon && !f.write && pte == PTE_ZERO {
+                    return self.fault_done(tid, f, FaultResult::Ok, true);
+                }
+                // Everything else needs a page.
+                let kind = match kind {
+                    VmaKind::Shmem => PageKind::Shmem,
+                    _ => PageKind::Anon,
+                };
+                f.phase = FaultPhase::AfterAlloc;
+                Fr::Call(Frame::Alloc(AllocFrame::new(true, kind)), Step::Busy(100))
+            }
+            FaultPhase::AfterAlloc => {
+                let ret = self.tasks[tid as usize].ret;
+                let Ret::Page(pfn) = ret else {
+                    return self.fault_done(tid, f, FaultResult::Oom, true);
+                };
+                let m = &self.mms[f.mm as usize];
+                let Some(vi) = m.find_vma(f.addr) else {
+                    self.mem.free_page(pfn);
+                    return self.fault_done(tid, f, FaultResult::Segv, true);
+                };
+                let v = &m.vmas[vi];
+                let idx = ((f.addr - v.start) / PAGE_SIZE) as usize;
+                if v.ptes[idx] >= 2 {
+                    self.mem.free_page(pfn);
+                    return self.fault_done(tid, f, FaultResult::Ok, true);
+                }
+                let private = v.kind != VmaKind::Shmem && v.kind != VmaKind::FileShared;
+                let unstable = m.flags & MMF_UNSTABLE != 0;
+                if unstable && private && self.toggles.unstable_check == UnstableCheck::PrePte {
+                    self.mem.free_page(pfn);
+                    return self.fix_engaged(tid, f, "check_stable_address_space");
+                }
+                let was_zero = v.ptes[idx] == PTE_ZERO;
+                if was_zero {
+                    self.mms[f.mm as usize].vmas[vi].ptes[idx] = PTE_NONE;
+                }
+                self.mem.fill[pfn as usize] = 0;
+                self.install_pte(f.mm, vi, f.addr, pfn);
+                self.tr(
+                    tid,
+                    if was_zero { "do_wp_page" } else { "do_anonymous_page" },
+                    TraceKind::Fault,
+                    format!("{} fault at {:#x}: new zeroed page {pfn}{}", if f.write { "write" } else { "read" }, f.addr, if unstable { " (MMF_UNSTABLE)" } else { "" }),
+                );
+                if unstable && private {
+                    self.note_zero_refault(tid, f.addr);
+                }
+                if unstable && private && self.toggles.unstable_check == UnstableCheck::PostFault {
+                    return self.fix_engaged(tid, f, "handle_mm_fault");
+                }
+                self.fault_done(tid, f, FaultResult::Ok, true)
+            }
+        }
+    }
+
+    fn fix_engaged(&mut self, tid: Tid, f: &mut FaultFrame, func: &'static str) -> Fr {
+        let idx = self.tr(
+            tid,
+            func,
+            TraceKind::Fault,
+            format!("MMF_UNSTABLE: VM_FAULT_SIGBUS at {:#x}", f.addr),
+        );
+        let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
+        self.obs.fix_engaged.push(crate::outcome::FixEngaged {
+            pid: self.tasks[tid as usize].pid,
+            addr: f.addr,
+            event: idx,
+            t: self.now,
+            since_kill_ns: since,
+            user: f.user,
+        });
+        self.fault_done(tid, f, FaultResult::Sigbus, true)
+    }
+
+    fn note_zero_refault(&mut self, tid: Tid, addr: u64) {
+        let _ = (tid, addr);
+        self.obs.zero_refaults += 1;
+    }
+
+    fn fault_done(&mut self, tid: Tid, f: &FaultFrame, r: FaultResult, locked: bool) -> Fr {
+        if locked {
+            self.up_read(f.mm, tid);
+        }
+        if f.user {
+            match r {
+                FaultResult::Sigbus | FaultResult::Segv => self.force_sig(tid, SIGBUS),
+                FaultResult::Ok | FaultResult::Oom => {}
+            }
+        }
+        Fr::Done(Ret::Fault(r), Step::Busy(200))
+    }
+
+    /// mmap/munmap and buffer allocation: `down_write(mmap_sem)`, change the
+    /// VMA list, `up_write`, then `MAP_POPULATE` outside the lock.
+    pub(crate) fn step_mmap(&mut self, tid: Tid, f: &mut MmapFrame) -> Fr {
+        let Some(mm) = self.tasks[tid as usize].mm else {
+            return Fr::Done(Ret::Int(-14), Step::Busy(100));
+        };
+        match f.phase {
+            MmapPhase::Lock => {
+                f.phase = MmapPhase::Locked;
+                if self.down_write(mm, tid) {
+                    Fr::Stay(Step::Busy(500))
+                } else {
+                    Fr::Stay(Step::Sleep)
+                }
+            }
+            MmapPhase::Locked => {
+                match f.what {
+                    MmapWhat::Unmap => {
+                        let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+                        if let Var::Mem { start, .. } = u.vars[f.var as usize] {
+                            self.unmap_vma_at(mm, start);
+                        }
+                        let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+                        u.vars[f.var as usize] = Var::Unset;
+                        self.tr(tid, "do_munmap", TraceKind::Fault, "mapping removed".into());
+                    }
+                    MmapWhat::Buf(_) | MmapWhat::Map(_) => {
+                        let (kind, locked) = match f.what {
+                            MmapWhat::Buf(BufKind::Heap) | MmapWhat::Map(MapKind::Anon) => (VmaKind::Anon, false),
+                            MmapWhat::Buf(BufKind::Mlock) => (VmaKind::Anon, true),
+                            MmapWhat::Buf(BufKind::Shmem) | MmapWhat::Map(MapKind::SharedAnon) => (VmaKind::Shmem, false),
+                            MmapWhat::Map(MapKind::FileShared) => (VmaKind::FileShared, false),
+                            MmapWhat::Map(MapKind::FilePrivate) => (VmaKind::FilePrivate, false),
+                            _ => (VmaKind::Stack, false),
+                        };
+                        let heap = f.what == MmapWhat::Buf(BufKind::Heap);
+                        let start = self.insert_vma_in(mm, f.len, kind, locked, f.inode, heap);
+                        f.start = start;
+                        let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+                        u.vars[f.var as usize] = Var::Mem { start, len: f.len, fill: 0 };
+                        self.tr(
+                            tid,
+                            "do_mmap",
+                            TraceKind::Fault,
+                            format!("{:?}{} {:#x}-{:#x}", kind, if locked { " VM_LOCKED" } else { "" }, start, start + f.len),
+                        );
+                        // mlock faults the whole range in (populate).
+                        if locked {
+                            f.populate = f.len;
+                        }
+                    }
+                }
+                self.up_write(mm, tid);
+                if f.populate > 0 {
+                    f.phase = MmapPhase::Populate;
+                    f.next = 0;
+                    Fr::Stay(Step::Busy(300))
+                } else {
+                    Fr::Done(Ret::Int(0), Step::Busy(300))
+                }
+            }
+            MmapPhase::Populate => {
+                // The previous full fault (if any) has returned; go on.
+                let pages = f.populate / PAGE_SIZE;
+                let mut cost = 0;
+                let mut n = 0;
+                while f.next < pages && n < 256 {
+                    let addr = f.start + f.next * PAGE_SIZE;
+                    let m = &self.mms[mm as usize];
+                    let present = m.find_vma(addr).is_some_and(|vi| {
+                        let v = &m.vmas[vi];
+                        v.ptes[((addr - v.start) / PAGE_SIZE) as usize] >= 2
+                    });
+                    if !present {
+                        if self.try_fast_anon_fault(tid, addr) {
+                            cost += FAST_FAULT_NS / 3;
+                        } else {
+                            return Fr::Call(Frame::Fault(FaultFrame::new(addr, true, false)), Step::Busy(cost + 100));
+                        }
+                    }
+                    f.next += 1;
+                    n += 1;
+                }
+                if f.next >= pages {
+                    self.tr(tid, "__mm_populate", TraceKind::Fault, format!("{} pages", pages));
+                    Fr::Done(Ret::Int(0), Step::Busy(cost.max(100)))
+                } else {
+                    Fr::Stay(Step::Busy(cost.max(100)))
+                }
+            }
+        }
+    }
+
+    fn unmap_vma_at(&mut self, mm: u32, start: u64) {
+        let Some(vi) = self.mms[mm as usize].find_vma(start) else {
+            return;
+        };
+        let v = self.mms[mm as usize].vmas.remove(vi);
+        for c in &mut self.cpus {
+            c.tlb.retain(|e| e.0 != mm);
+        }
+        for pte in v.ptes {
+            if pte >= 2 {
+                let pfn = pte - 2;
+                self.unaccount(mm, v.kind);
+                self.mem.unmap_page(pfn);
+                if self.mem.kind_of(pfn) != PageKind::PageCache {
+                    self.mem.free_page(pfn);
+                }
+            }
+        }
+    }
+
+    fn unaccount(&mut self, mm: u32, kind: VmaKind) {
+        let m = &mut self.mms[mm as usize];
+        match kind {
+            VmaKind::Shmem => m.rss_shmem -= 1,
+            VmaKind::FileShared => m.rss_file -= 1,
+            _ => m.rss_anon -= 1,
+        }
+    }
+
+    /// `unmap_page_range` over the mm from `cursor`, gathering up to `ZAP_BATCH`
+    /// present pages. The reaper (`exiting == false`) only touches reapable VMAs
+    /// and frees after the TLB flush; `exit_mmap` tears down everything and frees
+    /// at once. Returns (gathered pages, done, cost in ns).
+    pub(crate) fn zap_mm_batch(&mut self, mm: u32, cursor: &mut (usize, u64), exiting: bool, tid: Tid) -> (Vec<u32>, bool, u64) {
+        let _ = tid;
+        let mut gathered = Vec::new();
+        let mut cost = 200;
+        let nv = self.mms[mm as usize].vmas.len();
+        while cursor.0 < nv && (gathered.len() as u64) < ZAP_BATCH {
+            let (kind, reapable, npages) = {
+                let v = &self.mms[mm as usize].vmas[cursor.0];
+                (v.kind, v.reapable(), v.ptes.len() as u64)
+            };
+            if !exiting && !reapable {
+                cursor.0 += 1;
+                cursor.1 = 0;
+                continue;
+            }
+            while cursor.1 < npages && (gathered.len() as u64) < ZAP_BATCH {
+                let i = cursor.1 as usize;
+                cursor.1 += 1;
+                let pte = self.mms[mm as usize].vmas[cursor.0].ptes[i];
+                if pte == PTE_NONE {
+                    // Walking empty page tables is cheap but not free.
+                    if i % 512 == 0 {
+                        cost += 50;
+                    }
+                    continue;
+                }
+                self.mms[mm as usize].vmas[cursor.0].ptes[i] = PTE_NONE;
+                if pte == PTE_ZERO {
+                    continue;
+                }
+                let pfn = pte - 2;
+                self.unaccount(mm, kind);
+                self.mem.unmap_page(pfn);
+                cost += ZAP_NS_PER_PAGE;
+                if self.mem.kind_of(pfn) != PageKind::PageCache {
+                    gathered.push(pfn);
+                }
+            }
+            if cursor.1 >= npages {
+                cursor.0 += 1;
+                cursor.1 = 0;
+            }
+        }
+        let done = cursor.0 >= nv;
+        if exiting {
+            for c in &mut self.cpus {
+                c.tlb.retain(|e| e.0 != mm);
+            }
+            for pfn in gathered.drain(..) {
+                self.mem.free_page(pfn);
+            }
+            self.progress();
+        }
+        (gathered, done, cost)
+    }
+
+    /// A store into a MAP_SHARED file mapping lands in the page cache.
+    pub(crate) fn store_to_file_page(&mut self, tid: Tid, addr: u64, value: u8, expected: u8) {
+        let Some(mm) = self.tasks[tid as usize].mm else {
+            return;
+        };
+        let m = &self.mms[mm as usize];
+        let Some(vi) = m.find_vma(addr) else {
+            return;
+        };
+        let v = &m.vmas[vi];
+        if v.kind != VmaKind::FileShared {
+            return;
+        }
+        let Some(inode) = v.inode else {
+            return;
+        };
+        let index = (addr - v.start) / PAGE_SIZE;
+        let pid = self.tasks[tid as usize].pid;
+        let ev = self.trace_total;
+        self.file_store_page(inode, index, value, expected, pid, ev);
+    }
+}

@@ -1,0 +1,482 @@
+//! The OOM killer and the OOM reaper (`mm/oom_kill.c`, 4.13).
+//!
+//! `out_of_memory` runs under `oom_lock`: the `task_will_free_mem(current)`
+//! shortcut (which reads `SIGNAL_GROUP_EXIT` without `siglock`), the `!__GFP_FS`
+//! early return, `select_bad_process`/`oom_badness`, and `oom_kill_process` in its
+//! order: SIGKILL to every thread, then `mark_oom_victim`, then
+//! `wake_oom_reaper`, then `schedule_timeout_killable(1)`.
+//!
+//! The reaper takes `oom_lock`, `down_read_trylock(mmap_sem)` (retrying
+//! `MAX_OOM_REAP_RETRIES` times, `HZ/10` apart), backs off from mms with MMU
+//! notifiers, sets `MMF_UNSTABLE` **before** unmapping, unmaps the reapable VMAs
+//! in `mmu_gather` batches (flushing TLBs on every CPU of the mm and only then
+//! freeing), and finally sets `MMF_OOM_SKIP`.
+//!
+//! Not modelled: memcg OOM, `oom_kill_allocating_task`, sacrificing a child,
+//! sysrq-triggered OOMs, processes sharing an mm across thread groups.
+
+use crate::kernel::entry::Fr;
+use crate::kernel::sched::TaskState;
+use crate::locking::MutexId;
+use crate::mm::memory::{MMF_OOM_SKIP, MMF_UNSTABLE};
+use crate::scenario::{ReaperTrylock, PAGE_SIZE};
+use crate::sim::*;
+use crate::time::fmt_duration;
+use crate::trace::TraceKind;
+
+#[derive(Clone, Debug)]
+pub(crate) struct OomFrame {
+    gfp_fs: bool,
+    phase: OomPhase,
+    victim: u32,
+    idx: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OomPhase {
+    Start,
+    Select,
+    SendSig,
+    MarkVictim,
+    Sleep,
+    Slept,
+}
+
+impl OomFrame {
+    pub(crate) fn new(gfp_fs: bool) -> OomFrame {
+        OomFrame {
+            gfp_fs,
+            phase: OomPhase::Start,
+            victim: 0,
+            idx: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ReaperFrame {
+    phase: ReaperPhase,
+    tsk: Tid,
+    mm: u32,
+    attempts: u32,
+    cursor: (usize, u64),
+    gathered: Vec<u32>,
+    freed: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum ReaperPhase {
+    #[default]
+    Wait,
+    Lock,
+    Locked,
+    NotifierBackoff,
+    Unmap,
+    Flushed,
+    ExitMmap,
+    GiveUp,
+    Done,
+}
+
+
+impl Sim {
+    /// `task_will_free_mem`: the group is already exiting and will free the mm.
+    pub(crate) fn task_will_free_mem(&self, tid: Tid) -> bool {
+        let t = &self.tasks[tid as usize];
+        let Some(mm) = t.mm else {
+            return false;
+        };
+        if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
+            return false;
+        }
+        let s = &self.signals[t.sig as usize];
+        s.group_exit || (s.live == 1 && t.flags & PF_EXITING != 0)
+    }
+
+    /// `oom_badness`: rss + page tables, adjusted by `oom_score_adj`.
+    pub(crate) fn oom_badness(&self, sig: usize) -> Option<i64> {
+        let s = &self.signals[sig];
+        if s.oom_score_adj == -1000 || s.live == 0 {
+            return None;
+        }
+        let mm = s.threads.iter().find_map(|t| self.tasks[*t as usize].mm)?;
+        let m = &self.mms[mm as usize];
+        let rss = m.rss() as i64;
+        let pgtables = rss / 512 + 1;
+        let totalpages = self.sc.managed_pages as i64;
+        let points = rss + pgtables + i64::from(s.oom_score_adj) * totalpages / 1000;
+        Some(points.max(1))
+    }
+
+    /// `select_bad_process`. Ok(Some(victim)), Ok(None) when nothing is
+    /// killable, Err(()) when an existing victim is still pending (abort).
+    pub(crate) fn select_bad_process(&self) -> Result<Option<usize>, ()> {
+        let mut best: Option<(i64, usize)> = None;
+        for (i, s) in self.signals.iter().enumerate() {
+            if s.live == 0 {
+                continue;
+            }
+            if let Some(mm) = s.oom_mm {
+                if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
+                    continue;
+                }
+                return Err(());
+            }
+            if let Some(p) = self.oom_badness(i) {
+                if best.is_none_or(|(bp, _)| p > bp) {
+                    best = Some((p, i));
+                }
+            }
+        }
+        Ok(best.map(|b| b.1))
+    }
+
+    /// `mark_oom_victim`.
+    pub(crate) fn mark_oom_victim(&mut self, tid: Tid, by: Tid) {
+        let t = &mut self.tasks[tid as usize];
+        if t.tif & TIF_MEMDIE != 0 {
+            return;
+        }
+        t.tif |= TIF_MEMDIE;
+        let mm = t.mm;
+        let sig = t.sig as usize;
+        let pid = t.pid;
+        if self.signals[sig].oom_mm.is_none() {
+            self.signals[sig].oom_mm = mm;
+        }
+        self.tr(by, "mark_oom_victim", TraceKind::Oom, format!("TIF_MEMDIE -> {pid}"));
+    }
+
+    /// `wake_oom_reaper`.
+    pub(crate) fn wake_oom_reaper(&mut self, tid: Tid, by: Tid) {
+        let Some(reaper) = self.reaper_tid else {
+            return;
+        };
+        if self.tasks[tid as usize].oom_reaper_queued {
+            return;
+        }
+        self.tasks[tid as usize].oom_reaper_queued = true;
+        self.oom_reaper_list.push_back(tid);
+        let pid = self.tasks[tid as usize].pid;
+        self.tr(by, "wake_oom_reaper", TraceKind::Oom, format!("queued {pid}"));
+        let cpu = self.cpu_of(by);
+        self.wake_up_process(reaper, cpu);
+    }
+
+    pub(crate) fn step_oom(&mut self, tid: Tid, f: &mut OomFrame) -> Fr {
+        match f.phase {
+            OomPhase::Start => {
+                if self.task_will_free_mem(tid) {
+                    self.tr(tid, "out_of_memory", TraceKind::Oom, "task_will_free_mem(current): no kill".into());
+                    self.mark_oom_victim(tid, tid);
+                    self.wake_oom_reaper(tid, tid);
+                    return Fr::Done(Ret::Int(1), Step::Busy(500));
+                }
+                if !f.gfp_fs {
+                    self.tr(tid, "out_of_memory", TraceKind::Oom, "!__GFP_FS: no kill".into());
+                    return Fr::Done(Ret::Int(1), Step::Busy(300));
+                }
+                f.phase = OomPhase::Select;
+                let cost = 2_000 + 300 * self.tasks.len() as u64;
+                Fr::Stay(Step::Busy(cost))
+            }
+            OomPhase::Select => match self.select_bad_process() {
+                Err(()) => {
+                    self.tr(tid, "select_bad_process", TraceKind::Oom, "an OOM victim is still exiting: abort".into());
+                    Fr::Done(Ret::Int(1), Step::Busy(300))
+                }
+                Ok(None) => {
+                    self.tr(
+                        tid,
+                        "out_of_memory",
+                        TraceKind::Oom,
+                        "Kernel panic - not syncing: Out of memory and no killable processes...".into(),
+                    );
+                    self.obs.panic = true;
+                    self.end = Some(EndReason::Panic);
+                    Fr::Done(Ret::Int(0), Step::Busy(100))
+                }
+                Ok(Some(v)) => {
+                    f.victim = v as u32;
+                    let points = self.oom_badness(v).unwrap_or(0);
+                    let s = &self.signals[v];
+                    let (tg, comm) = (s.tgid, s.comm.clone());
+                    self.tr(
+                        tid,
+                        "oom_kill_process",
+                        TraceKind::Oom,
+                        format!("Out of memory: Kill process {tg} ({comm}) score {} or sacrifice child", points * 1000 / self.sc.managed_pages as i64),
+                    );
+                    // oom_kill_process: an already exiting victim is only marked.
+                    let leader = self.signals[v].threads.iter().copied().find(|t| self.tasks[*t as usize].state != TaskState::Dead);
+                    if let Some(l) = leader {
+                        if self.task_will_free_mem(l) {
+                            self.mark_oom_victim(l, tid);
+                            self.wake_oom_reaper(l, tid);
+                            return Fr::Done(Ret::Int(1), Step::Busy(500));
+                        }
+                    }
+                    f.phase = OomPhase::SendSig;
+                    f.idx = 0;
+                    // complete_signal: SIGNAL_GROUP_EXIT first, then each thread.
+                    self.signals[v].group_exit = true;
+                    self.record_kill(v, tid);
+                    Fr::Stay(Step::Busy(crate::kernel::signal::POST_ONE_NS))
+                }
+            },
+            OomPhase::SendSig => {
+                let v = f.victim as usize;
+                while f.idx < self.signals[v].threads.len() {
+                    let t = self.signals[v].threads[f.idx];
+                    f.idx += 1;
+                    if self.tasks[t as usize].state != TaskState::Dead {
+                        self.post_sigkill(t, tid);
+                        return Fr::Stay(Step::Busy(crate::kernel::signal::POST_ONE_NS));
+                    }
+                }
+                f.phase = OomPhase::MarkVictim;
+                Fr::Stay(Step::Busy(100))
+            }
+            OomPhase::MarkVictim => {
+                let v = f.victim as usize;
+                let leader = self.signals[v].threads.iter().copied().find(|t| self.tasks[*t as usize].mm.is_some());
+                if let Some(l) = leader {
+                    self.mark_oom_victim(l, tid);
+                    let mm = self.tasks[l as usize].mm.expect("leader has an mm");
+                    let m = &self.mms[mm as usize];
+                    let kb = PAGE_SIZE / 1024;
+                    let total_vm: u64 = m.vmas.iter().map(|v| v.end - v.start).sum::<u64>() / 1024;
+                    let msg = format!(
+                        "Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:{}kB",
+                        self.signals[v].tgid,
+                        self.signals[v].comm,
+                        total_vm,
+                        m.rss_anon * kb,
+                        m.rss_file * kb,
+                        m.rss_shmem * kb
+                    );
+                    self.tr(tid, "oom_kill_process", TraceKind::Oom, msg);
+                    self.wake_oom_reaper(l, tid);
+                }
+                f.phase = OomPhase::Sleep;
+                Fr::Stay(Step::Busy(300))
+            }
+            OomPhase::Sleep => {
+                // schedule_timeout_killable(1): a killed killer does not sleep.
+                f.phase = OomPhase::Slept;
+                if self.fatal_signal_pending(tid) {
+                    return Fr::Stay(Step::Busy(100));
+                }
+                let tick = self.tick_ns;
+                self.sleep_task(tid, TaskState::Killable, Some(tick), "schedule_timeout_killable");
+                Fr::Stay(Step::Sleep)
+            }
+            OomPhase::Slept => Fr::Done(Ret::Int(1), Step::Busy(100)),
+        }
+    }
+
+    fn record_kill(&mut self, victim: usize, killer: Tid) {
+        if self.obs.kill_time.is_none() {
+            self.obs.kill_time = Some(self.now);
+        }
+        let s = &self.signals[victim];
+        self.obs.kills.push(crate::outcome::KillRec {
+            tgid: s.tgid,
+            comm: s.comm.clone(),
+            t: self.now,
+            by: self.tasks[killer as usize].pid,
+        });
+    }
+
+    pub(crate) fn step_reaper(&mut self, tid: Tid, f: &mut ReaperFrame) -> Fr {
+        match f.phase {
+            ReaperPhase::Wait => {
+                let Some(tsk) = self.oom_reaper_list.pop_front() else {
+                    self.sleep_task(tid, TaskState::Interruptible, None, "oom_reaper_wait");
+                    return Fr::Stay(Step::Sleep);
+                };
+                f.tsk = tsk;
+                let t = &self.tasks[tsk as usize];
+                f.mm = self.signals[t.sig as usize].oom_mm.or(t.mm).unwrap_or(0);
+                f.attempts = 0;
+                f.phase = ReaperPhase::Lock;
+                Fr::Stay(Step::Busy(500))
+            }
+            ReaperPhase::Lock => {
+                f.phase = ReaperPhase::Locked;
+                if self.mutex_lock(MutexId::OomLock, tid) {
+                    Fr::Stay(Step::Busy(300))
+                } else {
+                    Fr::Stay(Step::Sleep)
+                }
+            }
+            ReaperPhase::Locked => {
+                f.attempts += 1;
+                let unfair = self.toggles.reaper_trylock == ReaperTrylock::Unfair;
+                let mm = f.mm;
+                if !self.down_read_trylock(mm, tid, unfair) {
+                    let pid = self.tasks[f.tsk as usize].pid;
+                    self.tr(tid, "trace_skip_task_reaping", TraceKind::Reap, format!("{pid} (attempt {})", f.attempts));
+                    self.mutex_unlock(MutexId::OomLock, tid);
+                    // schedule_timeout_idle(HZ/10) follows every failure, the
+                    // last one included; then the reaper gives up.
+                    f.phase = if f.attempts >= self.toggles.reap_retries { ReaperPhase::GiveUp } else { ReaperPhase::Lock };
+                    let wait = self.tick_ns * (u64::from(self.sc.scenario.machine.hz) / 10).max(1);
+                    self.sleep_task(tid, TaskState::Uninterruptible, Some(wait), "schedule_timeout_idle");
+                    return Fr::Stay(Step::Sleep);
+                }
+                let m = &self.mms[mm as usize];
+                if m.has_notifiers {
+                    self.up_read(mm, tid);
+                    self.tr(tid, "__oom_reap_task_mm", TraceKind::Reap, "mm has MMU notifiers: back off for HZ".into());
+                    f.phase = ReaperPhase::NotifierBackoff;
+                    let hz = self.tick_ns * u64::from(self.sc.scenario.machine.hz);
+                    self.sleep_task(tid, TaskState::Uninterruptible, Some(hz), "schedule_timeout_idle");
+                    return Fr::Stay(Step::Sleep);
+                }
+                if m.flags & MMF_OOM_SKIP != 0 || m.users == 0 || m.dead {
+                    self.up_read(mm, tid);
+                    self.tr(tid, "trace_skip_task_reaping", TraceKind::Reap, "mm already exiting".into());
+                    self.mutex_unlock(MutexId::OomLock, tid);
+                    f.phase = ReaperPhase::Done;
+                    return Fr::Stay(Step::Busy(200));
+                }
+                // mmget_not_zero, then MMF_UNSTABLE before anything is unmapped.
+                let m = &mut self.mms[mm as usize];
+                m.users += 1;
+                m.flags |= MMF_UNSTABLE;
+                m.unstable_was_set = true;
+                let pid = self.tasks[f.tsk as usize].pid;
+                let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
+                let idx = self.tr(
+                    tid,
+                    "__oom_reap_task_mm",
+                    TraceKind::Reap,
+                    format!("start_task_reaping {pid}: MMF_UNSTABLE set ({} after the kill)", fmt_duration(since)),
+                );
+                if self.obs.unstable_time.is_none() {
+                    self.obs.unstable_time = Some((self.now, idx));
+                }
+                // Threads of the victim executing user code right now.
+                let running: Vec<Tid> = self
+                    .cpus
+                    .iter()
+                    .filter_map(|c| c.curr)
+                    .filter(|t| self.tasks[*t as usize].mm == Some(mm) && self.tasks[*t as usize].mode == Mode::User)
+                    .collect();
+                for t in running {
+                    self.note_user_after_reap(t);
+                }
+                f.cursor = (0, 0);
+                f.freed = 0;
+                f.phase = ReaperPhase::Unmap;
+                Fr::Stay(Step::Busy(500))
+            }
+            ReaperPhase::GiveUp => {
+                let t = &self.tasks[f.tsk as usize];
+                let (pid, comm) = (t.pid, t.comm.clone());
+                let idx = self.tr(tid, "oom_reap_task", TraceKind::Reap, format!("oom_reaper: unable to reap pid:{pid} ({comm})"));
+                let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
+                self.obs.reaper_gave_up.push(crate::outcome::GaveUp { pid, event: idx, t: self.now, since_kill_ns: since });
+                f.phase = ReaperPhase::Done;
+                Fr::Stay(Step::Busy(200))
+            }
+            ReaperPhase::NotifierBackoff => {
+                self.mutex_unlock(MutexId::OomLock, tid);
+                f.phase = ReaperPhase::Done;
+                Fr::Stay(Step::Busy(200))
+            }
+            ReaperPhase::Unmap => {
+                let mm = f.mm;
+                let (gathered, done, cost) = self.zap_mm_batch(mm, &mut f.cursor, false, tid);
+                if gathered.is_empty() {
+                    if done {
+                        return self.reap_finish(tid, f);
+                    }
+                    return Fr::Stay(Step::Busy(cost));
+                }
+                // tlb_flush_mmu: shoot down every CPU of the mm, wait, then free.
+                let me = self.tasks[tid as usize].cpu;
+                self.cpus[me as usize].tlb.retain(|e| e.0 != mm);
+                let mask = self.mms[mm as usize].cpumask;
+                let mut ack = self.now.after(cost);
+                for c in 0..self.cpus.len() as u32 {
+                    if c != me && mask & (1u64 << c) != 0 {
+                        let at = self.send_ipi(me, c, IpiKind::TlbFlush { mm });
+                        ack = ack.max(at.after(300));
+                    }
+                }
+                f.gathered = gathered;
+                f.phase = if done { ReaperPhase::Flushed } else { ReaperPhase::Flushed };
+                f.attempts = f.attempts.max(1);
+                if done {
+                    f.cursor.0 = usize::MAX;
+                }
+                Fr::Stay(Step::Busy(ack.since(self.now).max(1)))
+            }
+            ReaperPhase::Flushed => {
+                let n = f.gathered.len() as u64;
+                for pfn in f.gathered.drain(..) {
+                    self.mem.free_page(pfn);
+                }
+                f.freed += n;
+                self.progress();
+                self.tr(tid, "tlb_finish_mmu", TraceKind::Reap, format!("freed {n} pages"));
+                if f.cursor.0 == usize::MAX {
+                    return self.reap_finish(tid, f);
+                }
+                f.phase = ReaperPhase::Unmap;
+                Fr::Stay(Step::Busy(200))
+            }
+            ReaperPhase::ExitMmap => {
+                let mm = f.mm;
+                let (_, done, cost) = self.zap_mm_batch(mm, &mut f.cursor, true, tid);
+                if done {
+                    let m = &mut self.mms[mm as usize];
+                    m.flags |= MMF_OOM_SKIP;
+                    m.dead = true;
+                    self.tr(tid, "__mmput", TraceKind::Exit, "exit_mmap done (mmput_async)".into());
+                    self.mutex_unlock(MutexId::OomLock, tid);
+                    f.phase = ReaperPhase::Done;
+                }
+                Fr::Stay(Step::Busy(cost))
+            }
+            ReaperPhase::Done => {
+                let mm = f.mm;
+                self.mms[mm as usize].flags |= MMF_OOM_SKIP;
+                self.tasks[f.tsk as usize].oom_reaper_queued = false;
+                self.tr(tid, "oom_reap_task", TraceKind::Reap, "MMF_OOM_SKIP set".into());
+                f.phase = ReaperPhase::Wait;
+                self.cond_resched(tid, 300)
+            }
+        }
+    }
+
+    fn reap_finish(&mut self, tid: Tid, f: &mut ReaperFrame) -> Fr {
+        let mm = f.mm;
+        let t = &self.tasks[f.tsk as usize];
+        let (pid, comm) = (t.pid, t.comm.clone());
+        let m = &self.mms[mm as usize];
+        let kb = PAGE_SIZE / 1024;
+        let msg = format!(
+            "oom_reaper: reaped process {pid} ({comm}), now anon-rss:{}kB, file-rss:{}kB, shmem-rss:{}kB",
+            m.rss_anon * kb,
+            m.rss_file * kb,
+            m.rss_shmem * kb
+        );
+        self.tr(tid, "__oom_reap_task_mm", TraceKind::Reap, msg);
+        self.obs.reaped.push((pid, self.now, f.freed));
+        self.up_read(mm, tid);
+        // mmput_async: the last reference tears the mm down from here.
+        let m = &mut self.mms[mm as usize];
+        m.users -= 1;
+        if m.users == 0 {
+            f.cursor = (0, 0);
+            f.phase = ReaperPhase::ExitMmap;
+            return Fr::Stay(Step::Busy(300));
+        }
+        self.mutex_unlock(MutexId::OomLock, tid);
+        f.phase = ReaperPhase::Done;
+        Fr::Stay(Step::Busy(300))
+    }
+}

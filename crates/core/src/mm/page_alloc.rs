@@ -1,0 +1,290 @@
+//! The page allocator (`mm/page_alloc.c`): one zone with min/low/high
+//! watermarks, the fast path, and `__alloc_pages_slowpath` as a state machine
+//! (kswapd wake-up, `TIF_MEMDIE` reserve access, direct reclaim,
+//! `should_reclaim_retry`, `__alloc_pages_may_oom` with `oom_lock`).
+//!
+//! Not modelled: orders above 0 (THP allocations are not attempted), per-CPU
+//! page lists, `lowmem_reserve`, compaction, `__GFP_HIGH`/`ALLOC_HARDER`
+//! adjustments, zones beyond one.
+
+use crate::choice::ChoiceKind;
+use crate::kernel::entry::Fr;
+use crate::kernel::sched::TaskState;
+use crate::locking::MutexId;
+use crate::scenario::{ValidScenario, Watermarks, PAGE_SIZE};
+use crate::sim::*;
+use crate::trace::TraceKind;
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageKind {
+    Free,
+    Kernel,
+    Anon,
+    Shmem,
+    PageCache,
+    Slab,
+}
+
+/// Physical memory: per-pfn state and the free list.
+#[derive(Clone, Debug)]
+pub struct MemState {
+    /// Content of anonymous/shmem pages: every byte of the page has this value.
+    pub(crate) fill: Vec<u8>,
+    mapcount: Vec<u16>,
+    kind: Vec<PageKind>,
+    free_list: Vec<u32>,
+    pub wmark: Watermarks,
+    /// Clean page cache of files outside the scenario, present at boot.
+    pub(crate) boot_cache: Vec<u32>,
+    /// Reclaimable slab pages (dentries, inodes).
+    pub(crate) slab: Vec<u32>,
+    /// Clean page-cache pages of scenario files, oldest first.
+    pub(crate) clean_lru: VecDeque<(u32, u64)>,
+    /// Dirty page-cache pages, oldest first.
+    pub(crate) dirty: VecDeque<(u32, u64)>,
+}
+
+impl MemState {
+    pub(crate) fn boot(sc: &ValidScenario) -> MemState {
+        let n = sc.managed_pages as usize;
+        let mut kind = vec![PageKind::Free; n];
+        let reserved = sc.kernel_reserved_pages as usize;
+        for k in kind.iter_mut().take(reserved) {
+            *k = PageKind::Kernel;
+        }
+        let m = &sc.scenario.machine;
+        let cache = (m.page_cache.0 / PAGE_SIZE) as usize;
+        let slab = (m.slab.0 / PAGE_SIZE) as usize;
+        let mut boot_cache = Vec::with_capacity(cache);
+        for pfn in reserved..reserved + cache {
+            kind[pfn] = PageKind::PageCache;
+            boot_cache.push(pfn as u32);
+        }
+        let mut slabv = Vec::with_capacity(slab);
+        for pfn in reserved + cache..reserved + cache + slab {
+            kind[pfn] = PageKind::Slab;
+            slabv.push(pfn as u32);
+        }
+        // Highest pfn first so that allocation hands out low pfns first.
+        let free_list: Vec<u32> = (reserved + cache + slab..n).rev().map(|p| p as u32).collect();
+        MemState {
+            fill: vec![0; n],
+            mapcount: vec![0; n],
+            kind,
+            free_list,
+            wmark: sc.watermarks,
+            boot_cache,
+            slab: slabv,
+            clean_lru: VecDeque::new(),
+            dirty: VecDeque::new(),
+        }
+    }
+
+    pub fn nr_free(&self) -> u64 {
+        self.free_list.len() as u64
+    }
+
+    pub fn nr_reclaimable(&self) -> u64 {
+        (self.boot_cache.len() + self.slab.len() + self.clean_lru.len()) as u64
+    }
+
+    pub(crate) fn fast_path_ok(&self) -> bool {
+        self.nr_free() > self.wmark.low
+    }
+
+    pub(crate) fn kind_of(&self, pfn: u32) -> PageKind {
+        self.kind[pfn as usize]
+    }
+
+    pub(crate) fn alloc_page(&mut self, kind: PageKind) -> Option<u32> {
+        let pfn = self.free_list.pop()?;
+        debug_assert_eq!(self.kind[pfn as usize], PageKind::Free);
+        self.kind[pfn as usize] = kind;
+        self.fill[pfn as usize] = 0;
+        Some(pfn)
+    }
+
+    pub(crate) fn free_page(&mut self, pfn: u32) {
+        let k = &mut self.kind[pfn as usize];
+        assert!(*k != PageKind::Free, "double free of pfn {pfn}");
+        assert_eq!(self.mapcount[pfn as usize], 0, "freeing mapped pfn {pfn}");
+        *k = PageKind::Free;
+        self.free_list.push(pfn);
+    }
+
+    pub(crate) fn map_page(&mut self, pfn: u32) {
+        assert!(self.kind[pfn as usize] != PageKind::Free, "mapping free pfn {pfn}");
+        self.mapcount[pfn as usize] += 1;
+    }
+
+    pub(crate) fn unmap_page(&mut self, pfn: u32) {
+        assert!(self.mapcount[pfn as usize] > 0, "unmapping unmapped pfn {pfn}");
+        self.mapcount[pfn as usize] -= 1;
+    }
+
+    pub(crate) fn check(&self) {
+        debug_assert!(self.free_list.len() <= self.kind.len());
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct AllocFrame {
+    /// `__GFP_FS`: false for GFP_NOFS allocations (XFS page cache).
+    pub gfp_fs: bool,
+    pub kind: PageKind,
+    phase: AllocPhase,
+    no_progress_loops: u32,
+    /// The last freelist attempt ignored watermarks.
+    no_wmark: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AllocPhase {
+    Fast,
+    Retry,
+    AfterReclaim(u64),
+    MayOom,
+    AfterOom,
+}
+
+const MAX_RECLAIM_RETRIES: u32 = 16;
+
+impl AllocFrame {
+    pub(crate) fn new(gfp_fs: bool, kind: PageKind) -> AllocFrame {
+        AllocFrame {
+            gfp_fs,
+            kind,
+            phase: AllocPhase::Fast,
+            no_progress_loops: 0,
+            no_wmark: false,
+        }
+    }
+}
+
+impl Sim {
+    fn got_page(&mut self, kind: PageKind) -> Fr {
+        let pfn = self.mem.alloc_page(kind).expect("caller checked");
+        self.progress();
+        Fr::Done(Ret::Page(pfn), Step::Busy(300))
+    }
+
+    pub(crate) fn wakeup_kswapd(&mut self, tid: Tid) {
+        let k = self.kswapd_tid;
+        if self.tasks[k as usize].state == TaskState::Interruptible {
+            self.tr(tid, "wakeup_kswapd", TraceKind::Reclaim, format!("free {} < low {}", self.mem.nr_free(), self.mem.wmark.low));
+            let cpu = self.cpu_of(tid);
+            self.wake_up_process(k, cpu);
+        }
+    }
+
+    pub(crate) fn step_alloc(&mut self, tid: Tid, f: &mut AllocFrame) -> Fr {
+        let w = self.mem.wmark;
+        match f.phase {
+            AllocPhase::Fast => {
+                if self.mem.nr_free() > w.low {
+                    return self.got_page(f.kind);
+                }
+                f.phase = AllocPhase::Retry;
+                self.wakeup_kswapd(tid);
+                Fr::Stay(Step::Busy(200))
+            }
+            AllocPhase::Retry => {
+                let memdie = self.tasks[tid as usize].tif & TIF_MEMDIE != 0;
+                if self.mem.nr_free() > w.min {
+                    return self.got_page(f.kind);
+                }
+                self.wakeup_kswapd(tid);
+                f.no_wmark = memdie;
+                if memdie && self.mem.nr_free() > 0 {
+                    self.tr(tid, "get_page_from_freelist", TraceKind::Alloc, "ALLOC_NO_WATERMARKS (TIF_MEMDIE)".into());
+                    return self.got_page(f.kind);
+                }
+                if self.tasks[tid as usize].flags & PF_MEMALLOC != 0 {
+                    // Avoid recursion of direct reclaim.
+                    return Fr::Done(Ret::NoPage, Step::Busy(100));
+                }
+                // __alloc_pages_direct_reclaim → __perform_reclaim → try_to_free_pages
+                self.tasks[tid as usize].flags |= PF_MEMALLOC;
+                let reclaimed = self.shrink_node(tid, 32, true);
+                let jitter = u64::from(self.chooser.choose(ChoiceKind::Jitter, 8));
+                let cost = 15_000 + reclaimed * 1_000 + jitter * 10_000;
+                f.phase = AllocPhase::AfterReclaim(reclaimed);
+                Fr::Stay(Step::Busy(cost))
+            }
+            AllocPhase::AfterReclaim(progress) => {
+                self.tasks[tid as usize].flags &= !PF_MEMALLOC;
+                if progress > 0 && self.mem.nr_free() > w.min {
+                    return self.got_page(f.kind);
+                }
+                // should_reclaim_retry: the file LRU, dirty pages included,
+                // counts as reclaimable; with writeback pending, wait for it
+                // rather than declaring OOM.
+                if progress > 0 {
+                    f.no_progress_loops = 0;
+                } else {
+                    f.no_progress_loops += 1;
+                }
+                let write_pending = self.mem.dirty.len() as u64;
+                let reclaimable = self.mem.nr_reclaimable() + write_pending;
+                let available = self.mem.nr_free() + reclaimable;
+                if f.no_progress_loops <= MAX_RECLAIM_RETRIES && available > w.min {
+                    f.phase = AllocPhase::Retry;
+                    if progress == 0 && 2 * write_pending > reclaimable {
+                        let wait = self.tick_ns * (u64::from(self.sc.scenario.machine.hz) / 10).max(1);
+                        self.sleep_task(tid, TaskState::Uninterruptible, Some(wait), "congestion_wait");
+                        return Fr::Stay(Step::Sleep);
+                    }
+                    return self.cond_resched(tid, 100);
+                }
+                f.phase = AllocPhase::MayOom;
+                Fr::Stay(Step::Busy(100))
+            }
+            AllocPhase::MayOom => {
+                // __alloc_pages_may_oom
+                if !self.mutex_trylock(MutexId::OomLock, tid) {
+                    // Somebody else is killing; give them a tick.
+                    f.phase = AllocPhase::Retry;
+                    f.no_progress_loops = 0;
+                    let tick = self.tick_ns;
+                    self.sleep_task(tid, TaskState::Uninterruptible, Some(tick), "schedule_timeout_uninterruptible");
+                    return Fr::Stay(Step::Sleep);
+                }
+                // One last try at the high watermark: another thread may have
+                // freed memory while we were waiting.
+                if self.mem.nr_free() > w.high {
+                    self.mutex_unlock(MutexId::OomLock, tid);
+                    return self.got_page(f.kind);
+                }
+                f.phase = AllocPhase::AfterOom;
+                let oom = crate::mm::oom_kill::OomFrame::new(f.gfp_fs);
+                Fr::Call(Frame::Oom(oom), Step::Busy(300))
+            }
+            AllocPhase::AfterOom => {
+                self.mutex_unlock(MutexId::OomLock, tid);
+                if self.end.is_some() {
+                    return Fr::Done(Ret::NoPage, Step::Busy(100));
+                }
+                let memdie = self.tasks[tid as usize].tif & TIF_MEMDIE != 0;
+                if memdie && f.no_wmark {
+                    self.tr(tid, "__alloc_pages_slowpath", TraceKind::Alloc, "TIF_MEMDIE and reserves exhausted: nopage".into());
+                    return Fr::Done(Ret::NoPage, Step::Busy(100));
+                }
+                // out_of_memory made progress (a kill, a victim, or !__GFP_FS).
+                f.no_progress_loops = 0;
+                f.phase = AllocPhase::Retry;
+                self.cond_resched(tid, 200)
+            }
+        }
+    }
+
+    /// `cond_resched`: yield if a reschedule is pending.
+    pub(crate) fn cond_resched(&mut self, tid: Tid, cost: u64) -> Fr {
+        if self.tasks[tid as usize].tif & TIF_NEED_RESCHED != 0 {
+            self.tasks[tid as usize].tif &= !TIF_NEED_RESCHED;
+            Fr::Stay(Step::Yield)
+        } else {
+            Fr::Stay(Step::Busy(cost))
+        }
+    }
+}

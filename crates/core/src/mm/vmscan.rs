@@ -1,0 +1,83 @@
+//! Reclaim (`mm/vmscan.c`): `shrink_node` over clean page cache and a simple
+//! slab shrinker, used by direct reclaim and by kswapd.
+//!
+//! Not modelled: active/inactive list aging, anon reclaim (there is no swap),
+//! dirty-page writeout from reclaim, refault detection, per-memcg LRUs, and
+//! filesystem shrinkers that block (the XFS inode shrinker belongs to the
+//! lockup model).
+
+use crate::kernel::entry::Fr;
+use crate::kernel::sched::TaskState;
+use crate::sim::*;
+use crate::trace::TraceKind;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KswapdFrame {
+    running: bool,
+}
+
+impl Sim {
+    /// Frees up to `nr` pages: clean page cache first, then slab. Returns how
+    /// many were freed.
+    pub(crate) fn shrink_node(&mut self, tid: Tid, nr: u64, direct: bool) -> u64 {
+        let mut freed = 0;
+        while freed < nr {
+            if let Some(pfn) = self.mem.boot_cache.pop() {
+                self.mem.free_page(pfn);
+                freed += 1;
+                continue;
+            }
+            if let Some((ino, index)) = self.mem.clean_lru.pop_front() {
+                if let Some(pfn) = self.evict_page_cache(ino, index) {
+                    self.mem.free_page(pfn);
+                    freed += 1;
+                }
+                continue;
+            }
+            // shrink_slab: a superblock shrinker over dentries and inodes.
+            if let Some(pfn) = self.mem.slab.pop() {
+                self.mem.free_page(pfn);
+                freed += 1;
+                continue;
+            }
+            break;
+        }
+        if freed > 0 {
+            self.progress();
+        }
+        if freed < nr && !self.mem.dirty.is_empty() {
+            // shrink_inactive_list found only dirty pages: wakeup_flusher_threads.
+            self.wb_vmscan = true;
+            self.wakeup_flusher(tid);
+        }
+        self.tr(
+            tid,
+            if direct { "try_to_free_pages" } else { "balance_pgdat" },
+            TraceKind::Reclaim,
+            format!("reclaimed {freed}/{nr}, free {}", self.mem.nr_free()),
+        );
+        freed
+    }
+
+    pub(crate) fn step_kswapd(&mut self, tid: Tid, f: &mut KswapdFrame) -> Fr {
+        let w = self.mem.wmark;
+        if !f.running {
+            // Just woken (or first run).
+            f.running = true;
+            return Fr::Stay(Step::Busy(2_000));
+        }
+        if self.mem.nr_free() >= w.high {
+            f.running = false;
+            self.sleep_task(tid, TaskState::Interruptible, None, "kswapd_wait");
+            return Fr::Stay(Step::Sleep);
+        }
+        let freed = self.shrink_node(tid, 32, false);
+        if freed == 0 {
+            // Nothing left to reclaim: kswapd gives up until woken again.
+            f.running = false;
+            self.sleep_task(tid, TaskState::Interruptible, None, "kswapd_wait");
+            return Fr::Stay(Step::Sleep);
+        }
+        self.cond_resched(tid, 10_000 + freed * 1_000)
+    }
+}

@@ -1,0 +1,353 @@
+//! Outcomes (DOMAIN §5) and their evidence, computed from what the run did.
+//!
+//! Files are classified by the provenance and position of each byte range,
+//! never by byte values alone: zeros copied from the zero page are
+//! `zeros_in_file`; zeros that the application itself wrote are correct.
+
+use crate::fs::Prov;
+use crate::sim::{EndReason, Sim};
+use crate::time::SimTime;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    ZerosInFile,
+    GarbageInFile,
+    StaleBeyondIsize,
+    ZerosBeyondIsize,
+    OomPanic,
+    OomHang,
+    BudgetExhausted,
+    ReaperGaveUp,
+    Overkill,
+    FixEngaged,
+    UserRanAfterReap,
+    Correct,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 12] = [
+        Outcome::ZerosInFile,
+        Outcome::GarbageInFile,
+        Outcome::StaleBeyondIsize,
+        Outcome::ZerosBeyondIsize,
+        Outcome::OomPanic,
+        Outcome::OomHang,
+        Outcome::BudgetExhausted,
+        Outcome::ReaperGaveUp,
+        Outcome::Overkill,
+        Outcome::FixEngaged,
+        Outcome::UserRanAfterReap,
+        Outcome::Correct,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Correct => "correct",
+            Outcome::ZerosInFile => "zeros_in_file",
+            Outcome::StaleBeyondIsize => "stale_beyond_isize",
+            Outcome::ZerosBeyondIsize => "zeros_beyond_isize",
+            Outcome::GarbageInFile => "garbage_in_file",
+            Outcome::FixEngaged => "fix_engaged",
+            Outcome::ReaperGaveUp => "reaper_gave_up",
+            Outcome::OomHang => "oom_hang",
+            Outcome::Overkill => "overkill",
+            Outcome::OomPanic => "oom_panic",
+            Outcome::UserRanAfterReap => "user_ran_after_reap",
+            Outcome::BudgetExhausted => "budget_exhausted",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.code() == s)
+    }
+
+    /// 3: data corruption, 2: the system failed, 1: worth a look, 0: fine.
+    pub fn severity(self) -> u8 {
+        match self {
+            Outcome::ZerosInFile | Outcome::GarbageInFile => 3,
+            Outcome::StaleBeyondIsize | Outcome::ZerosBeyondIsize => 2,
+            Outcome::OomPanic | Outcome::OomHang | Outcome::BudgetExhausted => 2,
+            Outcome::ReaperGaveUp | Outcome::Overkill => 1,
+            Outcome::FixEngaged | Outcome::UserRanAfterReap => 0,
+            Outcome::Correct => 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KillRec {
+    pub tgid: u32,
+    pub comm: String,
+    pub t: SimTime,
+    pub by: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UserAfterReap {
+    pub pid: u32,
+    pub event: u64,
+    pub t: SimTime,
+    pub since_kill_ns: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FixEngaged {
+    pub pid: u32,
+    pub addr: u64,
+    pub event: u64,
+    pub t: SimTime,
+    pub since_kill_ns: u64,
+    pub user: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GaveUp {
+    pub pid: u32,
+    pub event: u64,
+    pub t: SimTime,
+    pub since_kill_ns: u64,
+}
+
+/// What the run observed while it ran.
+#[derive(Clone, Debug, Default)]
+pub struct Observations {
+    pub kill_time: Option<SimTime>,
+    pub kills: Vec<KillRec>,
+    /// When MMF_UNSTABLE was first set, and the trace index.
+    pub unstable_time: Option<(SimTime, u64)>,
+    pub user_after_reap: Vec<UserAfterReap>,
+    pub fix_engaged: Vec<FixEngaged>,
+    pub reaper_gave_up: Vec<GaveUp>,
+    /// (pid, time, pages freed) per successful reap.
+    pub reaped: Vec<(u32, SimTime, u64)>,
+    pub zero_refaults: u64,
+    pub panic: bool,
+}
+
+/// A range of bad bytes in a file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BadRange {
+    pub outcome: Outcome,
+    pub file: String,
+    pub offset: u64,
+    pub len: u64,
+    pub provenance: Prov,
+    /// `inside` (below the acknowledged size) or `tail`.
+    pub position: &'static str,
+    /// The thread whose copy produced these bytes.
+    pub pid: u32,
+    /// Trace index of that copy.
+    pub event: u64,
+    pub t: SimTime,
+    /// Time from the first SIGKILL to the copy (0 if there was no kill).
+    pub since_kill_ns: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FileResult {
+    pub path: String,
+    pub i_size: u64,
+    /// `S_ack`: the sum of write() results the process saw.
+    pub acked: u64,
+    pub bad: Vec<BadRange>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunResult {
+    pub model_version: u32,
+    pub seed: u64,
+    /// Worst first.
+    pub outcomes: Vec<Outcome>,
+    pub end: EndReason,
+    pub end_time: SimTime,
+    pub steps: u64,
+    pub trace_len: u64,
+    pub trace_hash: u64,
+    pub choices: u64,
+    pub files: Vec<FileResult>,
+    pub kills: Vec<KillRec>,
+    pub unstable_at: Option<SimTime>,
+    pub unstable_event: Option<u64>,
+    pub user_ran_after_reap: Vec<UserAfterReap>,
+    pub fix_engaged: Vec<FixEngaged>,
+    pub reaper_gave_up: Vec<GaveUp>,
+    pub pages_reaped: u64,
+    pub free_pages_end: u64,
+}
+
+impl RunResult {
+    pub fn has(&self, o: Outcome) -> bool {
+        self.outcomes.contains(&o)
+    }
+
+    pub fn first_bad(&self) -> Option<&BadRange> {
+        self.files.iter().flat_map(|f| f.bad.iter()).min_by_key(|b| b.event)
+    }
+
+    /// One sentence in kernel terms about the worst outcome.
+    pub fn explain(&self) -> String {
+        use crate::time::fmt_duration;
+        if let Some(b) = self.first_bad() {
+            let mut s = format!(
+                "Thread {} copied {} bytes from the {} into {} at offset {:#x}, {} after SIGKILL",
+                b.pid,
+                b.len,
+                match b.provenance {
+                    Prov::ZeroPage => "zero page",
+                    Prov::NewBuffer => "zeroed new buffers",
+                    _ => "wrong source",
+                },
+                b.file,
+                b.offset,
+                fmt_duration(b.since_kill_ns)
+            );
+            if let (Some(u), Some(k)) = (self.unstable_at, self.kills.first()) {
+                s.push_str(&format!("; the reaper had set MMF_UNSTABLE at {}", fmt_duration(u.since(k.t))));
+            }
+            s.push('.');
+            return s;
+        }
+        if let Some(g) = self.reaper_gave_up.first() {
+            return format!("The OOM reaper gave up on pid {} {} after the kill.", g.pid, fmt_duration(g.since_kill_ns));
+        }
+        if let Some(f) = self.fix_engaged.first() {
+            return format!(
+                "Thread {} refaulted address {:#x} {} after SIGKILL; check_stable_address_space saw MMF_UNSTABLE and failed the fault instead of mapping the zero page.",
+                f.pid,
+                f.addr,
+                fmt_duration(f.since_kill_ns)
+            );
+        }
+        if self.has(Outcome::OomPanic) {
+            return "The OOM killer found no killable process and panicked.".into();
+        }
+        if self.has(Outcome::BudgetExhausted) {
+            return "The run hit its step budget before it ended.".into();
+        }
+        if let Some(k) = self.kills.first() {
+            return format!("The OOM killer killed {} ({}); every file holds what was written.", k.tgid, k.comm);
+        }
+        "No OOM kill happened; every file holds what was written.".into()
+    }
+}
+
+/// Classifies a finished run.
+pub(crate) fn classify(sim: &Sim) -> RunResult {
+    let kill_t = sim.obs.kill_time;
+    let mut files = Vec::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for ino in &sim.inodes {
+        let mut bad: Vec<BadRange> = Vec::new();
+        for (off, r) in ino.content() {
+            if off >= ino.i_size {
+                continue;
+            }
+            let len = u64::from(r.len).min(ino.i_size - off);
+            let wrong = match r.prov {
+                Prov::ZeroPage => r.value != r.expected || r.expected != 0,
+                Prov::NewBuffer => true,
+                Prov::Copied | Prov::StaleTlb | Prov::MmapStore => r.value != r.expected,
+            };
+            if !wrong {
+                continue;
+            }
+            let outcome = match r.prov {
+                Prov::ZeroPage => Outcome::ZerosInFile,
+                _ => Outcome::GarbageInFile,
+            };
+            let position = if off < ino.acked { "inside" } else { "tail" };
+            // Merge with the previous range when contiguous and alike.
+            if let Some(last) = bad.last_mut() {
+                if last.offset + last.len == off && last.provenance == r.prov && last.pid == r.pid && last.position == position {
+                    last.len += len;
+                    continue;
+                }
+            }
+            let t = sim.trace_time(r.event);
+            bad.push(BadRange {
+                outcome,
+                file: ino.path.clone(),
+                offset: off,
+                len,
+                provenance: r.prov,
+                position,
+                pid: r.pid,
+                event: r.event,
+                t,
+                since_kill_ns: kill_t.map_or(0, |k| t.since(k)),
+            });
+        }
+        for b in &bad {
+            if !outcomes.contains(&b.outcome) {
+                outcomes.push(b.outcome);
+            }
+        }
+        files.push(FileResult {
+            path: ino.path.clone(),
+            i_size: ino.i_size,
+            acked: ino.acked,
+            bad,
+        });
+    }
+    if !outcomes.iter().any(|o| o.severity() == 3) {
+        outcomes.push(Outcome::Correct);
+    }
+    if !sim.obs.fix_engaged.is_empty() {
+        outcomes.push(Outcome::FixEngaged);
+    }
+    if !sim.obs.user_after_reap.is_empty() {
+        outcomes.push(Outcome::UserRanAfterReap);
+    }
+    if !sim.obs.reaper_gave_up.is_empty() {
+        outcomes.push(Outcome::ReaperGaveUp);
+    }
+    if sim.obs.kills.len() > 1 {
+        outcomes.push(Outcome::Overkill);
+    }
+    match sim.end {
+        Some(EndReason::Panic) => outcomes.push(Outcome::OomPanic),
+        Some(EndReason::Hang) => outcomes.push(Outcome::OomHang),
+        Some(EndReason::StepBudget) => outcomes.push(Outcome::BudgetExhausted),
+        _ => {}
+    }
+    outcomes.sort_by_key(|o| (std::cmp::Reverse(o.severity()), *o));
+    outcomes.dedup();
+    RunResult {
+        model_version: crate::MODEL_VERSION,
+        seed: sim.source.seed(),
+        outcomes,
+        end: sim.end.unwrap_or(EndReason::StepBudget),
+        end_time: sim.now,
+        steps: sim.steps,
+        trace_len: sim.trace_total,
+        trace_hash: sim.trace_hash,
+        choices: sim.chooser.recorded().len() as u64,
+        files,
+        kills: sim.obs.kills.clone(),
+        unstable_at: sim.obs.unstable_time.map(|u| u.0),
+        unstable_event: sim.obs.unstable_time.map(|u| u.1),
+        user_ran_after_reap: sim.obs.user_after_reap.clone(),
+        fix_engaged: sim.obs.fix_engaged.clone(),
+        reaper_gave_up: sim.obs.reaper_gave_up.clone(),
+        pages_reaped: sim.obs.reaped.iter().map(|r| r.2).sum(),
+        free_pages_end: sim.mem.nr_free(),
+    }
+}
+
+impl Sim {
+    /// Time of a trace record, even one beyond the kept trace (then: now).
+    pub(crate) fn trace_time(&self, idx: u64) -> SimTime {
+        self.trace.get(idx as usize).map_or(self.now, |r| r.t)
+    }
+
+    /// No forward progress for longer than the threshold while free <= min.
+    pub(crate) fn check_hang(&mut self) {
+        let thr = self.sc.scenario.limits.hang_threshold.0;
+        if self.mem.nr_free() <= self.mem.wmark.min && self.now.since(self.last_progress) > thr {
+            self.trace_info(None, "check_hung_task", "no forward progress while free <= min: OOM hang".into());
+            self.end = Some(EndReason::Hang);
+        }
+    }
+}

@@ -1,0 +1,653 @@
+//! The simulator: one closed event enum, one queue ordered by `(time, seq)`, and
+//! one `step`. Subsystems (in `kernel/`, `mm/`, `locking/`, `fs/`) are `impl Sim`
+//! blocks that mutate state and schedule follow-up events; only `step` advances
+//! time.
+//!
+//! Tasks execute as explicit continuations: each task has a stack of kernel
+//! [`Frame`]s named after the kernel functions they stand for. A CPU runs its
+//! current task one step at a time; a step applies its effects atomically at the
+//! moment it starts and then keeps the CPU busy for its duration. Other CPUs
+//! interleave between steps, which is where every race in this model comes from.
+//!
+//! Not modelled: kernel preemption (kernels of that era ran PREEMPT_NONE or
+//! VOLUNTARY, so kernel code yields only at `cond_resched` points and when it
+//! sleeps), priorities and nice levels, cgroups, NUMA placement of memory, more
+//! than one zone.
+
+use crate::choice::{Choice, ChoiceKind, ChoiceSource, Chooser};
+use crate::fs::Inode;
+use crate::kernel::sched::TaskState;
+use crate::locking::{Mutex, RwSem};
+use crate::mm::memory::Mm;
+use crate::mm::page_alloc::MemState;
+use crate::outcome::{classify, Observations, RunResult};
+use crate::program::Program;
+use crate::scenario::{Toggles, ValidScenario};
+
+use crate::trace::{TraceKind, TraceRecord};
+pub use crate::time::SimTime;
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+pub type Tid = u32;
+pub type CpuId = u32;
+
+/// The closed set of things that can happen at a point in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Event {
+    /// The step the CPU's current task started has finished; `gen` guards
+    /// against steps that were cut short by an interrupt.
+    CpuStep { cpu: CpuId, gen: u64 },
+    /// The periodic scheduler tick of a CPU.
+    Tick { cpu: CpuId },
+    /// An inter-processor interrupt arrives.
+    Ipi { cpu: CpuId, kind: IpiKind, from: CpuId },
+    /// A `schedule_timeout` expires.
+    TimerWake { tid: Tid, gen: u64 },
+    /// A descheduled vCPU is given back its physical CPU.
+    VcpuResume { cpu: CpuId },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IpiKind {
+    /// `smp_send_reschedule`: from `kick_process` or a remote wakeup.
+    Reschedule,
+    /// A TLB shootdown for one mm (`flush_tlb_mm_range`).
+    TlbFlush { mm: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct QEntry {
+    t: SimTime,
+    seq: u64,
+    ev: Event,
+}
+
+/// How a CPU's step ended, returned by a task's step function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Keep running this task; its next step starts after this many ns.
+    Busy(u64),
+    /// The task went to sleep (its state is already set); pick another.
+    Sleep,
+    /// `cond_resched` or a user-mode preemption: requeue and pick.
+    Yield,
+    /// The task is dead.
+    Dead,
+}
+
+/// A task's kernel continuation.
+#[derive(Clone, Debug)]
+pub(crate) enum Frame {
+    Write(Box<crate::fs::filemap::WriteFrame>),
+    Fault(crate::mm::memory::FaultFrame),
+    Alloc(crate::mm::page_alloc::AllocFrame),
+    Oom(crate::mm::oom_kill::OomFrame),
+    GroupExit(crate::kernel::signal::GroupExitFrame),
+    Exit(crate::kernel::exit::ExitFrame),
+    Mmap(crate::mm::memory::MmapFrame),
+    Nanosleep { until: SimTime, started: bool },
+    BalanceDirty { waited: bool },
+    Reaper(crate::mm::oom_kill::ReaperFrame),
+    Kswapd(crate::mm::vmscan::KswapdFrame),
+    Flusher(crate::fs::writeback::FlusherFrame),
+}
+
+/// Value a finished frame hands to its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum Ret {
+    #[default]
+    None,
+    Page(u32),
+    NoPage,
+    Fault(crate::mm::memory::FaultResult),
+    Int(i64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    User,
+    Kernel,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KthreadKind {
+    OomReaper,
+    Kswapd,
+    Flusher,
+}
+
+/// A user variable's value: a mapping or a file descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Var {
+    Unset,
+    Mem { start: u64, len: u64, fill: u8 },
+    Fd { inode: u32, append: bool, pos: u64 },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct UserState {
+    pub prog: Arc<Program>,
+    pub pc: u32,
+    /// Remaining iterations per LoopStart op (indexed by op index).
+    pub loops: Vec<u64>,
+    pub vars: Vec<Var>,
+    /// Progress of a `touch`: next page to touch.
+    pub touch_next: u64,
+    /// End of an in-progress `spin`.
+    pub spin_until: Option<SimTime>,
+    /// Index of this thread among the threads of its [[process.thread]] entry.
+    pub n: u32,
+}
+
+/// `task_struct`.
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub pid: u32,
+    pub tgid: u32,
+    pub comm: String,
+    pub state: TaskState,
+    pub mode: Mode,
+    /// CPU it last ran on.
+    pub cpu: CpuId,
+    pub on_cpu: bool,
+    pub flags: u32,
+    pub tif: u32,
+    /// Private pending signals (bit per signal number).
+    pub pending: u64,
+    pub kthread: Option<KthreadKind>,
+    /// Index into `Sim::signals`.
+    pub sig: u32,
+    /// Index into `Sim::mms`, None once `exit_mm` dropped it (and for kthreads).
+    pub mm: Option<u32>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) ret: Ret,
+    pub(crate) user: Option<UserState>,
+    /// Set after a syscall or interrupt: the next step runs `exit_to_usermode_loop`.
+    pub(crate) returning_to_user: bool,
+    /// Bumped on every wakeup so that stale timers are ignored.
+    pub(crate) sleep_gen: u64,
+    /// What the task is blocked on, for the trace and the wait-for graph.
+    pub(crate) blocked_on: Option<&'static str>,
+    /// Where this thread's stack mapping starts.
+    pub(crate) stack_start: u64,
+    pub(crate) stack_used: u64,
+    /// Time at which the current on-CPU stint started (for tick preemption).
+    pub(crate) ran_since: SimTime,
+    /// Sum of write() return values this thread has seen, per inode.
+    pub(crate) oom_reaper_queued: bool,
+}
+
+pub const PF_EXITING: u32 = 0x4;
+pub const PF_MEMALLOC: u32 = 0x800;
+pub const PF_KTHREAD: u32 = 0x0020_0000;
+pub const TIF_SIGPENDING: u32 = 1 << 2;
+pub const TIF_NEED_RESCHED: u32 = 1 << 3;
+pub const TIF_MEMDIE: u32 = 1 << 18;
+pub const SIGKILL: u32 = 9;
+pub const SIGBUS: u32 = 7;
+
+/// `signal_struct`: one per thread group.
+#[derive(Clone, Debug)]
+pub struct SignalStruct {
+    pub tgid: u32,
+    pub comm: String,
+    pub group_exit: bool,
+    pub oom_mm: Option<u32>,
+    pub oom_score_adj: i32,
+    pub threads: Vec<Tid>,
+    pub live: u32,
+    /// Shared pending set (group-wide signals).
+    pub shared_pending: u64,
+}
+
+/// One CPU (or vCPU).
+#[derive(Clone, Debug)]
+pub struct Cpu {
+    pub id: CpuId,
+    pub socket: u32,
+    pub curr: Option<Tid>,
+    pub rq: VecDeque<Tid>,
+    pub(crate) gen: u64,
+    /// When the pending CpuStep fires (valid while `curr` is set).
+    pub(crate) step_at: SimTime,
+    pub(crate) paused_until: Option<SimTime>,
+    /// Cached translations: (mm, virtual page number, pfn). A reaped page can
+    /// still be read through a stale entry until the shootdown arrives.
+    pub(crate) tlb: Vec<(u32, u64, u32)>,
+    /// The mm whose page tables are loaded (kernel threads borrow it lazily).
+    pub(crate) active_mm: Option<u32>,
+    /// Latest delivery time of an IPI already in flight to this CPU, so that a
+    /// later IPI is not delivered before an earlier one (the APIC keeps order).
+    pub(crate) ipi_inflight_until: SimTime,
+}
+
+/// Why a run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Every user task exited.
+    AllExited,
+    /// `limits.duration` elapsed.
+    Duration,
+    /// `limits.max_steps` was exceeded.
+    StepBudget,
+    /// The kernel panicked (no killable process left).
+    Panic,
+    /// No forward progress for longer than the hang threshold.
+    Hang,
+}
+
+pub struct Sim {
+    pub(crate) sc: Arc<ValidScenario>,
+    pub(crate) toggles: Toggles,
+    pub(crate) now: SimTime,
+    queue: BinaryHeap<Reverse<QEntry>>,
+    seq: u64,
+    pub(crate) chooser: Chooser,
+    pub(crate) source: ChoiceSource,
+    pub cpus: Vec<Cpu>,
+    pub tasks: Vec<Task>,
+    pub signals: Vec<SignalStruct>,
+    pub mms: Vec<Mm>,
+    pub(crate) mem: MemState,
+    pub inodes: Vec<Inode>,
+    pub(crate) oom_lock: Mutex,
+    pub(crate) oom_reaper_list: VecDeque<Tid>,
+    pub(crate) reaper_tid: Option<Tid>,
+    pub(crate) kswapd_tid: Tid,
+    pub(crate) flusher_tid: Tid,
+    /// Reclaim asked the flusher to write everything back.
+    pub(crate) wb_vmscan: bool,
+    pub(crate) trace: Vec<TraceRecord>,
+    pub(crate) trace_total: u64,
+    pub(crate) steps: u64,
+    pub(crate) obs: Observations,
+    pub(crate) end: Option<EndReason>,
+    pub(crate) tick_ns: u64,
+    pub(crate) last_progress: SimTime,
+    /// Running FNV-1a of the trace text, so the hash covers dropped records too.
+    pub(crate) trace_hash: u64,
+}
+
+/// A point-in-time view for the UI.
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshot {
+    pub t: SimTime,
+    pub steps: u64,
+    pub free_pages: u64,
+    pub watermarks: crate::scenario::Watermarks,
+    pub cpus: Vec<CpuSnap>,
+    pub tasks: Vec<TaskSnap>,
+    pub mms: Vec<crate::mm::memory::MmSnap>,
+    pub files: Vec<crate::fs::FileSnap>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CpuSnap {
+    pub id: u32,
+    pub curr: Option<u32>,
+    pub runqueue: Vec<u32>,
+    pub paused: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskSnap {
+    pub pid: u32,
+    pub tgid: u32,
+    pub comm: String,
+    pub state: TaskState,
+    pub mode: Mode,
+    pub cpu: u32,
+    pub on_cpu: bool,
+    pub flags: Vec<&'static str>,
+    pub blocked_on: Option<&'static str>,
+    pub kernel_stack: Vec<&'static str>,
+}
+
+impl Sim {
+    pub fn new(sc: &ValidScenario, source: ChoiceSource) -> Sim {
+        let sc = Arc::new(sc.clone());
+        let m = &sc.scenario.machine;
+        let tick_ns = 1_000_000_000 / u64::from(m.hz);
+        let cpus_per_socket = m.cpus / m.sockets;
+        let cpus = (0..m.cpus)
+            .map(|id| Cpu {
+                id,
+                socket: id / cpus_per_socket,
+                curr: None,
+                rq: VecDeque::new(),
+                gen: 0,
+                step_at: SimTime::ZERO,
+                paused_until: None,
+                tlb: Vec::new(),
+                active_mm: None,
+                ipi_inflight_until: SimTime::ZERO,
+            })
+            .collect();
+        let mem = MemState::boot(&sc);
+        let mut sim = Sim {
+            toggles: sc.toggles.clone(),
+            sc: sc.clone(),
+            now: SimTime::ZERO,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            chooser: Chooser::new(&source),
+            source,
+            cpus,
+            tasks: Vec::new(),
+            signals: Vec::new(),
+            mms: Vec::new(),
+            mem,
+            inodes: Vec::new(),
+            oom_lock: Mutex::new("oom_lock"),
+            oom_reaper_list: VecDeque::new(),
+            reaper_tid: None,
+            kswapd_tid: 0,
+            flusher_tid: 0,
+            wb_vmscan: false,
+            trace: Vec::new(),
+            trace_total: 0,
+            steps: 0,
+            obs: Observations::default(),
+            end: None,
+            tick_ns,
+            last_progress: SimTime::ZERO,
+            trace_hash: 0xcbf2_9ce4_8422_2325,
+        };
+        sim.boot();
+        sim
+    }
+
+    /// Creates the kernel threads and the scenario's processes, and arms ticks.
+    fn boot(&mut self) {
+        if self.toggles.reaper {
+            let t = self.spawn_kthread("oom_reaper", KthreadKind::OomReaper);
+            self.reaper_tid = Some(t);
+        }
+        self.kswapd_tid = self.spawn_kthread("kswapd0", KthreadKind::Kswapd);
+        self.flusher_tid = self.spawn_kthread("kworker/u:flush", KthreadKind::Flusher);
+        let sc = self.sc.clone();
+        let mut pid = 100;
+        for p in &sc.scenario.processes {
+            self.spawn_process(p, &mut pid);
+        }
+        // Ticks of different CPUs are not aligned; where each falls is a choice.
+        let ncpu = self.cpus.len() as u32;
+        for cpu in 0..ncpu {
+            let phase = self.chooser.choose(ChoiceKind::TickPhase, 16);
+            let at = self.tick_ns * u64::from(phase + 1) / 16;
+            self.push(SimTime(at), Event::Tick { cpu });
+        }
+        // Place every runnable task: kthreads sleep, user threads start running.
+        for cpu in 0..ncpu {
+            if self.cpus[cpu as usize].curr.is_none() {
+                self.schedule(cpu);
+            }
+        }
+        self.trace_info(
+            None,
+            "setup_per_zone_wmarks",
+            format!(
+                "min_free_kbytes {} min {} low {} high {} pages, managed {} free {}",
+                self.sc.min_free_kbytes,
+                self.sc.watermarks.min,
+                self.sc.watermarks.low,
+                self.sc.watermarks.high,
+                self.sc.managed_pages,
+                self.mem.nr_free()
+            ),
+        );
+    }
+
+    pub(crate) fn push(&mut self, t: SimTime, ev: Event) {
+        self.seq += 1;
+        self.queue.push(Reverse(QEntry {
+            t,
+            seq: self.seq,
+            ev,
+        }));
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.end.is_some()
+    }
+
+    /// Processes one event. Returns false once the run has ended.
+    pub fn step(&mut self) -> bool {
+        if self.end.is_some() {
+            return false;
+        }
+        if self.steps >= self.sc.scenario.limits.max_steps {
+            self.end = Some(EndReason::StepBudget);
+            return false;
+        }
+        let Some(Reverse(e)) = self.queue.pop() else {
+            self.end = Some(EndReason::AllExited);
+            return false;
+        };
+        if e.t.0 > self.sc.scenario.limits.duration.0 {
+            self.now = SimTime(self.sc.scenario.limits.duration.0);
+            self.end = Some(EndReason::Duration);
+            return false;
+        }
+        debug_assert!(e.t >= self.now, "time went backwards");
+        self.now = e.t;
+        self.steps += 1;
+        match e.ev {
+            Event::CpuStep { cpu, gen } => {
+                if self.cpus[cpu as usize].gen == gen {
+                    self.cpu_step(cpu);
+                }
+            }
+            Event::Tick { cpu } => self.tick(cpu),
+            Event::Ipi { cpu, kind, from } => self.ipi_deliver(cpu, kind, from),
+            Event::TimerWake { tid, gen } => {
+                if self.tasks[tid as usize].sleep_gen == gen {
+                    self.wake_up_process(tid, None);
+                }
+            }
+            Event::VcpuResume { cpu } => self.vcpu_resume(cpu),
+        }
+        if self.end.is_none() && self.user_tasks_alive() == 0 {
+            self.end = Some(EndReason::AllExited);
+        }
+        #[cfg(debug_assertions)]
+        self.check_invariants();
+        self.end.is_none()
+    }
+
+    fn user_tasks_alive(&self) -> u32 {
+        self.signals.iter().map(|s| s.live).sum()
+    }
+
+    /// Runs until the run ends or `budget` more events were processed.
+    pub fn run_to_end(&mut self, budget: u64) -> RunResult {
+        let mut n = 0;
+        while n < budget && self.step() {
+            n += 1;
+        }
+        if self.end.is_none() {
+            self.end = Some(EndReason::StepBudget);
+        }
+        self.finish()
+    }
+
+    /// Finishes the run (if needed) and classifies it.
+    pub fn finish(&mut self) -> RunResult {
+        if self.end.is_none() {
+            self.end = Some(EndReason::StepBudget);
+        }
+        classify(self)
+    }
+
+    pub fn recorded_choices(&self) -> &[Choice] {
+        self.chooser.recorded()
+    }
+
+    pub fn trace(&self) -> &[TraceRecord] {
+        &self.trace
+    }
+
+    pub fn end_reason(&self) -> Option<EndReason> {
+        self.end
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            t: self.now,
+            steps: self.steps,
+            free_pages: self.mem.nr_free(),
+            watermarks: self.sc.watermarks,
+            cpus: self
+                .cpus
+                .iter()
+                .map(|c| CpuSnap {
+                    id: c.id,
+                    curr: c.curr.map(|t| self.tasks[t as usize].pid),
+                    runqueue: c.rq.iter().map(|t| self.tasks[*t as usize].pid).collect(),
+                    paused: c.paused_until.is_some(),
+                })
+                .collect(),
+            tasks: self.tasks.iter().map(|t| t.snap()).collect(),
+            mms: self.mms.iter().map(|m| m.snap()).collect(),
+            files: self.inodes.iter().map(|i| i.snap()).collect(),
+        }
+    }
+
+    // -- trace ---------------------------------------------------------------
+
+    pub(crate) fn trace_rec(
+        &mut self,
+        cpu: Option<CpuId>,
+        tid: Option<Tid>,
+        func: &'static str,
+        kind: TraceKind,
+        msg: String,
+        ipi_to: Option<(u32, SimTime)>,
+    ) -> u64 {
+        let idx = self.trace_total;
+        self.trace_total += 1;
+        let (pid, comm) = match tid {
+            Some(t) => {
+                let t = &self.tasks[t as usize];
+                (Some(t.pid), t.comm.clone())
+            }
+            None => (None, String::new()),
+        };
+        let rec = TraceRecord {
+            idx,
+            t: self.now,
+            cpu,
+            pid,
+            comm,
+            func,
+            kind,
+            msg,
+            ipi_to,
+        };
+        let line = rec.to_line();
+        for b in line.as_bytes().iter().chain(std::iter::once(&b'\n')) {
+            self.trace_hash ^= u64::from(*b);
+            self.trace_hash = self.trace_hash.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        if (self.trace.len() as u64) < self.sc.scenario.limits.max_trace {
+            self.trace.push(rec);
+        }
+        idx
+    }
+
+    /// A record by the task currently running on `cpu`... or any task.
+    pub(crate) fn tr(&mut self, tid: Tid, func: &'static str, kind: TraceKind, msg: String) -> u64 {
+        let t = &self.tasks[tid as usize];
+        let cpu = if t.on_cpu { Some(t.cpu) } else { None };
+        self.trace_rec(cpu, Some(tid), func, kind, msg, None)
+    }
+
+    pub(crate) fn trace_info(&mut self, cpu: Option<CpuId>, func: &'static str, msg: String) -> u64 {
+        self.trace_rec(cpu, None, func, TraceKind::Info, msg, None)
+    }
+
+    /// Hash of the full trace text (including records beyond `max_trace`).
+    pub fn trace_hash(&self) -> u64 {
+        self.trace_hash
+    }
+
+    pub fn trace_len(&self) -> u64 {
+        self.trace_total
+    }
+
+    pub(crate) fn progress(&mut self) {
+        self.last_progress = self.now;
+    }
+
+    // -- invariants ----------------------------------------------------------
+
+    /// Model invariants, checked after every step in debug builds.
+    pub fn check_invariants(&self) {
+        self.mem.check();
+        for (i, c) in self.cpus.iter().enumerate() {
+            if let Some(t) = c.curr {
+                let t = &self.tasks[t as usize];
+                assert!(t.on_cpu && t.cpu as usize == i, "cpu{i}: current task not on it");
+                assert_eq!(t.state, TaskState::Running, "cpu{i}: current task {} not running", t.pid);
+            }
+            for t in &c.rq {
+                let t = &self.tasks[*t as usize];
+                assert!(!t.on_cpu, "queued task {} is on a cpu", t.pid);
+                assert_eq!(t.state, TaskState::Running, "queued task {} not runnable", t.pid);
+            }
+        }
+        self.oom_lock.check(self);
+        for m in &self.mms {
+            m.mmap_sem.check(self);
+            assert!(
+                !m.unstable_was_set || m.flags & crate::mm::memory::MMF_UNSTABLE != 0,
+                "MMF_UNSTABLE was cleared"
+            );
+        }
+        for ino in &self.inodes {
+            assert!(ino.i_size >= ino.max_i_size_seen, "i_size shrank without a truncate");
+        }
+    }
+}
+
+impl RwSem {
+    pub(crate) fn check(&self, sim: &Sim) {
+        if let Some(w) = self.writer {
+            assert_eq!(self.readers, 0, "{}: writer and readers at once", self.name);
+            assert!(sim.tasks[w as usize].state != TaskState::Dead, "{}: dead owner", self.name);
+        }
+        for (t, _) in &self.waiters {
+            assert!(
+                sim.tasks[*t as usize].state == TaskState::Uninterruptible,
+                "{}: waiter {} not sleeping",
+                self.name,
+                sim.tasks[*t as usize].pid
+            );
+        }
+    }
+}
+
+impl Mutex {
+    pub(crate) fn check(&self, sim: &Sim) {
+        if let Some(o) = self.owner {
+            assert!(sim.tasks[o as usize].state != TaskState::Dead, "{}: dead owner", self.name);
+        } else {
+            assert!(self.waiters.is_empty(), "{}: waiters on a free mutex", self.name);
+        }
+    }
+}
