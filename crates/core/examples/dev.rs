@@ -9,10 +9,23 @@ fn main() {
     for seed in 0..seeds {
         let mut sim = Sim::new(&sc, ChoiceSource::Seed(seed));
         let r = sim.run_to_end(u64::MAX);
-        if trace { print!("{}", trace::trace_text(sim.trace())); }
+        if trace {
+            print!("{}", trace::trace_text(sim.trace()));
+        }
         let codes: Vec<&str> = r.outcomes.iter().map(|o| o.code()).collect();
-        println!("seed {seed}: {:?} end={:?} t={} steps={} trace={} kills={} {}", codes, r.end, r.end_time, r.steps, r.trace_len, r.kills.len(), r.explain());
-        for o in r.outcomes { *hist.entry(o.code()).or_insert(0) += 1; }
+        println!(
+            "seed {seed}: {:?} end={:?} t={} steps={} trace={} kills={} {}",
+            codes,
+            r.end,
+            r.end_time,
+            r.steps,
+            r.trace_len,
+            r.kills.len(),
+            r.explain()
+        );
+        for o in r.outcomes {
+            *hist.entry(o.code()).or_insert(0) += 1;
+        }
     }
     println!("{hist:?}");
 }

@@ -106,7 +106,9 @@ pub struct Chooser {
 impl Chooser {
     pub fn new(source: &ChoiceSource) -> Chooser {
         let seed = source.seed();
-        let streams = (0..STREAMS as u64).map(|i| Rng::child(seed, i + 1)).collect();
+        let streams = (0..STREAMS as u64)
+            .map(|i| Rng::child(seed, i + 1))
+            .collect();
         let replay = match source {
             ChoiceSource::Seed(_) => Vec::new(),
             ChoiceSource::Replay { choices, .. } => choices.clone(),
@@ -182,7 +184,9 @@ mod tests {
     #[test]
     fn replay_reproduces_and_falls_back_to_seed() {
         let mut a = Chooser::new(&ChoiceSource::Seed(9));
-        let va: Vec<u32> = (0..20).map(|i| a.choose(ChoiceKind::Jitter, 3 + i)).collect();
+        let va: Vec<u32> = (0..20)
+            .map(|i| a.choose(ChoiceKind::Jitter, 3 + i))
+            .collect();
         let rec: Vec<u32> = a.recorded().iter().map(|c| c.value).collect();
         assert_eq!(va, rec);
         // Replay only the first 5; the rest must come from the seed, unchanged.
@@ -190,14 +194,18 @@ mod tests {
             seed: 9,
             choices: rec[..5].to_vec(),
         });
-        let vb: Vec<u32> = (0..20).map(|i| b.choose(ChoiceKind::Jitter, 3 + i)).collect();
+        let vb: Vec<u32> = (0..20)
+            .map(|i| b.choose(ChoiceKind::Jitter, 3 + i))
+            .collect();
         assert_eq!(va, vb);
         // An overriding list changes exactly the overridden decisions.
         let mut c = Chooser::new(&ChoiceSource::Replay {
             seed: 9,
             choices: vec![0; 3],
         });
-        let vc: Vec<u32> = (0..20).map(|i| c.choose(ChoiceKind::Jitter, 3 + i)).collect();
+        let vc: Vec<u32> = (0..20)
+            .map(|i| c.choose(ChoiceKind::Jitter, 3 + i))
+            .collect();
         assert_eq!(&vc[..3], &[0, 0, 0]);
         assert_eq!(&vc[3..], &va[3..]);
     }

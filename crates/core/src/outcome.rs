@@ -183,7 +183,10 @@ impl RunResult {
     }
 
     pub fn first_bad(&self) -> Option<&BadRange> {
-        self.files.iter().flat_map(|f| f.bad.iter()).min_by_key(|b| b.event)
+        self.files
+            .iter()
+            .flat_map(|f| f.bad.iter())
+            .min_by_key(|b| b.event)
     }
 
     /// One sentence in kernel terms about the worst outcome.
@@ -204,13 +207,20 @@ impl RunResult {
                 fmt_duration(b.since_kill_ns)
             );
             if let (Some(u), Some(k)) = (self.unstable_at, self.kills.first()) {
-                s.push_str(&format!("; the reaper had set MMF_UNSTABLE at {}", fmt_duration(u.since(k.t))));
+                s.push_str(&format!(
+                    "; the reaper had set MMF_UNSTABLE at {}",
+                    fmt_duration(u.since(k.t))
+                ));
             }
             s.push('.');
             return s;
         }
         if let Some(g) = self.reaper_gave_up.first() {
-            return format!("The OOM reaper gave up on pid {} {} after the kill.", g.pid, fmt_duration(g.since_kill_ns));
+            return format!(
+                "The OOM reaper gave up on pid {} {} after the kill.",
+                g.pid,
+                fmt_duration(g.since_kill_ns)
+            );
         }
         if let Some(f) = self.fix_engaged.first() {
             return format!(
@@ -227,7 +237,10 @@ impl RunResult {
             return "The run hit its step budget before it ended.".into();
         }
         if let Some(k) = self.kills.first() {
-            return format!("The OOM killer killed {} ({}); every file holds what was written.", k.tgid, k.comm);
+            return format!(
+                "The OOM killer killed {} ({}); every file holds what was written.",
+                k.tgid, k.comm
+            );
         }
         "No OOM kill happened; every file holds what was written.".into()
     }
@@ -260,7 +273,11 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
             let position = if off < ino.acked { "inside" } else { "tail" };
             // Merge with the previous range when contiguous and alike.
             if let Some(last) = bad.last_mut() {
-                if last.offset + last.len == off && last.provenance == r.prov && last.pid == r.pid && last.position == position {
+                if last.offset + last.len == off
+                    && last.provenance == r.prov
+                    && last.pid == r.pid
+                    && last.position == position
+                {
                     last.len += len;
                     continue;
                 }
@@ -346,7 +363,11 @@ impl Sim {
     pub(crate) fn check_hang(&mut self) {
         let thr = self.sc.scenario.limits.hang_threshold.0;
         if self.mem.nr_free() <= self.mem.wmark.min && self.now.since(self.last_progress) > thr {
-            self.trace_info(None, "check_hung_task", "no forward progress while free <= min: OOM hang".into());
+            self.trace_info(
+                None,
+                "check_hung_task",
+                "no forward progress while free <= min: OOM hang".into(),
+            );
             self.end = Some(EndReason::Hang);
         }
     }

@@ -212,7 +212,11 @@ impl Parser {
                 format!(
                     "`{}` is not a {}",
                     name.text,
-                    if want_fd { "file descriptor" } else { "buffer or mapping" }
+                    if want_fd {
+                        "file descriptor"
+                    } else {
+                        "buffer or mapping"
+                    }
                 ),
             )),
             None => Err((
@@ -257,7 +261,13 @@ fn byte_arg(t: &Tok<'_>) -> Result<u8, (u32, String)> {
     };
     match v {
         Some(v) if v <= 255 => Ok(v as u8),
-        _ => Err((t.col, format!("expected a byte (0..=255 or 0x00..=0xff), found `{}`", t.text))),
+        _ => Err((
+            t.col,
+            format!(
+                "expected a byte (0..=255 or 0x00..=0xff), found `{}`",
+                t.text
+            ),
+        )),
     }
 }
 
@@ -574,7 +584,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.ops.len(), 6);
-        assert_eq!(p.ops[3], Op::LoopStart { count: None, end: 6 });
+        assert_eq!(
+            p.ops[3],
+            Op::LoopStart {
+                count: None,
+                end: 6
+            }
+        );
         assert_eq!(p.ops[5], Op::LoopEnd { start: 3 });
     }
 

@@ -50,7 +50,11 @@ pub fn parse_size_str(s: &str) -> Result<u64, String> {
                 "K" | "k" | "KiB" | "KB" => 1 << 10,
                 "M" | "MiB" | "MB" => 1 << 20,
                 "G" | "GiB" | "GB" => 1 << 30,
-                _ => return Err(format!("`{s}` is not a size (use e.g. 4096, \"8K\", \"64M\", \"1G\")")),
+                _ => {
+                    return Err(format!(
+                        "`{s}` is not a size (use e.g. 4096, \"8K\", \"64M\", \"1G\")"
+                    ))
+                }
             };
             (&t[..i], m)
         }
@@ -58,7 +62,8 @@ pub fn parse_size_str(s: &str) -> Result<u64, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("`{s}` is not a size (use e.g. 4096, \"8K\", \"64M\", \"1G\")"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 pub fn parse_duration_str(s: &str) -> Result<u64, String> {
@@ -116,7 +121,9 @@ impl<'de> Deserialize<'de> for Size {
         match IntOrStr::deserialize(d)? {
             IntOrStr::Int(i) if i >= 0 => Ok(Size(i as u64)),
             IntOrStr::Int(i) => Err(serde::de::Error::custom(format!("size {i} is negative"))),
-            IntOrStr::Str(s) => parse_size_str(&s).map(Size).map_err(serde::de::Error::custom),
+            IntOrStr::Str(s) => parse_size_str(&s)
+                .map(Size)
+                .map_err(serde::de::Error::custom),
         }
     }
 }
@@ -129,8 +136,12 @@ impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match IntOrStr::deserialize(d)? {
             IntOrStr::Int(i) if i >= 0 => Ok(Dur(i as u64)),
-            IntOrStr::Int(i) => Err(serde::de::Error::custom(format!("duration {i} is negative"))),
-            IntOrStr::Str(s) => parse_duration_str(&s).map(Dur).map_err(serde::de::Error::custom),
+            IntOrStr::Int(i) => Err(serde::de::Error::custom(format!(
+                "duration {i} is negative"
+            ))),
+            IntOrStr::Str(s) => parse_duration_str(&s)
+                .map(Dur)
+                .map_err(serde::de::Error::custom),
         }
     }
 }
@@ -566,7 +577,11 @@ pub fn locate(text: &str, path: &str) -> Option<(u32, u32)> {
                 *c += 1;
                 // A new parent element resets the children counters.
                 let prefix = format!("{name}.");
-                let keys: Vec<String> = counters.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+                let keys: Vec<String> = counters
+                    .keys()
+                    .filter(|k| k.starts_with(&prefix))
+                    .cloned()
+                    .collect();
                 for k in keys {
                     counters.insert(k, 0);
                 }
@@ -670,7 +685,8 @@ pub fn parse_scenario(text: &str) -> Result<ValidScenario, Vec<ScenarioError>> {
                 .nth(1)
                 .map(|s| s.to_string())
                 .unwrap_or_default();
-            let (line, column) = find_key_anywhere(text, &key).map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            let (line, column) =
+                find_key_anywhere(text, &key).map_or((None, None), |(l, c)| (Some(l), Some(c)));
             return Err(vec![ScenarioError {
                 path: key,
                 line,
@@ -710,7 +726,10 @@ fn migrate(v: toml::Value) -> Result<toml::Value, String> {
 }
 
 /// Validates a deserialized scenario, returning every problem.
-pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario, Vec<ScenarioError>> {
+pub fn validate(
+    scenario: Scenario,
+    text: Option<&str>,
+) -> Result<ValidScenario, Vec<ScenarioError>> {
     let mut errs: Vec<ScenarioError> = Vec::new();
     let mut push = |path: &str, message: String| {
         let loc = text.and_then(|t| locate(t, path));
@@ -723,16 +742,26 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
     };
     let m = &scenario.machine;
     if m.cpus == 0 || m.cpus > MAX_CPUS {
-        push("machine.cpus", format!("must be between 1 and {MAX_CPUS}, got {}", m.cpus));
+        push(
+            "machine.cpus",
+            format!("must be between 1 and {MAX_CPUS}, got {}", m.cpus),
+        );
     }
-    if m.sockets == 0 || m.sockets > m.cpus.max(1) || (m.cpus > 0 && m.cpus % m.sockets.max(1) != 0) {
+    if m.sockets == 0 || m.sockets > m.cpus.max(1) || (m.cpus > 0 && m.cpus % m.sockets.max(1) != 0)
+    {
         push(
             "machine.sockets",
-            format!("must divide the number of CPUs ({}), got {}", m.cpus, m.sockets),
+            format!(
+                "must divide the number of CPUs ({}), got {}",
+                m.cpus, m.sockets
+            ),
         );
     }
     if ![100, 250, 300, 1000].contains(&m.hz) {
-        push("machine.hz", format!("must be 100, 250, 300 or 1000, got {}", m.hz));
+        push(
+            "machine.hz",
+            format!("must be 100, 250, 300 or 1000, got {}", m.hz),
+        );
     }
     if m.memory.0 < MIN_MEMORY || m.memory.0 > MAX_MEMORY || m.memory.0 % PAGE_SIZE != 0 {
         push(
@@ -750,19 +779,39 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
             "kernel_reserved + page_cache + slab must leave free memory".into(),
         );
     }
-    for (name, r) in [("machine.ipi_same_socket", m.ipi_same_socket), ("machine.ipi_cross_socket", m.ipi_cross_socket), ("machine.vcpu_pause", m.vcpu_pause)] {
+    for (name, r) in [
+        ("machine.ipi_same_socket", m.ipi_same_socket),
+        ("machine.ipi_cross_socket", m.ipi_cross_socket),
+        ("machine.vcpu_pause", m.vcpu_pause),
+    ] {
         if r[0].0 > r[1].0 {
-            push(name, format!("range is reversed: {} > {}", fmt_dur(r[0].0), fmt_dur(r[1].0)));
+            push(
+                name,
+                format!(
+                    "range is reversed: {} > {}",
+                    fmt_dur(r[0].0),
+                    fmt_dur(r[1].0)
+                ),
+            );
         }
         if r[1].0 > 10_000_000_000 {
             push(name, "must be at most 10s".into());
         }
     }
     if m.vcpu_preempt_ppm > 1_000_000 {
-        push("machine.vcpu_preempt_ppm", format!("is parts per million, at most 1000000, got {}", m.vcpu_preempt_ppm));
+        push(
+            "machine.vcpu_preempt_ppm",
+            format!(
+                "is parts per million, at most 1000000, got {}",
+                m.vcpu_preempt_ppm
+            ),
+        );
     }
     if m.disk_bandwidth.0 < (1 << 20) {
-        push("machine.disk_bandwidth", "must be at least 1M per second".into());
+        push(
+            "machine.disk_bandwidth",
+            "must be at least 1M per second".into(),
+        );
     }
     if !KERNEL_PRESETS.contains(&scenario.kernel.preset.as_str()) {
         push(
@@ -779,7 +828,10 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
         push("limits.duration", "must be between 1ns and 600s".into());
     }
     if l.max_steps == 0 || l.max_steps > MAX_STEPS {
-        push("limits.max_steps", format!("must be between 1 and {MAX_STEPS}"));
+        push(
+            "limits.max_steps",
+            format!("must be between 1 and {MAX_STEPS}"),
+        );
     }
     if l.max_trace > MAX_TRACE {
         push("limits.max_trace", format!("must be at most {MAX_TRACE}"));
@@ -797,7 +849,9 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
                 // A `"""` string starts on the line after the key (the first newline is trimmed).
                 let (line, column) = match loc {
                     Some((kl, _)) => {
-                        let key_line = text.and_then(|t| t.lines().nth(kl as usize - 1)).unwrap_or("");
+                        let key_line = text
+                            .and_then(|t| t.lines().nth(kl as usize - 1))
+                            .unwrap_or("");
                         let multiline_starts_next = key_line.trim_end().ends_with("\"\"\"");
                         if multiline_starts_next {
                             (Some(kl + e.line), Some(e.column))
@@ -811,14 +865,20 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
                     path,
                     line,
                     column,
-                    message: format!("program line {}, column {}: {}", e.line, e.column, e.message),
+                    message: format!(
+                        "program line {}, column {}: {}",
+                        e.line, e.column, e.message
+                    ),
                 });
             }
         }
     }
     for (name, src) in BUILTIN_PROGRAMS {
         if !programs.contains_key(*name) && !scenario.programs.contains_key(*name) {
-            programs.insert((*name).to_string(), parse_program(src).expect("built-in program parses"));
+            programs.insert(
+                (*name).to_string(),
+                parse_program(src).expect("built-in program parses"),
+            );
         }
     }
     let mut push = |path: &str, message: String| {
@@ -831,7 +891,10 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
         });
     };
     if scenario.processes.is_empty() {
-        push("process", "a scenario needs at least one [[process]]".into());
+        push(
+            "process",
+            "a scenario needs at least one [[process]]".into(),
+        );
     }
     if scenario.processes.len() > MAX_PROCESSES {
         push("process", format!("at most {MAX_PROCESSES} processes"));
@@ -840,44 +903,68 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
     let mut virt = 0u64;
     for (pi, p) in scenario.processes.iter().enumerate() {
         if p.name.is_empty() || p.name.len() > 15 {
-            push(&format!("process[{pi}].name"), "must be 1 to 15 characters (TASK_COMM_LEN)".into());
+            push(
+                &format!("process[{pi}].name"),
+                "must be 1 to 15 characters (TASK_COMM_LEN)".into(),
+            );
         }
         if !(-1000..=1000).contains(&p.oom_score_adj) {
-            push(&format!("process[{pi}].oom_score_adj"), format!("must be between -1000 and 1000, got {}", p.oom_score_adj));
+            push(
+                &format!("process[{pi}].oom_score_adj"),
+                format!("must be between -1000 and 1000, got {}", p.oom_score_adj),
+            );
         }
         if p.stack.0 < PAGE_SIZE || p.stack.0 > (8 << 20) || p.stack.0 % PAGE_SIZE != 0 {
-            push(&format!("process[{pi}].stack"), "must be a multiple of 4K between 4K and 8M".into());
+            push(
+                &format!("process[{pi}].stack"),
+                "must be a multiple of 4K between 4K and 8M".into(),
+            );
         }
         if p.threads.is_empty() {
-            push(&format!("process[{pi}].thread"), "a process needs at least one [[process.thread]]".into());
+            push(
+                &format!("process[{pi}].thread"),
+                "a process needs at least one [[process.thread]]".into(),
+            );
         }
         for (ti, t) in p.threads.iter().enumerate() {
             if t.count == 0 {
-                push(&format!("process[{pi}].thread[{ti}].count"), "must be at least 1".into());
+                push(
+                    &format!("process[{pi}].thread[{ti}].count"),
+                    "must be at least 1".into(),
+                );
             }
             threads += u64::from(t.count);
             virt += u64::from(t.count) * p.stack.0;
             match programs.get(&t.program) {
-                None if !scenario.programs.contains_key(&t.program) => push(
-                    &format!("process[{pi}].thread[{ti}].program"),
-                    format!(
+                None if !scenario.programs.contains_key(&t.program) => {
+                    push(
+                        &format!("process[{pi}].thread[{ti}].program"),
+                        format!(
                         "unknown program `{}`; define it under [programs] or use a built-in ({})",
                         t.program,
                         BUILTIN_PROGRAMS.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")
                     ),
-                ),
+                    )
+                }
                 None => {}
                 Some(prog) => {
                     let mut stack_use = 0;
                     for op in &prog.ops {
                         match op {
-                            Op::Buf { kind: crate::program::BufKind::Stack, size, .. } => {
+                            Op::Buf {
+                                kind: crate::program::BufKind::Stack,
+                                size,
+                                ..
+                            } => {
                                 stack_use += size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
                             }
                             Op::Buf { size, .. } => virt += u64::from(t.count) * size,
                             Op::Map { size, .. } => {
                                 if *size > MAX_MAPPING {
-                                    push(&format!("programs.{}", t.program), format!("a mapping is at most {}", fmt_size(MAX_MAPPING)));
+                                    push(
+                                        &format!("programs.{}", t.program),
+                                        format!("a mapping is at most {}", fmt_size(MAX_MAPPING)),
+                                    );
                                 }
                                 virt += u64::from(t.count) * size;
                             }
@@ -887,7 +974,12 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
                     if stack_use > p.stack.0 {
                         push(
                             &format!("process[{pi}].stack"),
-                            format!("program `{}` puts {} on a {} stack", t.program, fmt_size(stack_use), fmt_size(p.stack.0)),
+                            format!(
+                                "program `{}` puts {} on a {} stack",
+                                t.program,
+                                fmt_size(stack_use),
+                                fmt_size(p.stack.0)
+                            ),
                         );
                     }
                 }
@@ -895,17 +987,29 @@ pub fn validate(scenario: Scenario, text: Option<&str>) -> Result<ValidScenario,
         }
     }
     if threads > u64::from(MAX_THREADS) {
-        push("process", format!("at most {MAX_THREADS} threads in all, got {threads}"));
+        push(
+            "process",
+            format!("at most {MAX_THREADS} threads in all, got {threads}"),
+        );
     }
     if virt > MAX_TOTAL_VIRTUAL {
-        push("process", format!("all mappings together are at most {}, got {}", fmt_size(MAX_TOTAL_VIRTUAL), fmt_size(virt)));
+        push(
+            "process",
+            format!(
+                "all mappings together are at most {}, got {}",
+                fmt_size(MAX_TOTAL_VIRTUAL),
+                fmt_size(virt)
+            ),
+        );
     }
     if !errs.is_empty() {
         return Err(errs);
     }
     let toggles = resolve_toggles(&scenario);
     let managed_pages = m.memory.0 / PAGE_SIZE;
-    let min_free_kbytes = m.min_free_kbytes.unwrap_or_else(|| derive_min_free_kbytes(managed_pages, m.thp));
+    let min_free_kbytes = m
+        .min_free_kbytes
+        .unwrap_or_else(|| derive_min_free_kbytes(managed_pages, m.thp));
     let watermarks = derive_watermarks(min_free_kbytes, managed_pages);
     Ok(ValidScenario {
         kernel_reserved_pages: reserved / PAGE_SIZE,
@@ -928,7 +1032,11 @@ pub fn resolve_toggles(s: &Scenario) -> Toggles {
         FsType::Btrfs => WritePath::Btrfs,
     };
     Toggles {
-        unstable_check: k.unstable_check.unwrap_or(if fixed { UnstableCheck::PrePte } else { UnstableCheck::None }),
+        unstable_check: k.unstable_check.unwrap_or(if fixed {
+            UnstableCheck::PrePte
+        } else {
+            UnstableCheck::None
+        }),
         reaper: k.reaper.unwrap_or(true),
         reaper_trylock: k.reaper_trylock.unwrap_or(ReaperTrylock::Fair),
         write_path: k.write_path.unwrap_or(default_path),

@@ -24,8 +24,8 @@ use crate::outcome::{classify, Observations, RunResult};
 use crate::program::Program;
 use crate::scenario::{Toggles, ValidScenario};
 
-use crate::trace::{TraceKind, TraceRecord};
 pub use crate::time::SimTime;
+use crate::trace::{TraceKind, TraceRecord};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -44,7 +44,11 @@ pub enum Event {
     /// The periodic scheduler tick of a CPU.
     Tick { cpu: CpuId },
     /// An inter-processor interrupt arrives.
-    Ipi { cpu: CpuId, kind: IpiKind, from: CpuId },
+    Ipi {
+        cpu: CpuId,
+        kind: IpiKind,
+        from: CpuId,
+    },
     /// A `schedule_timeout` expires.
     TimerWake { tid: Tid, gen: u64 },
     /// A descheduled vCPU is given back its physical CPU.
@@ -577,7 +581,12 @@ impl Sim {
         self.trace_rec(cpu, Some(tid), func, kind, msg, None)
     }
 
-    pub(crate) fn trace_info(&mut self, cpu: Option<CpuId>, func: &'static str, msg: String) -> u64 {
+    pub(crate) fn trace_info(
+        &mut self,
+        cpu: Option<CpuId>,
+        func: &'static str,
+        msg: String,
+    ) -> u64 {
         self.trace_rec(cpu, None, func, TraceKind::Info, msg, None)
     }
 
@@ -602,13 +611,26 @@ impl Sim {
         for (i, c) in self.cpus.iter().enumerate() {
             if let Some(t) = c.curr {
                 let t = &self.tasks[t as usize];
-                assert!(t.on_cpu && t.cpu as usize == i, "cpu{i}: current task not on it");
-                assert_eq!(t.state, TaskState::Running, "cpu{i}: current task {} not running", t.pid);
+                assert!(
+                    t.on_cpu && t.cpu as usize == i,
+                    "cpu{i}: current task not on it"
+                );
+                assert_eq!(
+                    t.state,
+                    TaskState::Running,
+                    "cpu{i}: current task {} not running",
+                    t.pid
+                );
             }
             for t in &c.rq {
                 let t = &self.tasks[*t as usize];
                 assert!(!t.on_cpu, "queued task {} is on a cpu", t.pid);
-                assert_eq!(t.state, TaskState::Running, "queued task {} not runnable", t.pid);
+                assert_eq!(
+                    t.state,
+                    TaskState::Running,
+                    "queued task {} not runnable",
+                    t.pid
+                );
             }
         }
         self.oom_lock.check(self);
@@ -620,7 +642,10 @@ impl Sim {
             );
         }
         for ino in &self.inodes {
-            assert!(ino.i_size >= ino.max_i_size_seen, "i_size shrank without a truncate");
+            assert!(
+                ino.i_size >= ino.max_i_size_seen,
+                "i_size shrank without a truncate"
+            );
         }
     }
 }
@@ -629,7 +654,11 @@ impl RwSem {
     pub(crate) fn check(&self, sim: &Sim) {
         if let Some(w) = self.writer {
             assert_eq!(self.readers, 0, "{}: writer and readers at once", self.name);
-            assert!(sim.tasks[w as usize].state != TaskState::Dead, "{}: dead owner", self.name);
+            assert!(
+                sim.tasks[w as usize].state != TaskState::Dead,
+                "{}: dead owner",
+                self.name
+            );
         }
         for (t, _) in &self.waiters {
             assert!(
@@ -645,9 +674,17 @@ impl RwSem {
 impl Mutex {
     pub(crate) fn check(&self, sim: &Sim) {
         if let Some(o) = self.owner {
-            assert!(sim.tasks[o as usize].state != TaskState::Dead, "{}: dead owner", self.name);
+            assert!(
+                sim.tasks[o as usize].state != TaskState::Dead,
+                "{}: dead owner",
+                self.name
+            );
         } else {
-            assert!(self.waiters.is_empty(), "{}: waiters on a free mutex", self.name);
+            assert!(
+                self.waiters.is_empty(),
+                "{}: waiters on a free mutex",
+                self.name
+            );
         }
     }
 }

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Nanoseconds since the simulated machine booted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct SimTime(pub u64);
 
 pub const NSEC_PER_USEC: u64 = 1_000;
@@ -42,8 +44,16 @@ pub fn fmt_duration(ns: u64) -> String {
     } else if ns < NSEC_PER_MSEC {
         format!("{} µs", ns / NSEC_PER_USEC)
     } else if ns < NSEC_PER_SEC {
-        format!("{}.{:02} ms", ns / NSEC_PER_MSEC, (ns % NSEC_PER_MSEC) / 10_000)
+        format!(
+            "{}.{:02} ms",
+            ns / NSEC_PER_MSEC,
+            (ns % NSEC_PER_MSEC) / 10_000
+        )
     } else {
-        format!("{}.{:02} s", ns / NSEC_PER_SEC, (ns % NSEC_PER_SEC) / 10_000_000)
+        format!(
+            "{}.{:02} s",
+            ns / NSEC_PER_SEC,
+            (ns % NSEC_PER_SEC) / 10_000_000
+        )
     }
 }

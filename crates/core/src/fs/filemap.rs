@@ -57,7 +57,15 @@ enum WPhase {
 }
 
 impl WriteFrame {
-    pub(crate) fn new(sim: &Sim, fd: u16, inode: u32, src: u64, len: u64, pos: u64, expected: u8) -> WriteFrame {
+    pub(crate) fn new(
+        sim: &Sim,
+        fd: u16,
+        inode: u32,
+        src: u64,
+        len: u64,
+        pos: u64,
+        expected: u8,
+    ) -> WriteFrame {
         WriteFrame {
             path: sim.toggles.write_path,
             fd,
@@ -79,7 +87,11 @@ impl WriteFrame {
 
 impl Sim {
     fn write_finish(&mut self, tid: Tid, f: &mut WriteFrame) -> Fr {
-        let ret = if f.written > 0 { f.written as i64 } else { f.status };
+        let ret = if f.written > 0 {
+            f.written as i64
+        } else {
+            f.status
+        };
         if ret > 0 {
             self.inodes[f.inode as usize].acked += ret as u64;
             self.progress();
@@ -87,10 +99,19 @@ impl Sim {
         let u = self.tasks[tid as usize].user.as_mut().expect("user task");
         if let Var::Fd { inode, append, pos } = u.vars[f.fd as usize] {
             let newpos = if append { pos } else { pos + ret.max(0) as u64 };
-            u.vars[f.fd as usize] = Var::Fd { inode, append, pos: newpos };
+            u.vars[f.fd as usize] = Var::Fd {
+                inode,
+                append,
+                pos: newpos,
+            };
         }
         if ret != f.len as i64 {
-            self.tr(tid, "vfs_write", TraceKind::Write, format!("returns {ret} (of {})", f.len));
+            self.tr(
+                tid,
+                "vfs_write",
+                TraceKind::Write,
+                format!("returns {ret} (of {})", f.len),
+            );
         }
         Fr::Done(Ret::Int(ret), Step::Busy(150))
     }
@@ -109,7 +130,10 @@ impl Sim {
                         Access::Page(_) | Access::ZeroPage => {}
                         Access::Missing => {
                             f.phase = WPhase::AfterFaultIn;
-                            return Fr::Call(Frame::Fault(FaultFrame::new(a, false, false)), Step::Busy(200));
+                            return Fr::Call(
+                                Frame::Fault(FaultFrame::new(a, false, false)),
+                                Step::Busy(200),
+                            );
                         }
                         Access::Bad => {
                             f.status = EFAULT;
@@ -121,19 +145,22 @@ impl Sim {
                 f.phase = WPhase::WriteBegin;
                 self.write_fatal_check(tid, f, true)
             }
-            WPhase::AfterFaultIn => {
-                match self.tasks[tid as usize].ret {
-                    Ret::Fault(FaultResult::Ok) => {
-                        f.phase = WPhase::Again;
-                        Fr::Stay(Step::Busy(100))
-                    }
-                    _ => {
-                        self.tr(tid, "iov_iter_fault_in_readable", TraceKind::Write, "-EFAULT".into());
-                        f.status = EFAULT;
-                        self.write_finish(tid, f)
-                    }
+            WPhase::AfterFaultIn => match self.tasks[tid as usize].ret {
+                Ret::Fault(FaultResult::Ok) => {
+                    f.phase = WPhase::Again;
+                    Fr::Stay(Step::Busy(100))
                 }
-            }
+                _ => {
+                    self.tr(
+                        tid,
+                        "iov_iter_fault_in_readable",
+                        TraceKind::Write,
+                        "-EFAULT".into(),
+                    );
+                    f.status = EFAULT;
+                    self.write_finish(tid, f)
+                }
+            },
             WPhase::WriteBegin => {
                 let index = f.pos / PAGE_SIZE;
                 if let Some(p) = self.inodes[f.inode as usize].pages.get(&index) {
@@ -144,7 +171,10 @@ impl Sim {
                 }
                 f.phase = WPhase::AfterAlloc;
                 let gfp_fs = f.path != WritePath::Iomap;
-                Fr::Call(Frame::Alloc(AllocFrame::new(gfp_fs, PageKind::PageCache)), Step::Busy(200))
+                Fr::Call(
+                    Frame::Alloc(AllocFrame::new(gfp_fs, PageKind::PageCache)),
+                    Step::Busy(200),
+                )
             }
             WPhase::AfterAlloc => {
                 let Ret::Page(pfn) = self.tasks[tid as usize].ret else {
@@ -158,7 +188,15 @@ impl Sim {
                     Some(r) => (r.clone(), true),
                     None => (Vec::new(), false),
                 };
-                ino.pages.insert(index, PcPage { pfn, runs, dirty: false, uptodate });
+                ino.pages.insert(
+                    index,
+                    PcPage {
+                        pfn,
+                        runs,
+                        dirty: false,
+                        uptodate,
+                    },
+                );
                 f.page = Some(pfn);
                 self.after_write_begin(tid, f);
                 f.phase = WPhase::Copy;
@@ -179,7 +217,10 @@ impl Sim {
                     let chunk = (PAGE_SIZE - a % PAGE_SIZE).min(f.bytes - copied);
                     let (acc, stale) = self.copy_source(tid, a);
                     let (value, prov) = match acc {
-                        Access::Page(pfn) => (self.mem.fill[pfn as usize], if stale { Prov::StaleTlb } else { Prov::Copied }),
+                        Access::Page(pfn) => (
+                            self.mem.fill[pfn as usize],
+                            if stale { Prov::StaleTlb } else { Prov::Copied },
+                        ),
                         Access::ZeroPage => (0, Prov::ZeroPage),
                         Access::Missing | Access::Bad => break,
                     };
@@ -207,9 +248,7 @@ impl Sim {
                 let index = f.pos / PAGE_SIZE;
                 let msg = format!(
                     "{copied}/{} bytes{src} -> {}@{:#x}",
-                    f.bytes,
-                    self.inodes[f.inode as usize].path,
-                    f.pos
+                    f.bytes, self.inodes[f.inode as usize].path, f.pos
                 );
                 self.tr(tid, "iov_iter_copy_from_user_atomic", TraceKind::Copy, msg);
                 if let Some(p) = self.inodes[f.inode as usize].pages.get_mut(&index) {
@@ -227,7 +266,10 @@ impl Sim {
                 let pid = self.tasks[tid as usize].pid;
                 let ev = self.trace_total;
                 let ino = &mut self.inodes[f.inode as usize];
-                let p = ino.pages.get_mut(&index).expect("write_begin added the page");
+                let p = ino
+                    .pages
+                    .get_mut(&index)
+                    .expect("write_begin added the page");
                 let mut copied = f.copied;
                 if copied < f.bytes && !p.uptodate {
                     // block_write_end / btrfs_copy_from_user: a short copy into a
@@ -236,7 +278,15 @@ impl Sim {
                     copied = 0;
                     overlay(
                         &mut p.runs,
-                        Run { off: offset as u16, len: f.bytes as u16, value: 0, expected: f.expected, prov: Prov::NewBuffer, pid, event: ev },
+                        Run {
+                            off: offset as u16,
+                            len: f.bytes as u16,
+                            value: 0,
+                            expected: f.expected,
+                            prov: Prov::NewBuffer,
+                            pid,
+                            event: ev,
+                        },
                     );
                 }
                 if copied > 0 {
@@ -251,7 +301,12 @@ impl Sim {
                 }
                 f.copied = copied;
                 if copied == 0 {
-                    self.tr(tid, write_end_name(f.path), TraceKind::Write, "copied 0: retry the chunk".into());
+                    self.tr(
+                        tid,
+                        write_end_name(f.path),
+                        TraceKind::Write,
+                        "copied 0: retry the chunk".into(),
+                    );
                     f.retry = true;
                     f.phase = WPhase::Again;
                     return self.cond_resched(tid, 200);
@@ -283,8 +338,17 @@ impl Sim {
             WritePath::Btrfs | WritePath::Generic310 => false,
         };
         if check && self.fatal_signal_pending(tid) {
-            let f_name = if f.path == WritePath::Iomap { "iomap_write_begin" } else { "generic_perform_write" };
-            self.tr(tid, f_name, TraceKind::Write, "fatal_signal_pending: -EINTR".into());
+            let f_name = if f.path == WritePath::Iomap {
+                "iomap_write_begin"
+            } else {
+                "generic_perform_write"
+            };
+            self.tr(
+                tid,
+                f_name,
+                TraceKind::Write,
+                "fatal_signal_pending: -EINTR".into(),
+            );
             f.status = EINTR;
             return self.write_finish(tid, f);
         }

@@ -120,7 +120,11 @@ pub(crate) fn overlay(runs: &mut Vec<Run>, run: Run) {
             out.push(Run { len: s - rs, ..r });
         }
         if re > e {
-            out.push(Run { off: e, len: re - e, ..r });
+            out.push(Run {
+                off: e,
+                len: re - e,
+                ..r
+            });
         }
     }
     out.push(run);
@@ -166,13 +170,25 @@ impl Sim {
     }
 
     /// A whole-page store through a shared file mapping.
-    pub(crate) fn file_store_page(&mut self, inode: u32, index: u64, value: u8, expected: u8, pid: u32, event: u64) {
+    pub(crate) fn file_store_page(
+        &mut self,
+        inode: u32,
+        index: u64,
+        value: u8,
+        expected: u8,
+        pid: u32,
+        event: u64,
+    ) {
         let run = Run {
             off: 0,
             len: PAGE_SIZE as u16,
             value,
             expected,
-            prov: if value == 0 && expected != 0 { Prov::ZeroPage } else { Prov::MmapStore },
+            prov: if value == 0 && expected != 0 {
+                Prov::ZeroPage
+            } else {
+                Prov::MmapStore
+            },
             pid,
             event,
         };
@@ -192,7 +208,15 @@ mod tests {
     use super::*;
 
     fn r(off: u16, len: u16, value: u8) -> Run {
-        Run { off, len, value, expected: 0xff, prov: Prov::Copied, pid: 1, event: 0 }
+        Run {
+            off,
+            len,
+            value,
+            expected: 0xff,
+            prov: Prov::Copied,
+            pid: 1,
+            event: 0,
+        }
     }
 
     #[test]
@@ -200,7 +224,10 @@ mod tests {
         let mut v = vec![r(0, 4096, 1)];
         overlay(&mut v, r(100, 50, 2));
         assert_eq!(v.len(), 3);
-        assert_eq!((v[0].off, v[0].len, v[1].value, v[2].off, v[2].len), (0, 100, 2, 150, 3946));
+        assert_eq!(
+            (v[0].off, v[0].len, v[1].value, v[2].off, v[2].len),
+            (0, 100, 2, 150, 3946)
+        );
         overlay(&mut v, r(0, 4096, 3));
         assert_eq!(v, vec![r(0, 4096, 3)]);
     }

@@ -45,7 +45,12 @@ impl Sim {
             return Fr::Done(Ret::None, Step::Busy(100));
         }
         if !*waited {
-            self.tr(tid, "balance_dirty_pages", TraceKind::Writeback, format!("dirty {dirty} > thresh {thresh}: throttle"));
+            self.tr(
+                tid,
+                "balance_dirty_pages",
+                TraceKind::Writeback,
+                format!("dirty {dirty} > thresh {thresh}: throttle"),
+            );
         }
         *waited = true;
         let pause = self.tick_ns;
@@ -68,7 +73,12 @@ impl Sim {
         }
         if n > 0 {
             self.progress();
-            self.tr(tid, "end_page_writeback", TraceKind::Writeback, format!("{n} pages clean"));
+            self.tr(
+                tid,
+                "end_page_writeback",
+                TraceKind::Writeback,
+                format!("{n} pages clean"),
+            );
         }
         let (bg, _) = self.dirty_thresholds();
         let dirty = self.mem.dirty.len() as u64;
@@ -86,9 +96,19 @@ impl Sim {
         let bytes = f.inflight.len() as u64 * PAGE_SIZE;
         let bw = self.sc.scenario.machine.disk_bandwidth.0.max(1);
         let ns = bytes * 1_000_000_000 / bw;
-        self.tr(tid, "__writeback_single_inode", TraceKind::Writeback, format!("{} pages submitted", f.inflight.len()));
+        self.tr(
+            tid,
+            "__writeback_single_inode",
+            TraceKind::Writeback,
+            format!("{} pages submitted", f.inflight.len()),
+        );
         // The I/O runs on the device; the flusher waits for it off the CPU.
-        self.sleep_task(tid, TaskState::Uninterruptible, Some(ns.max(1_000)), "wb_wait_for_completion");
+        self.sleep_task(
+            tid,
+            TaskState::Uninterruptible,
+            Some(ns.max(1_000)),
+            "wb_wait_for_completion",
+        );
         Fr::Stay(Step::Sleep)
     }
 }

@@ -108,8 +108,15 @@ impl Sim {
             t.pending = 0;
             t.tif &= !TIF_SIGPENDING;
             if let Some(sig) = code {
-                self.tr(tid, "get_signal", TraceKind::Signal, format!("fatal signal {sig}: do_group_exit"));
-                self.tasks[tid as usize].frames.push(Frame::GroupExit(GroupExitFrame::new(sig)));
+                self.tr(
+                    tid,
+                    "get_signal",
+                    TraceKind::Signal,
+                    format!("fatal signal {sig}: do_group_exit"),
+                );
+                self.tasks[tid as usize]
+                    .frames
+                    .push(Frame::GroupExit(GroupExitFrame::new(sig)));
                 return Step::Busy(300);
             }
         }
@@ -129,7 +136,9 @@ impl Sim {
 
     /// Executes the user program's next statement.
     fn user_step(&mut self, tid: Tid) -> Step {
-        let mm = self.tasks[tid as usize].mm.expect("a user task in user mode has an mm");
+        let mm = self.tasks[tid as usize]
+            .mm
+            .expect("a user task in user mode has an mm");
         if self.mms[mm as usize].flags & MMF_UNSTABLE != 0 {
             self.note_user_after_reap(tid);
         }
@@ -139,21 +148,23 @@ impl Sim {
             let pc = u.pc as usize;
             if pc >= u.prog.ops.len() {
                 // Falling off the end of the program is exit(0) from main.
-                return self.enter_kernel(tid, Frame::GroupExit(GroupExitFrame::new(0)), SYSCALL_NS);
+                return self.enter_kernel(
+                    tid,
+                    Frame::GroupExit(GroupExitFrame::new(0)),
+                    SYSCALL_NS,
+                );
             }
             match u.prog.ops[pc] {
-                Op::LoopStart { count, end } => {
-                    match count {
-                        None => u.pc += 1,
-                        Some(c) => {
-                            if u.loops[pc] == 0 {
-                                u.loops[pc] = c;
-                            }
-                            u.pc += 1;
-                            let _ = end;
+                Op::LoopStart { count, end } => match count {
+                    None => u.pc += 1,
+                    Some(c) => {
+                        if u.loops[pc] == 0 {
+                            u.loops[pc] = c;
                         }
+                        u.pc += 1;
+                        let _ = end;
                     }
-                }
+                },
                 Op::LoopEnd { start } => {
                     let s = start as usize;
                     let Op::LoopStart { count, end } = u.prog.ops[s] else {
@@ -191,16 +202,30 @@ impl Sim {
                     let start = t.stack_start + t.stack_used;
                     t.stack_used += len;
                     let u = t.user.as_mut().expect("user task");
-                    u.vars[var as usize] = Var::Mem { start, len: size, fill: 0 };
+                    u.vars[var as usize] = Var::Mem {
+                        start,
+                        len: size,
+                        fill: 0,
+                    };
                     u.pc += 1;
                     Step::Busy(USER_OP_NS)
                 } else {
                     self.adv_pc(tid);
                     let what = MmapWhat::Buf(kind);
-                    self.enter_kernel(tid, Frame::Mmap(MmapFrame::new(var, what, len, 0, None)), SYSCALL_NS)
+                    self.enter_kernel(
+                        tid,
+                        Frame::Mmap(MmapFrame::new(var, what, len, 0, None)),
+                        SYSCALL_NS,
+                    )
                 }
             }
-            Op::Map { var, kind, size, populate, ref path } => {
+            Op::Map {
+                var,
+                kind,
+                size,
+                populate,
+                ref path,
+            } => {
                 self.adv_pc(tid);
                 let inode = path.as_ref().map(|p| {
                     let p = self.expand_path(tid, p);
@@ -208,46 +233,91 @@ impl Sim {
                 });
                 let len = size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
                 let populate = populate.div_ceil(PAGE_SIZE) * PAGE_SIZE;
-                self.enter_kernel(tid, Frame::Mmap(MmapFrame::new(var, MmapWhat::Map(kind), len, populate, inode)), SYSCALL_NS)
+                self.enter_kernel(
+                    tid,
+                    Frame::Mmap(MmapFrame::new(
+                        var,
+                        MmapWhat::Map(kind),
+                        len,
+                        populate,
+                        inode,
+                    )),
+                    SYSCALL_NS,
+                )
             }
             Op::Munmap { var } => {
                 self.adv_pc(tid);
-                self.enter_kernel(tid, Frame::Mmap(MmapFrame::new(var, MmapWhat::Unmap, 0, 0, None)), SYSCALL_NS)
+                self.enter_kernel(
+                    tid,
+                    Frame::Mmap(MmapFrame::new(var, MmapWhat::Unmap, 0, 0, None)),
+                    SYSCALL_NS,
+                )
             }
             Op::Fill { var, byte } => self.user_fill(tid, var, Some(byte)),
             Op::Touch { var } => self.user_fill(tid, var, None),
             Op::Memcpy { dst, src, len } => self.user_memcpy(tid, dst, src, len),
-            Op::Open { var, ref path, append } => {
+            Op::Open {
+                var,
+                ref path,
+                append,
+            } => {
                 let p = self.expand_path(tid, path);
                 let inode = self.open_inode(&p);
                 let t = &mut self.tasks[tid as usize];
                 t.mode = Mode::Kernel;
                 t.returning_to_user = true;
                 let u = t.user.as_mut().expect("user task");
-                u.vars[var as usize] = Var::Fd { inode, append, pos: 0 };
+                u.vars[var as usize] = Var::Fd {
+                    inode,
+                    append,
+                    pos: 0,
+                };
                 u.pc += 1;
-                self.tr(tid, "do_sys_open", TraceKind::Write, format!("{p}{}", if append { " O_APPEND" } else { "" }));
+                self.tr(
+                    tid,
+                    "do_sys_open",
+                    TraceKind::Write,
+                    format!("{p}{}", if append { " O_APPEND" } else { "" }),
+                );
                 Step::Busy(3_000)
             }
             Op::Write { fd, buf, len } => {
                 self.adv_pc(tid);
                 let u = self.tasks[tid as usize].user.as_ref().expect("user task");
-                let (Var::Fd { inode, append, pos }, Var::Mem { start, len: blen, fill }) =
-                    (u.vars[fd as usize], u.vars[buf as usize])
+                let (
+                    Var::Fd { inode, append, pos },
+                    Var::Mem {
+                        start,
+                        len: blen,
+                        fill,
+                    },
+                ) = (u.vars[fd as usize], u.vars[buf as usize])
                 else {
                     // A variable used before its statement ran (e.g. after a failed mmap).
                     return Step::Busy(USER_OP_NS);
                 };
                 let n = len.unwrap_or(blen);
-                let pos = if append { self.inodes[inode as usize].i_size } else { pos };
-                let jitter = u64::from(self.chooser.choose(crate::choice::ChoiceKind::Jitter, 4)) * 150;
+                let pos = if append {
+                    self.inodes[inode as usize].i_size
+                } else {
+                    pos
+                };
+                let jitter =
+                    u64::from(self.chooser.choose(crate::choice::ChoiceKind::Jitter, 4)) * 150;
                 let w = crate::fs::filemap::WriteFrame::new(self, fd, inode, start, n, pos, fill);
                 self.enter_kernel(tid, Frame::Write(Box::new(w)), SYSCALL_NS + jitter)
             }
             Op::Sleep { ns } => {
                 self.adv_pc(tid);
                 let until = self.now.after(ns);
-                self.enter_kernel(tid, Frame::Nanosleep { until, started: false }, SYSCALL_NS)
+                self.enter_kernel(
+                    tid,
+                    Frame::Nanosleep {
+                        until,
+                        started: false,
+                    },
+                    SYSCALL_NS,
+                )
             }
             Op::Spin { ns } => {
                 let u = self.tasks[tid as usize].user.as_mut().expect("user task");
@@ -262,20 +332,30 @@ impl Sim {
             }
             Op::ExitGroup { code } => {
                 self.adv_pc(tid);
-                self.tr(tid, "sys_exit_group", TraceKind::Exit, format!("code {code}"));
+                self.tr(
+                    tid,
+                    "sys_exit_group",
+                    TraceKind::Exit,
+                    format!("code {code}"),
+                );
                 self.enter_kernel(tid, Frame::GroupExit(GroupExitFrame::new(code)), SYSCALL_NS)
             }
         }
     }
 
     fn adv_pc(&mut self, tid: Tid) {
-        self.tasks[tid as usize].user.as_mut().expect("user task").pc += 1;
+        self.tasks[tid as usize]
+            .user
+            .as_mut()
+            .expect("user task")
+            .pc += 1;
     }
 
     pub(crate) fn expand_path(&self, tid: Tid, p: &str) -> String {
         let t = &self.tasks[tid as usize];
         let n = t.user.as_ref().map_or(0, |u| u.n);
-        p.replace("{n}", &n.to_string()).replace("{tid}", &t.pid.to_string())
+        p.replace("{n}", &n.to_string())
+            .replace("{tid}", &t.pid.to_string())
     }
 
     /// `fill` (memset of a whole buffer) and `touch` (one store per page), page by
@@ -309,7 +389,11 @@ impl Sim {
                     if byte.is_none() && self.try_fast_anon_fault(tid, addr) {
                         cost += FAST_FAULT_NS;
                     } else {
-                        self.tasks[tid as usize].user.as_mut().expect("user task").touch_next = i;
+                        self.tasks[tid as usize]
+                            .user
+                            .as_mut()
+                            .expect("user task")
+                            .touch_next = i;
                         let f = FaultFrame::new(addr, true, true);
                         return self.enter_kernel(tid, Frame::Fault(f), cost + 300);
                     }
@@ -331,7 +415,11 @@ impl Sim {
             u.touch_next = 0;
             u.pc += 1;
             if let (Some(b), Var::Mem { start, len, .. }) = (byte, u.vars[var as usize]) {
-                u.vars[var as usize] = Var::Mem { start, len, fill: b };
+                u.vars[var as usize] = Var::Mem {
+                    start,
+                    len,
+                    fill: b,
+                };
             }
         } else {
             u.touch_next = i;
@@ -342,8 +430,16 @@ impl Sim {
     /// `memcpy(dst, src, len)` in user mode, one page per step.
     fn user_memcpy(&mut self, tid: Tid, dst: u16, src: u16, len: Option<u64>) -> Step {
         let u = self.tasks[tid as usize].user.as_ref().expect("user task");
-        let (Var::Mem { start: d, len: dl, .. }, Var::Mem { start: s, len: sl, fill: sfill }) =
-            (u.vars[dst as usize], u.vars[src as usize])
+        let (
+            Var::Mem {
+                start: d, len: dl, ..
+            },
+            Var::Mem {
+                start: s,
+                len: sl,
+                fill: sfill,
+            },
+        ) = (u.vars[dst as usize], u.vars[src as usize])
         else {
             self.adv_pc(tid);
             return Step::Busy(USER_OP_NS);
@@ -356,7 +452,11 @@ impl Sim {
             u.touch_next = 0;
             u.pc += 1;
             if let Var::Mem { start, len, .. } = u.vars[dst as usize] {
-                u.vars[dst as usize] = Var::Mem { start, len, fill: sfill };
+                u.vars[dst as usize] = Var::Mem {
+                    start,
+                    len,
+                    fill: sfill,
+                };
             }
             return Step::Busy(USER_OP_NS);
         }
@@ -385,7 +485,11 @@ impl Sim {
             }
             Access::Bad => {}
         }
-        self.tasks[tid as usize].user.as_mut().expect("user task").touch_next = i + 1;
+        self.tasks[tid as usize]
+            .user
+            .as_mut()
+            .expect("user task")
+            .touch_next = i + 1;
         Step::Busy(400)
     }
 
@@ -394,12 +498,22 @@ impl Sim {
             return Fr::Done(Ret::Int(0), Step::Busy(200));
         }
         *started = true;
-        self.sleep_task(tid, TaskState::Interruptible, Some(until.since(self.now)), "hrtimer_nanosleep");
+        self.sleep_task(
+            tid,
+            TaskState::Interruptible,
+            Some(until.since(self.now)),
+            "hrtimer_nanosleep",
+        );
         Fr::Stay(Step::Sleep)
     }
 
     pub(crate) fn note_user_after_reap(&mut self, tid: Tid) {
-        if self.obs.user_after_reap.iter().any(|e| e.pid == self.tasks[tid as usize].pid) {
+        if self
+            .obs
+            .user_after_reap
+            .iter()
+            .any(|e| e.pid == self.tasks[tid as usize].pid)
+        {
             return;
         }
         let idx = self.tr(
@@ -409,17 +523,21 @@ impl Sim {
             "user code runs after MMF_UNSTABLE".into(),
         );
         let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
-        self.obs.user_after_reap.push(crate::outcome::UserAfterReap {
-            pid: self.tasks[tid as usize].pid,
-            event: idx,
-            t: self.now,
-            since_kill_ns: since,
-        });
+        self.obs
+            .user_after_reap
+            .push(crate::outcome::UserAfterReap {
+                pid: self.tasks[tid as usize].pid,
+                event: idx,
+                t: self.now,
+                since_kill_ns: since,
+            });
     }
 
     /// Puts the thread's exit on its stack (used when a kthread must not exit).
     #[allow(dead_code)]
     pub(crate) fn force_exit(&mut self, tid: Tid) {
-        self.tasks[tid as usize].frames.push(Frame::Exit(ExitFrame::new(SIGKILL)));
+        self.tasks[tid as usize]
+            .frames
+            .push(Frame::Exit(ExitFrame::new(SIGKILL)));
     }
 }

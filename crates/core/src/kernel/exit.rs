@@ -44,7 +44,12 @@ impl Sim {
         match f.phase {
             ExitPhase::ExitSignals => {
                 self.tasks[tid as usize].flags |= PF_EXITING;
-                self.tr(tid, "do_exit", TraceKind::Exit, format!("code {} PF_EXITING", f.code));
+                self.tr(
+                    tid,
+                    "do_exit",
+                    TraceKind::Exit,
+                    format!("code {} PF_EXITING", f.code),
+                );
                 f.phase = ExitPhase::ExitMm;
                 Fr::Stay(Step::Busy(800))
             }
@@ -68,15 +73,30 @@ impl Sim {
                 let m = &mut self.mms[mm as usize];
                 m.users -= 1;
                 let users = m.users;
-                self.tr(tid, "exit_mm", TraceKind::Exit, format!("mm_users now {users}"));
+                self.tr(
+                    tid,
+                    "exit_mm",
+                    TraceKind::Exit,
+                    format!("mm_users now {users}"),
+                );
                 if self.tasks[tid as usize].tif & TIF_MEMDIE != 0 {
                     self.tasks[tid as usize].tif &= !TIF_MEMDIE;
-                    self.tr(tid, "exit_oom_victim", TraceKind::Oom, "TIF_MEMDIE cleared".into());
+                    self.tr(
+                        tid,
+                        "exit_oom_victim",
+                        TraceKind::Oom,
+                        "TIF_MEMDIE cleared".into(),
+                    );
                 }
                 if users == 0 {
                     f.phase = ExitPhase::ExitMmap;
                     f.cursor = (0, 0);
-                    self.tr(tid, "exit_mmap", TraceKind::Exit, "last user: tearing down the address space".into());
+                    self.tr(
+                        tid,
+                        "exit_mmap",
+                        TraceKind::Exit,
+                        "last user: tearing down the address space".into(),
+                    );
                 } else {
                     f.phase = ExitPhase::ExitNotify;
                 }
@@ -90,7 +110,12 @@ impl Sim {
                     m.flags |= MMF_OOM_SKIP;
                     m.dead = true;
                     let _ = MMF_UNSTABLE;
-                    self.tr(tid, "__mmput", TraceKind::Exit, "exit_mmap done, MMF_OOM_SKIP set".into());
+                    self.tr(
+                        tid,
+                        "__mmput",
+                        TraceKind::Exit,
+                        "exit_mmap done, MMF_OOM_SKIP set".into(),
+                    );
                     f.phase = ExitPhase::ExitNotify;
                 }
                 Fr::Stay(Step::Busy(cost))
@@ -102,7 +127,12 @@ impl Sim {
                 let sig = t.sig as usize;
                 self.signals[sig].live -= 1;
                 let left = self.signals[sig].live;
-                self.tr(tid, "exit_notify", TraceKind::Exit, format!("dead ({left} threads left in group)"));
+                self.tr(
+                    tid,
+                    "exit_notify",
+                    TraceKind::Exit,
+                    format!("dead ({left} threads left in group)"),
+                );
                 self.progress();
                 Fr::Done(Ret::None, Step::Dead)
             }

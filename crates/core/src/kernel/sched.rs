@@ -139,7 +139,8 @@ impl Sim {
                 *next_pid += 1;
                 let comm = t.name.clone().unwrap_or_else(|| p.name.clone());
                 let tid = self.new_task(pid, tgid, &comm, None);
-                let stack_start = self.mm_map_stack(mm, p.stack.0, p.stacks == crate::scenario::StackArea::Heap);
+                let stack_start =
+                    self.mm_map_stack(mm, p.stack.0, p.stacks == crate::scenario::StackArea::Heap);
                 let task = &mut self.tasks[tid as usize];
                 task.sig = sig;
                 task.mm = Some(mm);
@@ -208,7 +209,12 @@ impl Sim {
         self.cpus[cpu as usize].step_at = at;
         self.push(at, Event::CpuStep { cpu, gen });
         if self.trace_sched() {
-            self.tr(tid, "__schedule", TraceKind::Sched, format!("switch to cpu{cpu}"));
+            self.tr(
+                tid,
+                "__schedule",
+                TraceKind::Sched,
+                format!("switch to cpu{cpu}"),
+            );
         }
     }
 
@@ -284,11 +290,14 @@ impl Sim {
         let target = if idle(&self.cpus[prev as usize]) {
             prev
         } else {
-            let idle_cpus: Vec<CpuId> = self.cpus.iter().filter(|c| idle(c)).map(|c| c.id).collect();
+            let idle_cpus: Vec<CpuId> =
+                self.cpus.iter().filter(|c| idle(c)).map(|c| c.id).collect();
             if idle_cpus.is_empty() {
                 prev
             } else {
-                let i = self.chooser.choose(ChoiceKind::WakeCpu, idle_cpus.len() as u32);
+                let i = self
+                    .chooser
+                    .choose(ChoiceKind::WakeCpu, idle_cpus.len() as u32);
                 idle_cpus[i as usize]
             }
         };

@@ -12,6 +12,8 @@ use crate::trace::TraceKind;
 
 /// Cost of posting SIGKILL to one thread (`sigaddset` + `signal_wake_up`).
 pub(crate) const POST_ONE_NS: u64 = 250;
+/// Extra cost of `try_to_wake_up` for a sleeping target.
+pub(crate) const TTWU_NS: u64 = 700;
 
 #[derive(Clone, Debug)]
 pub(crate) struct GroupExitFrame {
@@ -45,11 +47,13 @@ impl Sim {
 
     /// One thread's share of `complete_signal` / `zap_other_threads`:
     /// `sigaddset(&t->pending.signal, SIGKILL); signal_wake_up(t, 1)`.
-    pub(crate) fn post_sigkill(&mut self, target: Tid, sender: Tid) {
+    /// Returns the cost in ns: waking a sleeper (`try_to_wake_up`) costs more
+    /// than setting a flag.
+    pub(crate) fn post_sigkill(&mut self, target: Tid, sender: Tid) -> u64 {
         let sender_cpu = self.cpu_of(sender);
         let t = &mut self.tasks[target as usize];
         if t.state == crate::kernel::sched::TaskState::Dead {
-            return;
+            return 0;
         }
         t.pending |= 1 << SIGKILL;
         t.tif |= TIF_SIGPENDING;
@@ -60,12 +64,24 @@ impl Sim {
             sender,
             "signal_wake_up",
             TraceKind::Signal,
-            format!("SIGKILL -> {pid} ({:?}, {})", state, if on_cpu { format!("on cpu{cpu} {}", if mode == Mode::User { "user" } else { "kernel" }) } else { "off cpu".into() }),
+            format!(
+                "SIGKILL -> {pid} ({:?}, {})",
+                state,
+                if on_cpu {
+                    format!(
+                        "on cpu{cpu} {}",
+                        if mode == Mode::User { "user" } else { "kernel" }
+                    )
+                } else {
+                    "off cpu".into()
+                }
+            ),
         );
         use crate::kernel::sched::TaskState::*;
         match state {
             Interruptible | Killable => {
                 self.wake_up_process(target, sender_cpu);
+                return POST_ONE_NS + TTWU_NS;
             }
             _ => {
                 // kick_process: only a task running on another CPU needs an IPI.
@@ -77,6 +93,7 @@ impl Sim {
                 }
             }
         }
+        POST_ONE_NS
     }
 
     /// Raises a synchronous signal (SIGBUS from a fault) on the current task.
@@ -84,17 +101,29 @@ impl Sim {
         let t = &mut self.tasks[tid as usize];
         t.pending |= 1 << sig;
         t.tif |= TIF_SIGPENDING;
-        self.tr(tid, "force_sig_info", TraceKind::Signal, format!("signal {sig}"));
+        self.tr(
+            tid,
+            "force_sig_info",
+            TraceKind::Signal,
+            format!("signal {sig}"),
+        );
     }
 
-    pub(crate) fn step_group_exit(&mut self, tid: Tid, f: &mut GroupExitFrame) -> crate::kernel::entry::Fr {
+    pub(crate) fn step_group_exit(
+        &mut self,
+        tid: Tid,
+        f: &mut GroupExitFrame,
+    ) -> crate::kernel::entry::Fr {
         use crate::kernel::entry::Fr;
         let sig = self.tasks[tid as usize].sig as usize;
         match f.phase {
             GroupExitPhase::Start => {
                 if self.signals[sig].group_exit || self.signals[sig].live <= 1 {
                     let code = f.code;
-                    return Fr::Replace(Frame::Exit(crate::kernel::exit::ExitFrame::new(code)), Step::Busy(200));
+                    return Fr::Replace(
+                        Frame::Exit(crate::kernel::exit::ExitFrame::new(code)),
+                        Step::Busy(200),
+                    );
                 }
                 self.signals[sig].group_exit = true;
                 self.tr(
@@ -113,14 +142,19 @@ impl Sim {
                 while f.idx < threads.len() {
                     let t = threads[f.idx];
                     f.idx += 1;
-                    if t != tid && self.tasks[t as usize].state != crate::kernel::sched::TaskState::Dead {
-                        self.post_sigkill(t, tid);
-                        return Fr::Stay(Step::Busy(POST_ONE_NS));
+                    if t != tid
+                        && self.tasks[t as usize].state != crate::kernel::sched::TaskState::Dead
+                    {
+                        let cost = self.post_sigkill(t, tid);
+                        return Fr::Stay(Step::Busy(cost));
                     }
                 }
                 self.tr(tid, "zap_other_threads", TraceKind::Signal, "done".into());
                 let code = f.code;
-                Fr::Replace(Frame::Exit(crate::kernel::exit::ExitFrame::new(code)), Step::Busy(200))
+                Fr::Replace(
+                    Frame::Exit(crate::kernel::exit::ExitFrame::new(code)),
+                    Step::Busy(200),
+                )
             }
         }
     }

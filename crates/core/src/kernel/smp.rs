@@ -53,10 +53,20 @@ impl Sim {
                 IpiKind::TlbFlush { .. } => "flush_tlb_others",
             },
             TraceKind::Ipi,
-            format!("{what} -> cpu{to}, lands in {}", fmt_duration(at.since(self.now))),
+            format!(
+                "{what} -> cpu{to}, lands in {}",
+                fmt_duration(at.since(self.now))
+            ),
             Some((to, at)),
         );
-        self.push(at, Event::Ipi { cpu: to, kind, from });
+        self.push(
+            at,
+            Event::Ipi {
+                cpu: to,
+                kind,
+                from,
+            },
+        );
         at
     }
 
@@ -131,7 +141,14 @@ impl Sim {
         let c = &mut self.cpus[cpu as usize];
         c.paused_until = None;
         let curr = c.curr;
-        self.trace_rec(Some(cpu), curr, "kvm_vcpu_resumed", TraceKind::Sched, "vcpu runs again".into(), None);
+        self.trace_rec(
+            Some(cpu),
+            curr,
+            "kvm_vcpu_resumed",
+            TraceKind::Sched,
+            "vcpu runs again".into(),
+            None,
+        );
         self.push(self.now.after(self.tick_ns), Event::Tick { cpu });
         match curr {
             Some(_) => {

@@ -68,7 +68,12 @@ impl Sim {
         let name = m.name;
         if m.owner.is_none() {
             m.owner = Some(tid);
-            self.tr(tid, "mutex_lock", TraceKind::Lock, format!("{name} acquired"));
+            self.tr(
+                tid,
+                "mutex_lock",
+                TraceKind::Lock,
+                format!("{name} acquired"),
+            );
             true
         } else {
             m.waiters.push(tid);
@@ -105,12 +110,22 @@ impl Sim {
         match next {
             Some(w) => {
                 let pid = self.tasks[w as usize].pid;
-                self.tr(tid, "mutex_unlock", TraceKind::Lock, format!("{name} handed to {pid}"));
+                self.tr(
+                    tid,
+                    "mutex_unlock",
+                    TraceKind::Lock,
+                    format!("{name} handed to {pid}"),
+                );
                 let cpu = self.cpu_of(tid);
                 self.wake_up_process(w, cpu);
             }
             None => {
-                self.tr(tid, "mutex_unlock", TraceKind::Lock, format!("{name} released"));
+                self.tr(
+                    tid,
+                    "mutex_unlock",
+                    TraceKind::Lock,
+                    format!("{name} released"),
+                );
             }
         }
     }

@@ -61,8 +61,17 @@ impl Sim {
             true
         } else {
             s.waiters.push_back((tid, RwKind::Read));
-            let why = if s.writer.is_some() { "writer active" } else { "writer queued" };
-            self.tr(tid, "down_read", TraceKind::Lock, format!("mmap_sem wait ({why})"));
+            let why = if s.writer.is_some() {
+                "writer active"
+            } else {
+                "writer queued"
+            };
+            self.tr(
+                tid,
+                "down_read",
+                TraceKind::Lock,
+                format!("mmap_sem wait ({why})"),
+            );
             self.sleep_task(tid, TaskState::Uninterruptible, None, "mmap_sem");
             false
         }
@@ -81,7 +90,11 @@ impl Sim {
         if ok {
             s.grant_read(tid);
         }
-        let f = if unfair { "down_read_trylock_unfair" } else { "down_read_trylock" };
+        let f = if unfair {
+            "down_read_trylock_unfair"
+        } else {
+            "down_read_trylock"
+        };
         self.tr(tid, f, TraceKind::Lock, format!("mmap_sem {why}"));
         ok
     }
@@ -146,7 +159,12 @@ impl Sim {
         let cpu = self.cpu_of(waker);
         for t in woken {
             let pid = self.tasks[t as usize].pid;
-            self.tr(waker, "rwsem_wake", TraceKind::Lock, format!("mmap_sem handed to {pid}"));
+            self.tr(
+                waker,
+                "rwsem_wake",
+                TraceKind::Lock,
+                format!("mmap_sem handed to {pid}"),
+            );
             self.wake_up_process(t, cpu);
         }
     }
@@ -163,8 +181,14 @@ mod tests {
         s.grant_read(1);
         // A reader is active and a writer queues behind it.
         s.waiters.push_back((2, RwKind::Write));
-        assert!(!s.can_trylock_read(false), "fair trylock must fail with a queued writer");
-        assert!(s.can_trylock_read(true), "unfair trylock ignores queued writers");
+        assert!(
+            !s.can_trylock_read(false),
+            "fair trylock must fail with a queued writer"
+        );
+        assert!(
+            s.can_trylock_read(true),
+            "unfair trylock ignores queued writers"
+        );
         // An active writer defeats both.
         let mut w = RwSem::new("mmap_sem");
         w.writer = Some(3);

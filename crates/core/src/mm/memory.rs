@@ -57,7 +57,11 @@ pub struct Vma {
 impl Vma {
     /// `can_madv_dontneed_vma` && (`vma_is_anonymous` || !VM_SHARED), as in 4.13.
     pub fn reapable(&self) -> bool {
-        !self.locked && matches!(self.kind, VmaKind::Anon | VmaKind::Stack | VmaKind::FilePrivate)
+        !self.locked
+            && matches!(
+                self.kind,
+                VmaKind::Anon | VmaKind::Stack | VmaKind::FilePrivate
+            )
     }
 }
 
@@ -220,7 +224,13 @@ enum MmapPhase {
 }
 
 impl MmapFrame {
-    pub(crate) fn new(var: u16, what: MmapWhat, len: u64, populate: u64, inode: Option<u32>) -> MmapFrame {
+    pub(crate) fn new(
+        var: u16,
+        what: MmapWhat,
+        len: u64,
+        populate: u64,
+        inode: Option<u32>,
+    ) -> MmapFrame {
         MmapFrame {
             var,
             what,
@@ -259,7 +269,15 @@ impl Sim {
 
     /// Inserts a VMA below the previous mmap (top-down layout), or at the heap's
     /// end, and returns its start.
-    fn insert_vma_in(&mut self, mm: u32, len: u64, kind: VmaKind, locked: bool, inode: Option<u32>, heap: bool) -> u64 {
+    fn insert_vma_in(
+        &mut self,
+        mm: u32,
+        len: u64,
+        kind: VmaKind,
+        locked: bool,
+        inode: Option<u32>,
+        heap: bool,
+    ) -> u64 {
         let m = &mut self.mms[mm as usize];
         let start = if heap {
             let s = m.brk;
@@ -283,7 +301,14 @@ impl Sim {
         start
     }
 
-    fn insert_vma(&mut self, mm: u32, len: u64, kind: VmaKind, locked: bool, inode: Option<u32>) -> u64 {
+    fn insert_vma(
+        &mut self,
+        mm: u32,
+        len: u64,
+        kind: VmaKind,
+        locked: bool,
+        inode: Option<u32>,
+    ) -> u64 {
         self.insert_vma_in(mm, len, kind, locked, inode, false)
     }
 
@@ -366,7 +391,11 @@ impl Sim {
                 }
                 None => true,
             };
-            let a = if pfn == ZERO_PFN { Access::ZeroPage } else { Access::Page(pfn) };
+            let a = if pfn == ZERO_PFN {
+                Access::ZeroPage
+            } else {
+                Access::Page(pfn)
+            };
             return (a, stale);
         }
         (self.user_access(tid, addr, false), false)
@@ -380,7 +409,10 @@ impl Sim {
             return false;
         };
         let m = &self.mms[mm as usize];
-        if m.flags & MMF_UNSTABLE != 0 || m.mmap_sem.writer.is_some() || !m.mmap_sem.waiters.is_empty() {
+        if m.flags & MMF_UNSTABLE != 0
+            || m.mmap_sem.writer.is_some()
+            || !m.mmap_sem.waiters.is_empty()
+        {
             return false;
         }
         let Some(vi) = m.find_vma(addr) else {
@@ -392,7 +424,10 @@ impl Sim {
         if !self.mem.fast_path_ok() {
             return false;
         }
-        let pfn = self.mem.alloc_page(PageKind::Anon).expect("fast path checked free pages");
+        let pfn = self
+            .mem
+            .alloc_page(PageKind::Anon)
+            .expect("fast path checked free pages");
         self.install_pte(mm, vi, addr, pfn);
         self.progress();
         true
@@ -458,7 +493,11 @@ impl Sim {
                         tid,
                         "do_anonymous_page",
                         TraceKind::Fault,
-                        format!("read fault at {:#x}: zero page mapped{}", f.addr, if unstable { " (MMF_UNSTABLE)" } else { "" }),
+                        format!(
+                            "read fault at {:#x}: zero page mapped{}",
+                            f.addr,
+                            if unstable { " (MMF_UNSTABLE)" } else { "" }
+                        ),
                     );
                     if unstable {
                         self.note_zero_refault(tid, f.addr);
@@ -509,9 +548,18 @@ impl Sim {
                 self.install_pte(f.mm, vi, f.addr, pfn);
                 self.tr(
                     tid,
-                    if was_zero { "do_wp_page" } else { "do_anonymous_page" },
+                    if was_zero {
+                        "do_wp_page"
+                    } else {
+                        "do_anonymous_page"
+                    },
                     TraceKind::Fault,
-                    format!("{} fault at {:#x}: new zeroed page {pfn}{}", if f.write { "write" } else { "read" }, f.addr, if unstable { " (MMF_UNSTABLE)" } else { "" }),
+                    format!(
+                        "{} fault at {:#x}: new zeroed page {pfn}{}",
+                        if f.write { "write" } else { "read" },
+                        f.addr,
+                        if unstable { " (MMF_UNSTABLE)" } else { "" }
+                    ),
                 );
                 if unstable && private {
                     self.note_zero_refault(tid, f.addr);
@@ -589,9 +637,13 @@ impl Sim {
                     }
                     MmapWhat::Buf(_) | MmapWhat::Map(_) => {
                         let (kind, locked) = match f.what {
-                            MmapWhat::Buf(BufKind::Heap) | MmapWhat::Map(MapKind::Anon) => (VmaKind::Anon, false),
+                            MmapWhat::Buf(BufKind::Heap) | MmapWhat::Map(MapKind::Anon) => {
+                                (VmaKind::Anon, false)
+                            }
                             MmapWhat::Buf(BufKind::Mlock) => (VmaKind::Anon, true),
-                            MmapWhat::Buf(BufKind::Shmem) | MmapWhat::Map(MapKind::SharedAnon) => (VmaKind::Shmem, false),
+                            MmapWhat::Buf(BufKind::Shmem) | MmapWhat::Map(MapKind::SharedAnon) => {
+                                (VmaKind::Shmem, false)
+                            }
                             MmapWhat::Map(MapKind::FileShared) => (VmaKind::FileShared, false),
                             MmapWhat::Map(MapKind::FilePrivate) => (VmaKind::FilePrivate, false),
                             _ => (VmaKind::Stack, false),
@@ -600,12 +652,22 @@ impl Sim {
                         let start = self.insert_vma_in(mm, f.len, kind, locked, f.inode, heap);
                         f.start = start;
                         let u = self.tasks[tid as usize].user.as_mut().expect("user task");
-                        u.vars[f.var as usize] = Var::Mem { start, len: f.len, fill: 0 };
+                        u.vars[f.var as usize] = Var::Mem {
+                            start,
+                            len: f.len,
+                            fill: 0,
+                        };
                         self.tr(
                             tid,
                             "do_mmap",
                             TraceKind::Fault,
-                            format!("{:?}{} {:#x}-{:#x}", kind, if locked { " VM_LOCKED" } else { "" }, start, start + f.len),
+                            format!(
+                                "{:?}{} {:#x}-{:#x}",
+                                kind,
+                                if locked { " VM_LOCKED" } else { "" },
+                                start,
+                                start + f.len
+                            ),
                         );
                         // mlock faults the whole range in (populate).
                         if locked {
@@ -638,14 +700,22 @@ impl Sim {
                         if self.try_fast_anon_fault(tid, addr) {
                             cost += FAST_FAULT_NS / 3;
                         } else {
-                            return Fr::Call(Frame::Fault(FaultFrame::new(addr, true, false)), Step::Busy(cost + 100));
+                            return Fr::Call(
+                                Frame::Fault(FaultFrame::new(addr, true, false)),
+                                Step::Busy(cost + 100),
+                            );
                         }
                     }
                     f.next += 1;
                     n += 1;
                 }
                 if f.next >= pages {
-                    self.tr(tid, "__mm_populate", TraceKind::Fault, format!("{} pages", pages));
+                    self.tr(
+                        tid,
+                        "__mm_populate",
+                        TraceKind::Fault,
+                        format!("{} pages", pages),
+                    );
                     Fr::Done(Ret::Int(0), Step::Busy(cost.max(100)))
                 } else {
                     Fr::Stay(Step::Busy(cost.max(100)))
@@ -687,7 +757,13 @@ impl Sim {
     /// present pages. The reaper (`exiting == false`) only touches reapable VMAs
     /// and frees after the TLB flush; `exit_mmap` tears down everything and frees
     /// at once. Returns (gathered pages, done, cost in ns).
-    pub(crate) fn zap_mm_batch(&mut self, mm: u32, cursor: &mut (usize, u64), exiting: bool, tid: Tid) -> (Vec<u32>, bool, u64) {
+    pub(crate) fn zap_mm_batch(
+        &mut self,
+        mm: u32,
+        cursor: &mut (usize, u64),
+        exiting: bool,
+        tid: Tid,
+    ) -> (Vec<u32>, bool, u64) {
         let _ = tid;
         let mut gathered = Vec::new();
         let mut cost = 200;

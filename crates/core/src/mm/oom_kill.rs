@@ -78,7 +78,6 @@ enum ReaperPhase {
     Done,
 }
 
-
 impl Sim {
     /// `task_will_free_mem`: the group is already exiting and will free the mm.
     pub(crate) fn task_will_free_mem(&self, tid: Tid) -> bool {
@@ -144,7 +143,12 @@ impl Sim {
         if self.signals[sig].oom_mm.is_none() {
             self.signals[sig].oom_mm = mm;
         }
-        self.tr(by, "mark_oom_victim", TraceKind::Oom, format!("TIF_MEMDIE -> {pid}"));
+        self.tr(
+            by,
+            "mark_oom_victim",
+            TraceKind::Oom,
+            format!("TIF_MEMDIE -> {pid}"),
+        );
     }
 
     /// `wake_oom_reaper`.
@@ -158,7 +162,12 @@ impl Sim {
         self.tasks[tid as usize].oom_reaper_queued = true;
         self.oom_reaper_list.push_back(tid);
         let pid = self.tasks[tid as usize].pid;
-        self.tr(by, "wake_oom_reaper", TraceKind::Oom, format!("queued {pid}"));
+        self.tr(
+            by,
+            "wake_oom_reaper",
+            TraceKind::Oom,
+            format!("queued {pid}"),
+        );
         let cpu = self.cpu_of(by);
         self.wake_up_process(reaper, cpu);
     }
@@ -167,71 +176,92 @@ impl Sim {
         match f.phase {
             OomPhase::Start => {
                 if self.task_will_free_mem(tid) {
-                    self.tr(tid, "out_of_memory", TraceKind::Oom, "task_will_free_mem(current): no kill".into());
+                    self.tr(
+                        tid,
+                        "out_of_memory",
+                        TraceKind::Oom,
+                        "task_will_free_mem(current): no kill".into(),
+                    );
                     self.mark_oom_victim(tid, tid);
                     self.wake_oom_reaper(tid, tid);
                     return Fr::Done(Ret::Int(1), Step::Busy(500));
                 }
                 if !f.gfp_fs {
-                    self.tr(tid, "out_of_memory", TraceKind::Oom, "!__GFP_FS: no kill".into());
+                    self.tr(
+                        tid,
+                        "out_of_memory",
+                        TraceKind::Oom,
+                        "!__GFP_FS: no kill".into(),
+                    );
                     return Fr::Done(Ret::Int(1), Step::Busy(300));
                 }
                 f.phase = OomPhase::Select;
                 let cost = 2_000 + 300 * self.tasks.len() as u64;
                 Fr::Stay(Step::Busy(cost))
             }
-            OomPhase::Select => match self.select_bad_process() {
-                Err(()) => {
-                    self.tr(tid, "select_bad_process", TraceKind::Oom, "an OOM victim is still exiting: abort".into());
-                    Fr::Done(Ret::Int(1), Step::Busy(300))
-                }
-                Ok(None) => {
-                    self.tr(
+            OomPhase::Select => {
+                match self.select_bad_process() {
+                    Err(()) => {
+                        self.tr(
+                            tid,
+                            "select_bad_process",
+                            TraceKind::Oom,
+                            "an OOM victim is still exiting: abort".into(),
+                        );
+                        Fr::Done(Ret::Int(1), Step::Busy(300))
+                    }
+                    Ok(None) => {
+                        self.tr(
                         tid,
                         "out_of_memory",
                         TraceKind::Oom,
                         "Kernel panic - not syncing: Out of memory and no killable processes...".into(),
                     );
-                    self.obs.panic = true;
-                    self.end = Some(EndReason::Panic);
-                    Fr::Done(Ret::Int(0), Step::Busy(100))
-                }
-                Ok(Some(v)) => {
-                    f.victim = v as u32;
-                    let points = self.oom_badness(v).unwrap_or(0);
-                    let s = &self.signals[v];
-                    let (tg, comm) = (s.tgid, s.comm.clone());
-                    self.tr(
+                        self.obs.panic = true;
+                        self.end = Some(EndReason::Panic);
+                        Fr::Done(Ret::Int(0), Step::Busy(100))
+                    }
+                    Ok(Some(v)) => {
+                        f.victim = v as u32;
+                        let points = self.oom_badness(v).unwrap_or(0);
+                        let s = &self.signals[v];
+                        let (tg, comm) = (s.tgid, s.comm.clone());
+                        self.tr(
                         tid,
                         "oom_kill_process",
                         TraceKind::Oom,
                         format!("Out of memory: Kill process {tg} ({comm}) score {} or sacrifice child", points * 1000 / self.sc.managed_pages as i64),
                     );
-                    // oom_kill_process: an already exiting victim is only marked.
-                    let leader = self.signals[v].threads.iter().copied().find(|t| self.tasks[*t as usize].state != TaskState::Dead);
-                    if let Some(l) = leader {
-                        if self.task_will_free_mem(l) {
-                            self.mark_oom_victim(l, tid);
-                            self.wake_oom_reaper(l, tid);
-                            return Fr::Done(Ret::Int(1), Step::Busy(500));
+                        // oom_kill_process: an already exiting victim is only marked.
+                        let leader = self.signals[v]
+                            .threads
+                            .iter()
+                            .copied()
+                            .find(|t| self.tasks[*t as usize].state != TaskState::Dead);
+                        if let Some(l) = leader {
+                            if self.task_will_free_mem(l) {
+                                self.mark_oom_victim(l, tid);
+                                self.wake_oom_reaper(l, tid);
+                                return Fr::Done(Ret::Int(1), Step::Busy(500));
+                            }
                         }
+                        f.phase = OomPhase::SendSig;
+                        f.idx = 0;
+                        // complete_signal: SIGNAL_GROUP_EXIT first, then each thread.
+                        self.signals[v].group_exit = true;
+                        self.record_kill(v, tid);
+                        Fr::Stay(Step::Busy(crate::kernel::signal::POST_ONE_NS))
                     }
-                    f.phase = OomPhase::SendSig;
-                    f.idx = 0;
-                    // complete_signal: SIGNAL_GROUP_EXIT first, then each thread.
-                    self.signals[v].group_exit = true;
-                    self.record_kill(v, tid);
-                    Fr::Stay(Step::Busy(crate::kernel::signal::POST_ONE_NS))
                 }
-            },
+            }
             OomPhase::SendSig => {
                 let v = f.victim as usize;
                 while f.idx < self.signals[v].threads.len() {
                     let t = self.signals[v].threads[f.idx];
                     f.idx += 1;
                     if self.tasks[t as usize].state != TaskState::Dead {
-                        self.post_sigkill(t, tid);
-                        return Fr::Stay(Step::Busy(crate::kernel::signal::POST_ONE_NS));
+                        let cost = self.post_sigkill(t, tid);
+                        return Fr::Stay(Step::Busy(cost));
                     }
                 }
                 f.phase = OomPhase::MarkVictim;
@@ -239,7 +269,11 @@ impl Sim {
             }
             OomPhase::MarkVictim => {
                 let v = f.victim as usize;
-                let leader = self.signals[v].threads.iter().copied().find(|t| self.tasks[*t as usize].mm.is_some());
+                let leader = self.signals[v]
+                    .threads
+                    .iter()
+                    .copied()
+                    .find(|t| self.tasks[*t as usize].mm.is_some());
                 if let Some(l) = leader {
                     self.mark_oom_victim(l, tid);
                     let mm = self.tasks[l as usize].mm.expect("leader has an mm");
@@ -268,7 +302,12 @@ impl Sim {
                     return Fr::Stay(Step::Busy(100));
                 }
                 let tick = self.tick_ns;
-                self.sleep_task(tid, TaskState::Killable, Some(tick), "schedule_timeout_killable");
+                self.sleep_task(
+                    tid,
+                    TaskState::Killable,
+                    Some(tick),
+                    "schedule_timeout_killable",
+                );
                 Fr::Stay(Step::Sleep)
             }
             OomPhase::Slept => Fr::Done(Ret::Int(1), Step::Busy(100)),
@@ -316,27 +355,56 @@ impl Sim {
                 let mm = f.mm;
                 if !self.down_read_trylock(mm, tid, unfair) {
                     let pid = self.tasks[f.tsk as usize].pid;
-                    self.tr(tid, "trace_skip_task_reaping", TraceKind::Reap, format!("{pid} (attempt {})", f.attempts));
+                    self.tr(
+                        tid,
+                        "trace_skip_task_reaping",
+                        TraceKind::Reap,
+                        format!("{pid} (attempt {})", f.attempts),
+                    );
                     self.mutex_unlock(MutexId::OomLock, tid);
                     // schedule_timeout_idle(HZ/10) follows every failure, the
                     // last one included; then the reaper gives up.
-                    f.phase = if f.attempts >= self.toggles.reap_retries { ReaperPhase::GiveUp } else { ReaperPhase::Lock };
+                    f.phase = if f.attempts >= self.toggles.reap_retries {
+                        ReaperPhase::GiveUp
+                    } else {
+                        ReaperPhase::Lock
+                    };
                     let wait = self.tick_ns * (u64::from(self.sc.scenario.machine.hz) / 10).max(1);
-                    self.sleep_task(tid, TaskState::Uninterruptible, Some(wait), "schedule_timeout_idle");
+                    self.sleep_task(
+                        tid,
+                        TaskState::Uninterruptible,
+                        Some(wait),
+                        "schedule_timeout_idle",
+                    );
                     return Fr::Stay(Step::Sleep);
                 }
                 let m = &self.mms[mm as usize];
                 if m.has_notifiers {
                     self.up_read(mm, tid);
-                    self.tr(tid, "__oom_reap_task_mm", TraceKind::Reap, "mm has MMU notifiers: back off for HZ".into());
+                    self.tr(
+                        tid,
+                        "__oom_reap_task_mm",
+                        TraceKind::Reap,
+                        "mm has MMU notifiers: back off for HZ".into(),
+                    );
                     f.phase = ReaperPhase::NotifierBackoff;
                     let hz = self.tick_ns * u64::from(self.sc.scenario.machine.hz);
-                    self.sleep_task(tid, TaskState::Uninterruptible, Some(hz), "schedule_timeout_idle");
+                    self.sleep_task(
+                        tid,
+                        TaskState::Uninterruptible,
+                        Some(hz),
+                        "schedule_timeout_idle",
+                    );
                     return Fr::Stay(Step::Sleep);
                 }
                 if m.flags & MMF_OOM_SKIP != 0 || m.users == 0 || m.dead {
                     self.up_read(mm, tid);
-                    self.tr(tid, "trace_skip_task_reaping", TraceKind::Reap, "mm already exiting".into());
+                    self.tr(
+                        tid,
+                        "trace_skip_task_reaping",
+                        TraceKind::Reap,
+                        "mm already exiting".into(),
+                    );
                     self.mutex_unlock(MutexId::OomLock, tid);
                     f.phase = ReaperPhase::Done;
                     return Fr::Stay(Step::Busy(200));
@@ -352,7 +420,10 @@ impl Sim {
                     tid,
                     "__oom_reap_task_mm",
                     TraceKind::Reap,
-                    format!("start_task_reaping {pid}: MMF_UNSTABLE set ({} after the kill)", fmt_duration(since)),
+                    format!(
+                        "start_task_reaping {pid}: MMF_UNSTABLE set ({} after the kill)",
+                        fmt_duration(since)
+                    ),
                 );
                 if self.obs.unstable_time.is_none() {
                     self.obs.unstable_time = Some((self.now, idx));
@@ -362,7 +433,10 @@ impl Sim {
                     .cpus
                     .iter()
                     .filter_map(|c| c.curr)
-                    .filter(|t| self.tasks[*t as usize].mm == Some(mm) && self.tasks[*t as usize].mode == Mode::User)
+                    .filter(|t| {
+                        self.tasks[*t as usize].mm == Some(mm)
+                            && self.tasks[*t as usize].mode == Mode::User
+                    })
                     .collect();
                 for t in running {
                     self.note_user_after_reap(t);
@@ -375,9 +449,19 @@ impl Sim {
             ReaperPhase::GiveUp => {
                 let t = &self.tasks[f.tsk as usize];
                 let (pid, comm) = (t.pid, t.comm.clone());
-                let idx = self.tr(tid, "oom_reap_task", TraceKind::Reap, format!("oom_reaper: unable to reap pid:{pid} ({comm})"));
+                let idx = self.tr(
+                    tid,
+                    "oom_reap_task",
+                    TraceKind::Reap,
+                    format!("oom_reaper: unable to reap pid:{pid} ({comm})"),
+                );
                 let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
-                self.obs.reaper_gave_up.push(crate::outcome::GaveUp { pid, event: idx, t: self.now, since_kill_ns: since });
+                self.obs.reaper_gave_up.push(crate::outcome::GaveUp {
+                    pid,
+                    event: idx,
+                    t: self.now,
+                    since_kill_ns: since,
+                });
                 f.phase = ReaperPhase::Done;
                 Fr::Stay(Step::Busy(200))
             }
@@ -407,7 +491,11 @@ impl Sim {
                     }
                 }
                 f.gathered = gathered;
-                f.phase = if done { ReaperPhase::Flushed } else { ReaperPhase::Flushed };
+                f.phase = if done {
+                    ReaperPhase::Flushed
+                } else {
+                    ReaperPhase::Flushed
+                };
                 f.attempts = f.attempts.max(1);
                 if done {
                     f.cursor.0 = usize::MAX;
@@ -421,7 +509,12 @@ impl Sim {
                 }
                 f.freed += n;
                 self.progress();
-                self.tr(tid, "tlb_finish_mmu", TraceKind::Reap, format!("freed {n} pages"));
+                self.tr(
+                    tid,
+                    "tlb_finish_mmu",
+                    TraceKind::Reap,
+                    format!("freed {n} pages"),
+                );
                 if f.cursor.0 == usize::MAX {
                     return self.reap_finish(tid, f);
                 }
@@ -435,7 +528,12 @@ impl Sim {
                     let m = &mut self.mms[mm as usize];
                     m.flags |= MMF_OOM_SKIP;
                     m.dead = true;
-                    self.tr(tid, "__mmput", TraceKind::Exit, "exit_mmap done (mmput_async)".into());
+                    self.tr(
+                        tid,
+                        "__mmput",
+                        TraceKind::Exit,
+                        "exit_mmap done (mmput_async)".into(),
+                    );
                     self.mutex_unlock(MutexId::OomLock, tid);
                     f.phase = ReaperPhase::Done;
                 }
@@ -445,7 +543,12 @@ impl Sim {
                 let mm = f.mm;
                 self.mms[mm as usize].flags |= MMF_OOM_SKIP;
                 self.tasks[f.tsk as usize].oom_reaper_queued = false;
-                self.tr(tid, "oom_reap_task", TraceKind::Reap, "MMF_OOM_SKIP set".into());
+                self.tr(
+                    tid,
+                    "oom_reap_task",
+                    TraceKind::Reap,
+                    "MMF_OOM_SKIP set".into(),
+                );
                 f.phase = ReaperPhase::Wait;
                 self.cond_resched(tid, 300)
             }

@@ -67,7 +67,10 @@ impl MemState {
             slabv.push(pfn as u32);
         }
         // Highest pfn first so that allocation hands out low pfns first.
-        let free_list: Vec<u32> = (reserved + cache + slab..n).rev().map(|p| p as u32).collect();
+        let free_list: Vec<u32> = (reserved + cache + slab..n)
+            .rev()
+            .map(|p| p as u32)
+            .collect();
         MemState {
             fill: vec![0; n],
             mapcount: vec![0; n],
@@ -114,12 +117,18 @@ impl MemState {
     }
 
     pub(crate) fn map_page(&mut self, pfn: u32) {
-        assert!(self.kind[pfn as usize] != PageKind::Free, "mapping free pfn {pfn}");
+        assert!(
+            self.kind[pfn as usize] != PageKind::Free,
+            "mapping free pfn {pfn}"
+        );
         self.mapcount[pfn as usize] += 1;
     }
 
     pub(crate) fn unmap_page(&mut self, pfn: u32) {
-        assert!(self.mapcount[pfn as usize] > 0, "unmapping unmapped pfn {pfn}");
+        assert!(
+            self.mapcount[pfn as usize] > 0,
+            "unmapping unmapped pfn {pfn}"
+        );
         self.mapcount[pfn as usize] -= 1;
     }
 
@@ -172,7 +181,12 @@ impl Sim {
     pub(crate) fn wakeup_kswapd(&mut self, tid: Tid) {
         let k = self.kswapd_tid;
         if self.tasks[k as usize].state == TaskState::Interruptible {
-            self.tr(tid, "wakeup_kswapd", TraceKind::Reclaim, format!("free {} < low {}", self.mem.nr_free(), self.mem.wmark.low));
+            self.tr(
+                tid,
+                "wakeup_kswapd",
+                TraceKind::Reclaim,
+                format!("free {} < low {}", self.mem.nr_free(), self.mem.wmark.low),
+            );
             let cpu = self.cpu_of(tid);
             self.wake_up_process(k, cpu);
         }
@@ -197,7 +211,12 @@ impl Sim {
                 self.wakeup_kswapd(tid);
                 f.no_wmark = memdie;
                 if memdie && self.mem.nr_free() > 0 {
-                    self.tr(tid, "get_page_from_freelist", TraceKind::Alloc, "ALLOC_NO_WATERMARKS (TIF_MEMDIE)".into());
+                    self.tr(
+                        tid,
+                        "get_page_from_freelist",
+                        TraceKind::Alloc,
+                        "ALLOC_NO_WATERMARKS (TIF_MEMDIE)".into(),
+                    );
                     return self.got_page(f.kind);
                 }
                 if self.tasks[tid as usize].flags & PF_MEMALLOC != 0 {
@@ -231,8 +250,14 @@ impl Sim {
                 if f.no_progress_loops <= MAX_RECLAIM_RETRIES && available > w.min {
                     f.phase = AllocPhase::Retry;
                     if progress == 0 && 2 * write_pending > reclaimable {
-                        let wait = self.tick_ns * (u64::from(self.sc.scenario.machine.hz) / 10).max(1);
-                        self.sleep_task(tid, TaskState::Uninterruptible, Some(wait), "congestion_wait");
+                        let wait =
+                            self.tick_ns * (u64::from(self.sc.scenario.machine.hz) / 10).max(1);
+                        self.sleep_task(
+                            tid,
+                            TaskState::Uninterruptible,
+                            Some(wait),
+                            "congestion_wait",
+                        );
                         return Fr::Stay(Step::Sleep);
                     }
                     return self.cond_resched(tid, 100);
@@ -247,7 +272,12 @@ impl Sim {
                     f.phase = AllocPhase::Retry;
                     f.no_progress_loops = 0;
                     let tick = self.tick_ns;
-                    self.sleep_task(tid, TaskState::Uninterruptible, Some(tick), "schedule_timeout_uninterruptible");
+                    self.sleep_task(
+                        tid,
+                        TaskState::Uninterruptible,
+                        Some(tick),
+                        "schedule_timeout_uninterruptible",
+                    );
                     return Fr::Stay(Step::Sleep);
                 }
                 // One last try at the high watermark: another thread may have
@@ -267,7 +297,12 @@ impl Sim {
                 }
                 let memdie = self.tasks[tid as usize].tif & TIF_MEMDIE != 0;
                 if memdie && f.no_wmark {
-                    self.tr(tid, "__alloc_pages_slowpath", TraceKind::Alloc, "TIF_MEMDIE and reserves exhausted: nopage".into());
+                    self.tr(
+                        tid,
+                        "__alloc_pages_slowpath",
+                        TraceKind::Alloc,
+                        "TIF_MEMDIE and reserves exhausted: nopage".into(),
+                    );
                     return Fr::Done(Ret::NoPage, Step::Busy(100));
                 }
                 // out_of_memory made progress (a kill, a victim, or !__GFP_FS).

@@ -52,7 +52,11 @@ impl Sim {
         }
         self.tr(
             tid,
-            if direct { "try_to_free_pages" } else { "balance_pgdat" },
+            if direct {
+                "try_to_free_pages"
+            } else {
+                "balance_pgdat"
+            },
             TraceKind::Reclaim,
             format!("reclaimed {freed}/{nr}, free {}", self.mem.nr_free()),
         );

@@ -9,10 +9,22 @@ pub struct Preset {
 }
 
 pub const PRESETS: &[Preset] = &[
-    Preset { id: "r1", text: include_str!("r1.toml") },
-    Preset { id: "r2", text: include_str!("r2.toml") },
-    Preset { id: "r3", text: include_str!("r3.toml") },
-    Preset { id: "r4", text: include_str!("r4.toml") },
+    Preset {
+        id: "r1",
+        text: include_str!("r1.toml"),
+    },
+    Preset {
+        id: "r2",
+        text: include_str!("r2.toml"),
+    },
+    Preset {
+        id: "r3",
+        text: include_str!("r3.toml"),
+    },
+    Preset {
+        id: "r4",
+        text: include_str!("r4.toml"),
+    },
 ];
 
 pub fn find(id: &str) -> Option<&'static Preset> {
@@ -21,6 +33,7 @@ pub fn find(id: &str) -> Option<&'static Preset> {
 
 impl Preset {
     pub fn load(&self) -> ValidScenario {
-        parse_scenario(self.text).unwrap_or_else(|e| panic!("preset {} is invalid: {:?}", self.id, e))
+        parse_scenario(self.text)
+            .unwrap_or_else(|e| panic!("preset {} is invalid: {:?}", self.id, e))
     }
 }
