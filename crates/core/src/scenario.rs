@@ -86,11 +86,11 @@ pub fn parse_duration_str(s: &str) -> Result<u64, String> {
 }
 
 fn fmt_size(v: u64) -> String {
-    if v != 0 && v % (1 << 30) == 0 {
+    if v != 0 && v.is_multiple_of(1 << 30) {
         format!("{}G", v >> 30)
-    } else if v != 0 && v % (1 << 20) == 0 {
+    } else if v != 0 && v.is_multiple_of(1 << 20) {
         format!("{}M", v >> 20)
-    } else if v != 0 && v % (1 << 10) == 0 {
+    } else if v != 0 && v.is_multiple_of(1 << 10) {
         format!("{}K", v >> 10)
     } else {
         format!("{v}")
@@ -98,11 +98,11 @@ fn fmt_size(v: u64) -> String {
 }
 
 fn fmt_dur(v: u64) -> String {
-    if v != 0 && v % 1_000_000_000 == 0 {
+    if v != 0 && v.is_multiple_of(1_000_000_000) {
         format!("{}s", v / 1_000_000_000)
-    } else if v != 0 && v % 1_000_000 == 0 {
+    } else if v != 0 && v.is_multiple_of(1_000_000) {
         format!("{}ms", v / 1_000_000)
-    } else if v != 0 && v % 1_000 == 0 {
+    } else if v != 0 && v.is_multiple_of(1_000) {
         format!("{}us", v / 1_000)
     } else {
         format!("{v}ns")
@@ -494,13 +494,12 @@ fn int_sqrt(x: u64) -> u64 {
     if x < 2 {
         return x;
     }
-    let mut r = (x as f64).sqrt() as u64;
-    // Correct any rounding of the float estimate so the result is exact.
-    while r * r > x {
-        r -= 1;
-    }
-    while (r + 1) * (r + 1) <= x {
-        r += 1;
+    // Newton's method on integers: no floats anywhere in the model.
+    let mut r = x;
+    let mut y = x.div_ceil(2);
+    while y < r {
+        r = y;
+        y = (r + x / r) / 2;
     }
     r
 }
@@ -551,7 +550,6 @@ pub fn locate(text: &str, path: &str) -> Option<(u32, u32)> {
     let (key, tables) = parts.split_last()?;
     let want_header: Vec<String> = tables.iter().map(|(n, _)| n.clone()).collect();
     let mut counters: BTreeMap<String, usize> = BTreeMap::new();
-    let mut cur: Vec<String> = Vec::new();
     let mut cur_ok = tables.is_empty();
     let mut header_hit: Option<(u32, u32)> = None;
     // Current index of each array-of-tables prefix we are in.
@@ -570,7 +568,7 @@ pub fn locate(text: &str, path: &str) -> Option<(u32, u32)> {
             let is_array = t.starts_with("[[");
             let inner = t.trim_start_matches('[');
             let name = inner.split(']').next().unwrap_or("").trim().to_string();
-            cur = name.split('.').map(|s| s.trim().to_string()).collect();
+            let cur: Vec<String> = name.split('.').map(|s| s.trim().to_string()).collect();
             if is_array {
                 let c = counters.entry(name.clone()).or_insert(0);
                 idx_of.insert(name.clone(), *c);
@@ -747,7 +745,9 @@ pub fn validate(
             format!("must be between 1 and {MAX_CPUS}, got {}", m.cpus),
         );
     }
-    if m.sockets == 0 || m.sockets > m.cpus.max(1) || (m.cpus > 0 && m.cpus % m.sockets.max(1) != 0)
+    if m.sockets == 0
+        || m.sockets > m.cpus.max(1)
+        || (m.cpus > 0 && !m.cpus.is_multiple_of(m.sockets.max(1)))
     {
         push(
             "machine.sockets",
@@ -763,7 +763,7 @@ pub fn validate(
             format!("must be 100, 250, 300 or 1000, got {}", m.hz),
         );
     }
-    if m.memory.0 < MIN_MEMORY || m.memory.0 > MAX_MEMORY || m.memory.0 % PAGE_SIZE != 0 {
+    if m.memory.0 < MIN_MEMORY || m.memory.0 > MAX_MEMORY || !m.memory.0.is_multiple_of(PAGE_SIZE) {
         push(
             "machine.memory",
             format!(
@@ -914,7 +914,7 @@ pub fn validate(
                 format!("must be between -1000 and 1000, got {}", p.oom_score_adj),
             );
         }
-        if p.stack.0 < PAGE_SIZE || p.stack.0 > (8 << 20) || p.stack.0 % PAGE_SIZE != 0 {
+        if p.stack.0 < PAGE_SIZE || p.stack.0 > (8 << 20) || !p.stack.0.is_multiple_of(PAGE_SIZE) {
             push(
                 &format!("process[{pi}].stack"),
                 "must be a multiple of 4K between 4K and 8M".into(),

@@ -20,6 +20,7 @@ pub(crate) struct ExitFrame {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // kernel names: exit_signals, exit_mm, exit_mmap, exit_notify
 pub(crate) enum ExitPhase {
     ExitSignals,
     ExitMm,

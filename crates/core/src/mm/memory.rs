@@ -301,17 +301,6 @@ impl Sim {
         start
     }
 
-    fn insert_vma(
-        &mut self,
-        mm: u32,
-        len: u64,
-        kind: VmaKind,
-        locked: bool,
-        inode: Option<u32>,
-    ) -> u64 {
-        self.insert_vma_in(mm, len, kind, locked, inode, false)
-    }
-
     pub(crate) fn mm_map_stack(&mut self, mm: u32, len: u64, heap: bool) -> u64 {
         self.insert_vma_in(mm, len, VmaKind::Stack, false, None, heap)
     }
@@ -342,11 +331,7 @@ impl Sim {
         let vpn = addr / PAGE_SIZE;
         if let Some(pfn) = self.tlb_lookup(cpu, mm, vpn) {
             return if pfn == ZERO_PFN {
-                if write {
-                    Access::ZeroPage
-                } else {
-                    Access::ZeroPage
-                }
+                Access::ZeroPage
             } else {
                 Access::Page(pfn)
             };
@@ -784,7 +769,7 @@ impl Sim {
                 let pte = self.mms[mm as usize].vmas[cursor.0].ptes[i];
                 if pte == PTE_NONE {
                     // Walking empty page tables is cheap but not free.
-                    if i % 512 == 0 {
+                    if (i as u64).is_multiple_of(512) {
                         cost += 50;
                     }
                     continue;

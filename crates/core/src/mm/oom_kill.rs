@@ -491,11 +491,7 @@ impl Sim {
                     }
                 }
                 f.gathered = gathered;
-                f.phase = if done {
-                    ReaperPhase::Flushed
-                } else {
-                    ReaperPhase::Flushed
-                };
+                f.phase = ReaperPhase::Flushed;
                 f.attempts = f.attempts.max(1);
                 if done {
                     f.cursor.0 = usize::MAX;

@@ -57,13 +57,18 @@ impl MemState {
         let cache = (m.page_cache.0 / PAGE_SIZE) as usize;
         let slab = (m.slab.0 / PAGE_SIZE) as usize;
         let mut boot_cache = Vec::with_capacity(cache);
-        for pfn in reserved..reserved + cache {
-            kind[pfn] = PageKind::PageCache;
+        for (pfn, k) in kind.iter_mut().enumerate().skip(reserved).take(cache) {
+            *k = PageKind::PageCache;
             boot_cache.push(pfn as u32);
         }
         let mut slabv = Vec::with_capacity(slab);
-        for pfn in reserved + cache..reserved + cache + slab {
-            kind[pfn] = PageKind::Slab;
+        for (pfn, k) in kind
+            .iter_mut()
+            .enumerate()
+            .skip(reserved + cache)
+            .take(slab)
+        {
+            *k = PageKind::Slab;
             slabv.push(pfn as u32);
         }
         // Highest pfn first so that allocation hands out low pfns first.
