@@ -55,6 +55,14 @@ ensure_wasm_bindgen() {
         cargo install wasm-bindgen-cli --version "=$want" --force
 }
 
+# A Cargo.lock that lags behind a Cargo.toml change is worth a loud warning,
+# but not a failed run: cargo resolves the missing entries and goes on.
+check_lockfile() {
+    if ! cargo metadata --locked --format-version 1 >/dev/null 2>&1; then
+        printf '\nwarning: Cargo.lock is out of date with the manifests; commit the updated Cargo.lock\n\n' >&2
+    fi
+}
+
 ensure_node_deps() {
     command -v npm >/dev/null || die "npm not found; install Node.js 20+"
     local stamp="$NODE_DIR/node_modules/.oomlab-lock-sha"
