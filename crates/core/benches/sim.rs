@@ -7,7 +7,14 @@ use oomlab_core::{parse_scenario, presets, ChoiceSource, Sim};
 fn r1_with(cpus: u32, writers: u32, mem_mb: u64) -> String {
     let base = presets::find("r1").unwrap().text;
     base.replace("cpus = 8", &format!("cpus = {cpus}"))
-        .replace("sockets = 2", if cpus >= 2 { "sockets = 2" } else { "sockets = 1" })
+        .replace(
+            "sockets = 2",
+            if cpus >= 2 {
+                "sockets = 2"
+            } else {
+                "sockets = 1"
+            },
+        )
         .replace("count = 8", &format!("count = {writers}"))
         .replace("memory = \"64M\"", &format!("memory = \"{mem_mb}M\""))
 }

@@ -1,10 +1,15 @@
+//! Development driver: `cargo run --release --example dev -- <preset|file.toml> [seeds] [trace]`.
 use oomlab_core::*;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let id = args.get(1).map(|s| s.as_str()).unwrap_or("r1");
     let seeds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
     let trace = args.get(3).is_some();
-    let sc = presets::find(id).unwrap().load();
+    let sc = if id.ends_with(".toml") {
+        parse_scenario(&std::fs::read_to_string(id).unwrap()).unwrap()
+    } else {
+        presets::find(id).unwrap().load()
+    };
     let mut hist = std::collections::BTreeMap::new();
     for seed in 0..seeds {
         let mut sim = Sim::new(&sc, ChoiceSource::Seed(seed));
@@ -14,13 +19,11 @@ fn main() {
         }
         let codes: Vec<&str> = r.outcomes.iter().map(|o| o.code()).collect();
         println!(
-            "seed {seed}: {:?} end={:?} t={} steps={} trace={} kills={} {}",
+            "seed {seed}: {:?} end={:?} t={} steps={} {}",
             codes,
             r.end,
             r.end_time,
             r.steps,
-            r.trace_len,
-            r.kills.len(),
             r.explain()
         );
         for o in r.outcomes {

@@ -83,12 +83,36 @@ fn r3_ext4_oom_kill_never_zeros() {
 }
 
 #[test]
-fn r4_runs_to_an_end() {
-    // R4's race window depends on timing the model does not reach yet; what is
-    // asserted here is only that it runs and classifies cleanly.
-    let sc = presets::find("r4").unwrap().load();
-    for s in 0..20 {
-        let r = run(&sc, ChoiceSource::Seed(s));
-        assert!(!r.has(Outcome::BudgetExhausted), "seed {s}");
+fn r4_exit_group_window_reaches_zeros_and_pre_pte_closes_it() {
+    let rs = explore("r4");
+    let z: Vec<&RunResult> = rs.iter().filter(|r| r.has(Outcome::ZerosInFile)).collect();
+    assert!(
+        !z.is_empty(),
+        "R4 never reached zeros_in_file in {SEEDS} seeds"
+    );
+    for r in &z {
+        // No OOM kill posted the SIGKILLs: the group exit did.
+        assert!(
+            r.kills.is_empty(),
+            "seed {}: zeros came from an OOM kill, not exit_group",
+            r.seed
+        );
+        for b in r.files.iter().flat_map(|f| f.bad.iter()) {
+            assert_eq!(b.provenance, Prov::ZeroPage);
+            assert_eq!(b.offset % 4096, 0);
+        }
     }
+    let text = presets::find("r4").unwrap().text.replace(
+        "preset = \"4.13-rc\"",
+        "preset = \"4.13-rc\"\nunstable_check = \"pre_pte\"",
+    );
+    let sc = oomlab_core::parse_scenario(&text).unwrap();
+    for r in &z {
+        // The same seeds with the fix: no zeros, and the fix engages.
+        let fixed = run(&sc, ChoiceSource::Seed(r.seed));
+        assert!(!fixed.has(Outcome::ZerosInFile), "seed {}", r.seed);
+    }
+    let fixed: Vec<RunResult> = (0..100).map(|s| run(&sc, ChoiceSource::Seed(s))).collect();
+    assert_eq!(count(&fixed, Outcome::ZerosInFile), 0);
+    assert!(count(&fixed, Outcome::FixEngaged) > 0);
 }

@@ -24,7 +24,11 @@ impl Sim {
     fn dirty_thresholds(&self) -> (u64, u64) {
         // Available memory for the ratios: free + reclaimable + dirty.
         let avail = self.mem.nr_free() + self.mem.nr_reclaimable() + self.mem.dirty.len() as u64;
-        (avail / 10, avail / 5)
+        let m = &self.sc.scenario.machine;
+        (
+            avail * u64::from(m.dirty_background_ratio) / 100,
+            avail * u64::from(m.dirty_ratio) / 100,
+        )
     }
 
     pub(crate) fn wakeup_flusher(&mut self, by: Tid) {

@@ -80,14 +80,17 @@ impl Sim {
         use crate::kernel::sched::TaskState::*;
         match state {
             Interruptible | Killable => {
+                // A remote wakeup may send an IPI too; its cost is in TTWU_NS
+                // plus the send cost.
                 self.wake_up_process(target, sender_cpu);
-                return POST_ONE_NS + TTWU_NS;
+                return POST_ONE_NS + TTWU_NS + self.sc.scenario.machine.ipi_send_cost.0;
             }
             _ => {
                 // kick_process: only a task running on another CPU needs an IPI.
                 if on_cpu && Some(cpu) != sender_cpu {
                     let from = sender_cpu.unwrap_or(cpu);
                     self.send_ipi(from, cpu, IpiKind::Reschedule);
+                    return POST_ONE_NS + self.sc.scenario.machine.ipi_send_cost.0;
                 } else if on_cpu && mode == Mode::User {
                     self.interrupt_user(cpu);
                 }
@@ -126,6 +129,10 @@ impl Sim {
                     );
                 }
                 self.signals[sig].group_exit = true;
+                // Evidence times are measured from the first fatal signal.
+                if self.obs.kill_time.is_none() {
+                    self.obs.kill_time = Some(self.now);
+                }
                 self.tr(
                     tid,
                     "do_group_exit",
