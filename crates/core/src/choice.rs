@@ -84,13 +84,17 @@ pub enum ChoiceSource {
     /// Decisions from the list, in order; the seed once the list runs out. A listed
     /// value that is out of range for the decision at hand is clamped.
     Replay { seed: u64, choices: Vec<u32> },
+    /// Every decision takes its default (0) except the listed ones, given as
+    /// (decision index, value). The explorer's systematic strategies and the
+    /// shrinker speak this form: a run is its few deviations from the default.
+    Deviations { seed: u64, devs: Vec<(u32, u32)> },
 }
 
 impl ChoiceSource {
     pub fn seed(&self) -> u64 {
         match self {
             ChoiceSource::Seed(s) => *s,
-            ChoiceSource::Replay { seed, .. } => *seed,
+            ChoiceSource::Replay { seed, .. } | ChoiceSource::Deviations { seed, .. } => *seed,
         }
     }
 }
@@ -100,6 +104,8 @@ pub struct Chooser {
     streams: Vec<Rng>,
     replay: Vec<u32>,
     pos: usize,
+    /// Deviations mode: sorted (index, value); every other decision is 0.
+    devs: Option<Vec<(u32, u32)>>,
     recorded: Vec<Choice>,
 }
 
@@ -109,14 +115,20 @@ impl Chooser {
         let streams = (0..STREAMS as u64)
             .map(|i| Rng::child(seed, i + 1))
             .collect();
-        let replay = match source {
-            ChoiceSource::Seed(_) => Vec::new(),
-            ChoiceSource::Replay { choices, .. } => choices.clone(),
+        let (replay, devs) = match source {
+            ChoiceSource::Seed(_) => (Vec::new(), None),
+            ChoiceSource::Replay { choices, .. } => (choices.clone(), None),
+            ChoiceSource::Deviations { devs, .. } => {
+                let mut d = devs.clone();
+                d.sort_unstable();
+                (Vec::new(), Some(d))
+            }
         };
         Chooser {
             streams,
             replay,
             pos: 0,
+            devs,
             recorded: Vec::new(),
         }
     }
@@ -130,7 +142,11 @@ impl Chooser {
         // The seed stream advances even when the list supplies the value, so the
         // fallback after the list runs out is the same as the seeded run's tail.
         let drawn = self.streams[stream].below(options);
-        let value = if self.pos < self.replay.len() {
+        let value = if let Some(d) = &self.devs {
+            let i = self.recorded.len() as u32;
+            d.binary_search_by_key(&i, |x| x.0)
+                .map_or(0, |k| d[k].1.min(options - 1))
+        } else if self.pos < self.replay.len() {
             let v = self.replay[self.pos].min(options - 1);
             self.pos += 1;
             v
@@ -153,7 +169,11 @@ impl Chooser {
         }
         let stream = kind.stream();
         let drawn = u32::from(self.streams[stream].below(1_000_000) < ppm.min(1_000_000));
-        let value = if self.pos < self.replay.len() {
+        let value = if let Some(d) = &self.devs {
+            let i = self.recorded.len() as u32;
+            d.binary_search_by_key(&i, |x| x.0)
+                .map_or(0, |k| d[k].1.min(1))
+        } else if self.pos < self.replay.len() {
             let v = self.replay[self.pos].min(1);
             self.pos += 1;
             v

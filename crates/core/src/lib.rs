@@ -6,15 +6,18 @@
 #![forbid(unsafe_code)]
 
 pub mod choice;
+pub mod explore;
 pub mod fs;
 pub mod kernel;
 pub mod locking;
 pub mod mm;
 pub mod outcome;
+pub mod permalink;
 pub mod presets;
 pub mod program;
 pub mod rng;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
 pub mod time;
 pub mod trace;

@@ -124,6 +124,9 @@ pub struct Observations {
     pub reaped: Vec<(u32, SimTime, u64)>,
     pub zero_refaults: u64,
     pub panic: bool,
+    /// Where each thread of the group was when the first fatal signal was
+    /// posted (pid, position).
+    pub at_kill: Vec<(u32, String)>,
 }
 
 /// A range of bad bytes in a file.
@@ -157,6 +160,9 @@ pub struct FileResult {
 #[derive(Clone, Debug, Serialize)]
 pub struct RunResult {
     pub model_version: u32,
+    /// A bucket key computed from the evidence (never from the seed), e.g.
+    /// "zeros_in_file, inside, via __btrfs_buffered_write, thread in write_begin at kill".
+    pub signature: String,
     pub seed: u64,
     /// Worst first.
     pub outcomes: Vec<Outcome>,
@@ -331,7 +337,31 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
     }
     outcomes.sort_by_key(|o| (std::cmp::Reverse(o.severity()), *o));
     outcomes.dedup();
+    let mut signature = outcomes
+        .iter()
+        .map(|o| o.code())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(b) = files
+        .iter()
+        .flat_map(|f| f.bad.iter())
+        .min_by_key(|b| b.event)
+    {
+        let pos = sim
+            .obs
+            .at_kill
+            .iter()
+            .find(|(p, _)| *p == b.pid)
+            .map_or("not yet started", |(_, s)| s.as_str());
+        signature.push_str(&format!(
+            ", {}, via {}, thread in {} at kill",
+            b.position,
+            sim.toggles.write_path.name(),
+            pos
+        ));
+    }
     RunResult {
+        signature,
         model_version: crate::MODEL_VERSION,
         seed: sim.source.seed(),
         outcomes,

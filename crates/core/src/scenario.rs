@@ -173,6 +173,26 @@ pub struct Scenario {
     pub processes: Vec<ProcessCfg>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub programs: BTreeMap<String, String>,
+    /// Verdict queries: which outcomes must be reachable, which must never occur.
+    #[serde(default, skip_serializing_if = "Expect::is_empty")]
+    pub expect: Expect,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub always: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sometimes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub never: Vec<String>,
+}
+
+impl Expect {
+    pub fn is_empty(&self) -> bool {
+        self.always.is_empty() && self.sometimes.is_empty() && self.never.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -918,6 +938,17 @@ pub fn validate(
             message,
         });
     };
+    for (field, list) in [
+        ("expect.always", &scenario.expect.always),
+        ("expect.sometimes", &scenario.expect.sometimes),
+        ("expect.never", &scenario.expect.never),
+    ] {
+        for code in list {
+            if crate::outcome::Outcome::from_code(code).is_none() {
+                push(field, format!("unknown outcome code `{code}`"));
+            }
+        }
+    }
     if scenario.processes.is_empty() {
         push(
             "process",

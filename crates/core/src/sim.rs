@@ -603,6 +603,42 @@ impl Sim {
         self.last_progress = self.now;
     }
 
+    /// A hash of the simulator's present state, without its history: used by
+    /// the exhaustive explorer to prune continuations it has already explored.
+    pub fn state_hash(&self) -> u64 {
+        use std::fmt::Write;
+        let mut s = String::with_capacity(4096);
+        let _ = write!(
+            s,
+            "{}|{}|{}|{}|",
+            self.now.0,
+            self.mem.nr_free(),
+            self.mem.dirty.len(),
+            self.mem.clean_lru.len()
+        );
+        for t in &self.tasks {
+            let pc = t.user.as_ref().map_or(0, |u| u.pc);
+            let _ = write!(
+                s,
+                "{:?}{:?}{}{}{}{}{}{:?};",
+                t.state, t.mode, t.cpu, t.on_cpu, t.tif, t.pending, pc, t.frames
+            );
+        }
+        for c in &self.cpus {
+            let _ = write!(s, "{:?}{:?}{:?};", c.curr, c.rq, c.paused_until);
+        }
+        for m in &self.mms {
+            let _ = write!(s, "{}{}{}{};", m.flags, m.users, m.rss_anon, m.vmas.len());
+        }
+        for i in &self.inodes {
+            let _ = write!(s, "{}{}{};", i.i_size, i.acked, i.pages.len());
+        }
+        let mut q: Vec<(u64, Event)> = self.queue.iter().map(|Reverse(e)| (e.t.0, e.ev)).collect();
+        q.sort();
+        let _ = write!(s, "{q:?}");
+        crate::rng::fnv1a64(s.as_bytes())
+    }
+
     // -- invariants ----------------------------------------------------------
 
     /// Model invariants, checked after every step in debug builds.

@@ -85,6 +85,19 @@ impl WriteFrame {
     }
 }
 
+impl WriteFrame {
+    /// The stage of the buffered write, by the names of DOMAIN §3.1.
+    pub(crate) fn stage(&self) -> &'static str {
+        match self.phase {
+            WPhase::Again | WPhase::AfterFaultIn => "iov_iter_fault_in_readable",
+            WPhase::WriteBegin | WPhase::AfterAlloc => "write_begin",
+            WPhase::Copy => "iov_iter_copy_from_user_atomic",
+            WPhase::WriteEnd => "write_end",
+            WPhase::AfterBalance => "balance_dirty_pages_ratelimited",
+        }
+    }
+}
+
 impl Sim {
     fn write_finish(&mut self, tid: Tid, f: &mut WriteFrame) -> Fr {
         let ret = if f.written > 0 {

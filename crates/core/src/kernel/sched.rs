@@ -69,6 +69,19 @@ impl Task {
     }
 }
 
+impl Task {
+    /// Where the task is, coarsely: "user mode", or the outermost kernel
+    /// activity and its stage ("write_begin", "copy", "do_exit", ...).
+    pub fn position(&self) -> String {
+        match self.frames.first() {
+            None if self.state == TaskState::Dead => "dead".into(),
+            None => "user mode".into(),
+            Some(Frame::Write(w)) => w.stage().into(),
+            Some(f) => f.name().into(),
+        }
+    }
+}
+
 impl Sim {
     fn new_task(&mut self, pid: u32, tgid: u32, comm: &str, kthread: Option<KthreadKind>) -> Tid {
         let tid = self.tasks.len() as Tid;

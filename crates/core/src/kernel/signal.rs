@@ -39,6 +39,18 @@ impl GroupExitFrame {
 }
 
 impl Sim {
+    /// Records where every thread of a group is, for outcome signatures.
+    pub(crate) fn note_positions(&mut self, sig: usize) {
+        let threads = self.signals[sig].threads.clone();
+        self.obs.at_kill = threads
+            .iter()
+            .map(|t| {
+                let task = &self.tasks[*t as usize];
+                (task.pid, task.position())
+            })
+            .collect();
+    }
+
     /// `fatal_signal_pending`: TIF_SIGPENDING and SIGKILL in the *private* set.
     pub(crate) fn fatal_signal_pending(&self, tid: Tid) -> bool {
         let t = &self.tasks[tid as usize];
@@ -132,6 +144,7 @@ impl Sim {
                 // Evidence times are measured from the first fatal signal.
                 if self.obs.kill_time.is_none() {
                     self.obs.kill_time = Some(self.now);
+                    self.note_positions(sig);
                 }
                 self.tr(
                     tid,

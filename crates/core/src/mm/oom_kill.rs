@@ -317,6 +317,7 @@ impl Sim {
     fn record_kill(&mut self, victim: usize, killer: Tid) {
         if self.obs.kill_time.is_none() {
             self.obs.kill_time = Some(self.now);
+            self.note_positions(victim);
         }
         let s = &self.signals[victim];
         self.obs.kills.push(crate::outcome::KillRec {

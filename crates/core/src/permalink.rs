@@ -1,0 +1,290 @@
+//! Permalinks: a versioned, compressed, self-checking string that names one
+//! exact run: (scenario, seed, recorded choices, model version).
+//!
+//! `v1.` + base64url(deflate(payload)), safe in a URL fragment. The payload is
+//! line-oriented text: a header, the seed, the choices, the scenario's content
+//! hash, then the canonical scenario TOML. Decoding checks everything and never
+//! panics: truncated input, another format version, a hash mismatch and
+//! oversized input are typed errors; a link from another model version decodes,
+//! and says so, so that the caller can offer to re-run it instead of silently
+//! replaying something else.
+
+use crate::choice::ChoiceSource;
+use crate::scenario::{parse_scenario, ScenarioError, ValidScenario};
+use base64::Engine;
+use std::fmt;
+
+pub const FORMAT_VERSION: u32 = 1;
+/// Cap on the decoded payload: a scenario plus a long choice list.
+pub const MAX_DECODED: usize = 4 << 20;
+/// Cap on the encoded string.
+pub const MAX_ENCODED: usize = 2 << 20;
+
+/// One run, as carried by a link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permalink {
+    pub model_version: u32,
+    pub scenario_text: String,
+    pub source: ChoiceSource,
+    /// Toggle overrides for an A/B comparison, applied to the scenario (`key=value`).
+    pub compare: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PermalinkError {
+    Empty,
+    /// Not a permalink of any version this build knows ("v1." prefix).
+    UnknownFormat(String),
+    /// The base64 or the compressed stream is broken or cut short.
+    Truncated(String),
+    TooLarge,
+    /// The payload does not parse as a permalink.
+    Malformed(String),
+    /// The scenario does not match the hash recorded with it.
+    HashMismatch,
+    /// The scenario inside is invalid for this build.
+    Scenario(Vec<ScenarioError>),
+}
+
+impl fmt::Display for PermalinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PermalinkError::Empty => write!(f, "the link carries no run"),
+            PermalinkError::UnknownFormat(v) => write!(
+                f,
+                "not an oomlab permalink this version understands (starts with `{v}`)"
+            ),
+            PermalinkError::Truncated(why) => write!(f, "the link is truncated or damaged ({why})"),
+            PermalinkError::TooLarge => write!(
+                f,
+                "the link is larger than {} MiB once decoded",
+                MAX_DECODED >> 20
+            ),
+            PermalinkError::Malformed(why) => write!(f, "the link's content is malformed: {why}"),
+            PermalinkError::HashMismatch => write!(
+                f,
+                "the link's scenario does not match its checksum (edited or damaged)"
+            ),
+            PermalinkError::Scenario(e) => {
+                write!(f, "the link's scenario is invalid: ")?;
+                for (i, x) in e.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, "; ")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for PermalinkError {}
+
+fn hash_text(s: &str) -> u64 {
+    crate::rng::fnv1a64(s.as_bytes())
+}
+
+impl Permalink {
+    /// A link for a run of `sc` (canonicalized) with `source`.
+    pub fn new(sc: &ValidScenario, source: ChoiceSource) -> Permalink {
+        Permalink {
+            model_version: crate::MODEL_VERSION,
+            scenario_text: sc.scenario.to_canonical_toml(),
+            source,
+            compare: Vec::new(),
+        }
+    }
+
+    pub fn is_current_model(&self) -> bool {
+        self.model_version == crate::MODEL_VERSION
+    }
+
+    pub fn scenario(&self) -> Result<ValidScenario, PermalinkError> {
+        parse_scenario(&self.scenario_text).map_err(PermalinkError::Scenario)
+    }
+
+    pub fn encode(&self) -> String {
+        let mut p = String::new();
+        p.push_str(&format!("oomlab-permalink {FORMAT_VERSION}\n"));
+        p.push_str(&format!("model {}\n", self.model_version));
+        match &self.source {
+            ChoiceSource::Seed(s) => p.push_str(&format!("seed {s}\n")),
+            ChoiceSource::Replay { seed, choices } => {
+                p.push_str(&format!("seed {seed}\n"));
+                p.push_str("replay ");
+                push_list(&mut p, choices);
+                p.push('\n');
+            }
+            ChoiceSource::Deviations { seed, devs } => {
+                p.push_str(&format!("seed {seed}\n"));
+                p.push_str("deviations ");
+                let flat: Vec<u32> = devs.iter().flat_map(|(i, v)| [*i, *v]).collect();
+                push_list(&mut p, &flat);
+                p.push('\n');
+            }
+        }
+        for c in &self.compare {
+            p.push_str(&format!("compare {c}\n"));
+        }
+        p.push_str(&format!("hash {:016x}\n", hash_text(&self.scenario_text)));
+        p.push_str("scenario\n");
+        p.push_str(&self.scenario_text);
+        let z = miniz_oxide::deflate::compress_to_vec(p.as_bytes(), 9);
+        format!(
+            "v{FORMAT_VERSION}.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(z)
+        )
+    }
+
+    /// Decodes a link (a bare string or a URL whose fragment holds it).
+    pub fn decode(link: &str) -> Result<Permalink, PermalinkError> {
+        let s = link.trim();
+        let s = match s.rfind('#') {
+            Some(i) => &s[i + 1..],
+            None => s,
+        };
+        let s = s.strip_prefix("run=").unwrap_or(s);
+        if s.is_empty() {
+            return Err(PermalinkError::Empty);
+        }
+        if s.len() > MAX_ENCODED {
+            return Err(PermalinkError::TooLarge);
+        }
+        let Some(body) = s.strip_prefix(&format!("v{FORMAT_VERSION}.")) else {
+            let head: String = s.chars().take(8).collect();
+            return Err(PermalinkError::UnknownFormat(head));
+        };
+        let z = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|e| PermalinkError::Truncated(format!("base64: {e}")))?;
+        let bytes =
+            miniz_oxide::inflate::decompress_to_vec_with_limit(&z, MAX_DECODED).map_err(|e| {
+                if matches!(e.status, miniz_oxide::inflate::TINFLStatus::HasMoreOutput) {
+                    PermalinkError::TooLarge
+                } else {
+                    PermalinkError::Truncated(format!("deflate: {:?}", e.status))
+                }
+            })?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| PermalinkError::Malformed("not UTF-8".into()))?;
+        parse_payload(&text)
+    }
+}
+
+fn push_list(p: &mut String, v: &[u32]) {
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            p.push(',');
+        }
+        p.push_str(&x.to_string());
+    }
+}
+
+fn parse_list(s: &str) -> Result<Vec<u32>, PermalinkError> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|x| {
+            x.parse::<u32>()
+                .map_err(|_| PermalinkError::Malformed(format!("bad choice `{x}`")))
+        })
+        .collect()
+}
+
+fn parse_payload(text: &str) -> Result<Permalink, PermalinkError> {
+    let mal = |m: &str| PermalinkError::Malformed(m.to_string());
+    let (head, scenario) = text
+        .split_once("\nscenario\n")
+        .ok_or_else(|| mal("no scenario section"))?;
+    let mut lines = head.lines();
+    let first = lines.next().ok_or_else(|| mal("empty"))?;
+    match first.strip_prefix("oomlab-permalink ") {
+        Some(v) if v == FORMAT_VERSION.to_string() => {}
+        Some(v) => return Err(PermalinkError::UnknownFormat(format!("payload v{v}"))),
+        None => return Err(mal("missing header")),
+    }
+    let mut model = None;
+    let mut seed = None;
+    let mut replay = None;
+    let mut devs = None;
+    let mut hash = None;
+    let mut compare = Vec::new();
+    for l in lines {
+        let (k, v) = l.split_once(' ').unwrap_or((l, ""));
+        match k {
+            "model" => model = Some(v.parse::<u32>().map_err(|_| mal("bad model version"))?),
+            "seed" => seed = Some(v.parse::<u64>().map_err(|_| mal("bad seed"))?),
+            "replay" => replay = Some(parse_list(v)?),
+            "deviations" => {
+                let flat = parse_list(v)?;
+                if flat.len() % 2 != 0 {
+                    return Err(mal("odd deviation list"));
+                }
+                devs = Some(flat.chunks(2).map(|c| (c[0], c[1])).collect::<Vec<_>>());
+            }
+            "compare" => compare.push(v.to_string()),
+            "hash" => hash = Some(u64::from_str_radix(v, 16).map_err(|_| mal("bad hash"))?),
+            _ => return Err(PermalinkError::Malformed(format!("unknown field `{k}`"))),
+        }
+    }
+    let model_version = model.ok_or_else(|| mal("no model version"))?;
+    let seed = seed.ok_or_else(|| mal("no seed"))?;
+    if hash != Some(hash_text(scenario)) {
+        return Err(PermalinkError::HashMismatch);
+    }
+    let source = match (replay, devs) {
+        (Some(choices), None) => ChoiceSource::Replay { seed, choices },
+        (None, Some(devs)) => ChoiceSource::Deviations { seed, devs },
+        (None, None) => ChoiceSource::Seed(seed),
+        _ => return Err(mal("both replay and deviations")),
+    };
+    Ok(Permalink {
+        model_version,
+        scenario_text: scenario.to_string(),
+        source,
+        compare,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_errors() {
+        let sc = crate::presets::find("r1").unwrap().load();
+        for src in [
+            ChoiceSource::Seed(42),
+            ChoiceSource::Replay {
+                seed: 1,
+                choices: vec![0, 3, 1, 15],
+            },
+            ChoiceSource::Deviations {
+                seed: 7,
+                devs: vec![(3, 1), (90, 2)],
+            },
+        ] {
+            let p = Permalink::new(&sc, src);
+            let s = p.encode();
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+                "{s}"
+            );
+            let d = Permalink::decode(&format!("http://x/#run={s}")).unwrap();
+            assert_eq!(d, p);
+            assert!(d.is_current_model());
+            // Truncation at any point is an error, never a panic.
+            for cut in [4, s.len() / 2, s.len() - 1] {
+                assert!(Permalink::decode(&s[..cut]).is_err());
+            }
+        }
+        assert_eq!(Permalink::decode(""), Err(PermalinkError::Empty));
+        assert!(matches!(
+            Permalink::decode("v9.abc"),
+            Err(PermalinkError::UnknownFormat(_))
+        ));
+    }
+}
