@@ -7,7 +7,9 @@
 
 pub mod choice;
 pub mod explore;
+pub mod export;
 pub mod fs;
+pub mod hexdump;
 pub mod kernel;
 pub mod locking;
 pub mod mm;

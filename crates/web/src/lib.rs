@@ -4,6 +4,10 @@
 //! so native builds of this crate stay dependency-free.
 #![forbid(unsafe_code)]
 
+pub mod form;
+pub mod state;
+pub mod view;
+
 #[cfg(target_arch = "wasm32")]
 mod app;
 

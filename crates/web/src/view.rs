@@ -1,0 +1,197 @@
+//! What the UI shows about one finished run, derived from the `Sim` once it
+//! ends: the verdict, the trace, the files as hex dumps and memory samples
+//! taken while it ran. Target independent, tested natively.
+
+use oomlab_core::hexdump::HexDump;
+use oomlab_core::mm::memory::VmaSnap;
+use oomlab_core::permalink::Permalink;
+use oomlab_core::scenario::Watermarks;
+use oomlab_core::trace::TraceRecord;
+use oomlab_core::{ChoiceSource, RunResult, Sim, ValidScenario};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileView {
+    pub path: String,
+    pub i_size: u64,
+    pub acked: u64,
+    pub dump: HexDump,
+}
+
+/// One mm at one point in time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MmSample {
+    pub tgid: u32,
+    pub unstable: bool,
+    pub oom_skip: bool,
+    pub present: u64,
+    pub zero: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemSample {
+    pub t: u64,
+    pub free_pages: u64,
+    pub mms: Vec<MmSample>,
+}
+
+/// Takes a memory sample of a running simulation.
+pub fn sample(sim: &Sim) -> MemSample {
+    let snap = sim.snapshot();
+    MemSample {
+        t: snap.t.0,
+        free_pages: snap.free_pages,
+        mms: snap
+            .mms
+            .iter()
+            .map(|m| MmSample {
+                tgid: m.owner_tgid,
+                unstable: m.flags.contains(&"MMF_UNSTABLE"),
+                oom_skip: m.flags.contains(&"MMF_OOM_SKIP"),
+                present: m.vmas.iter().map(|v| v.present).sum(),
+                zero: m.vmas.iter().map(|v| v.zero).sum(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RunView {
+    pub seed: u64,
+    pub link: String,
+    pub result: RunResult,
+    pub trace: Vec<TraceRecord>,
+    pub files: Vec<FileView>,
+    pub cpus: u32,
+    pub watermarks: Watermarks,
+    pub samples: Vec<MemSample>,
+    /// The victim (first OOM kill), or the largest process.
+    pub victim: Option<u32>,
+    /// The victim's VMAs at the end of the run, and its mm flags.
+    pub victim_vmas: Vec<VmaSnap>,
+    pub victim_flags: Vec<&'static str>,
+}
+
+impl PartialEq for RunView {
+    fn eq(&self, other: &Self) -> bool {
+        self.link == other.link && self.result.trace_hash == other.result.trace_hash
+    }
+}
+
+impl RunView {
+    /// Finishes `sim` (which must have stopped stepping) and derives the view.
+    pub fn build(
+        sc: &ValidScenario,
+        source: &ChoiceSource,
+        sim: &mut Sim,
+        mut samples: Vec<MemSample>,
+    ) -> RunView {
+        samples.push(sample(sim));
+        let result = sim.finish();
+        let snap = sim.snapshot();
+        let victim = result.kills.first().map(|k| k.tgid).or_else(|| {
+            snap.mms
+                .iter()
+                .max_by_key(|m| m.rss_anon)
+                .map(|m| m.owner_tgid)
+        });
+        let vm = snap.mms.iter().find(|m| Some(m.owner_tgid) == victim);
+        let files = sim
+            .inodes
+            .iter()
+            .map(|ino| FileView {
+                path: ino.path.clone(),
+                i_size: ino.i_size,
+                acked: ino.acked,
+                dump: HexDump::from_content(ino.i_size, &ino.content()),
+            })
+            .collect();
+        let seed = match source {
+            ChoiceSource::Seed(s) => *s,
+            _ => result.seed,
+        };
+        RunView {
+            seed,
+            link: Permalink::new(sc, source.clone()).encode(),
+            trace: sim.trace().to_vec(),
+            files,
+            cpus: sc.scenario.machine.cpus,
+            watermarks: sc.watermarks,
+            samples,
+            victim,
+            victim_vmas: vm.map(|m| m.vmas.clone()).unwrap_or_default(),
+            victim_flags: vm.map(|m| m.flags.clone()).unwrap_or_default(),
+            result,
+        }
+    }
+
+    /// Index of the file holding the first bad byte, and that byte's offset.
+    pub fn first_bad(&self) -> Option<(usize, u64)> {
+        let b = self.result.first_bad()?;
+        let i = self.files.iter().position(|f| f.path == b.file)?;
+        Some((i, b.offset))
+    }
+
+    /// The trace record the verdict's explanation is about.
+    pub fn evidence_event(&self) -> Option<u64> {
+        if let Some(b) = self.result.first_bad() {
+            return Some(b.event);
+        }
+        if let Some(f) = self.result.fix_engaged.first() {
+            return Some(f.event);
+        }
+        self.result.unstable_event
+    }
+
+    /// Position in `trace` of the record with index `idx` (the trace may
+    /// start after dropped records).
+    pub fn trace_pos(&self, idx: u64) -> Option<usize> {
+        let i = self.trace.partition_point(|r| r.idx < idx);
+        (self.trace.get(i)?.idx == idx).then_some(i)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use oomlab_core::presets;
+
+    pub(crate) fn run(id: &str, seed: u64) -> RunView {
+        let sc = presets::find(id).unwrap().load();
+        let src = ChoiceSource::Seed(seed);
+        let mut sim = Sim::new(&sc, src.clone());
+        let mut samples = Vec::new();
+        let mut n = 0u64;
+        while sim.step() {
+            n += 1;
+            if n % 20_000 == 0 {
+                samples.push(sample(&sim));
+            }
+        }
+        RunView::build(&sc, &src, &mut sim, samples)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::run;
+    use oomlab_core::hexdump::ByteClass;
+
+    #[test]
+    fn corrupting_r1_run_has_zero_page_bytes_at_the_evidence() {
+        let v = run("r1", 1);
+        assert_eq!(v.result.outcomes[0].code(), "zeros_in_file");
+        let (fi, off) = v.first_bad().expect("evidence");
+        let f = &v.files[fi];
+        assert_eq!(f.dump.byte(off), Some((0, ByteClass::ZeroPage)));
+        assert!(f.dump.first_bad().unwrap() <= off);
+        let ev = v.evidence_event().unwrap();
+        assert!(
+            v.trace_pos(ev).is_some(),
+            "evidence event {ev} is in the trace"
+        );
+        assert!(v.samples.len() > 2);
+        assert!(v.victim.is_some());
+        assert!(v.trace.iter().any(|r| r.ipi_to.is_some()));
+        assert!(v.link.starts_with("v1."));
+    }
+}
