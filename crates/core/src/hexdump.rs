@@ -113,7 +113,7 @@ impl HexDump {
         runs.sort_by_key(|(o, _)| *o);
         let mut spans: Vec<Span> = Vec::new();
         let mut pos = 0u64;
-        let mut push = |spans: &mut Vec<Span>, s: Span| {
+        let push = |spans: &mut Vec<Span>, s: Span| {
             if let Some(last) = spans.last_mut() {
                 if last.end == s.start
                     && last.value == s.value

@@ -163,7 +163,7 @@ pub(crate) mod tests_support {
         let mut n = 0u64;
         while sim.step() {
             n += 1;
-            if n % 20_000 == 0 {
+            if n.is_multiple_of(20_000) {
                 samples.push(sample(&sim));
             }
         }
