@@ -1,14 +1,140 @@
 //! `oomlab`: the native command line front end. It turns arguments into core
 //! calls and prints what core returns; the model itself lives in `oomlab-core`.
+//!
+//! Exit codes: 0 success, 1 a finding the caller asked about (a `check` whose
+//! verdict contradicts `[expect]`, a run that does not show the outcome to
+//! shrink), 2 bad input (missing file, invalid scenario, bad permalink, a link
+//! from another model version, unknown preset or outcome code).
 
-use clap::{CommandFactory, FromArgMatches, Parser};
+mod explore;
+mod output;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use oomlab_core::permalink::Permalink;
+use oomlab_core::{parse_scenario, presets, ChoiceSource, Outcome, ValidScenario};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "oomlab",
     about = "Deterministic simulator of the Linux OOM killer / OOM reaper race"
 )]
-struct Cli {}
+struct Cli {
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScenarioArg {
+    /// A scenario file (TOML).
+    #[arg(value_name = "FILE", required_unless_present = "preset")]
+    file: Option<PathBuf>,
+    /// A built-in scenario (see `oomlab presets`).
+    #[arg(long, value_name = "ID", conflicts_with = "file")]
+    preset: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// List the built-in scenarios.
+    Presets,
+    /// Run a scenario once and print the verdict and its evidence.
+    Run {
+        #[command(flatten)]
+        scenario: ScenarioArg,
+        /// Seed of the run's decisions.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Also print the dmesg-like trace.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Explore many interleavings: outcome histogram, buckets, failing runs.
+    Explore {
+        #[command(flatten)]
+        scenario: ScenarioArg,
+        #[command(flatten)]
+        opts: explore::ExploreOpts,
+    },
+    /// Combine the `--json` outputs of `explore --shard` runs into one.
+    Merge {
+        /// JSON files written by `oomlab explore --json`.
+        #[arg(value_name = "JSON", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Shrink a run to the fewest non-default decisions that keep an outcome.
+    Shrink {
+        permalink: String,
+        /// Outcome code to keep (default: the run's worst outcome).
+        #[arg(long, value_name = "CODE")]
+        outcome: Option<String>,
+        /// Cap on the test runs the shrinker may spend.
+        #[arg(long, default_value_t = 2000)]
+        max_runs: u64,
+    },
+    /// Re-run a permalink exactly.
+    Replay {
+        permalink: String,
+        /// Also print the dmesg-like trace.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Explore and evaluate the scenario's [expect] section; exit 1 if a
+    /// verdict contradicts it.
+    Check {
+        #[command(flatten)]
+        scenario: ScenarioArg,
+        #[command(flatten)]
+        opts: explore::ExploreOpts,
+    },
+    /// Export a permalink's trace for other tools.
+    Export {
+        permalink: String,
+        /// chrome: trace-event JSON for Perfetto; ascii: CPU-column race
+        /// diagram; text: the dmesg-like trace.
+        #[arg(long, value_parser = ["chrome", "ascii", "text"])]
+        format: String,
+        /// Rows of the ascii diagram.
+        #[arg(long, default_value_t = 60)]
+        rows: usize,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// A failure the user sees as one line on stderr.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad input: exit 2.
+    Input(String),
+    /// A negative answer to the question asked: exit 1.
+    Finding(String),
+}
+
+impl CliError {
+    fn code(&self) -> u8 {
+        match self {
+            CliError::Input(_) => 2,
+            CliError::Finding(_) => 1,
+        }
+    }
+    fn message(&self) -> &str {
+        match self {
+            CliError::Input(m) | CliError::Finding(m) => m,
+        }
+    }
+}
+
+pub type CliResult<T> = Result<T, CliError>;
+
+pub fn input_err<T>(msg: impl Into<String>) -> CliResult<T> {
+    Err(CliError::Input(msg.into()))
+}
 
 /// Traces are only comparable between runs of the same model, so the version
 /// users quote must name the model version, not just the package version.
@@ -20,9 +146,144 @@ fn version() -> String {
     )
 }
 
-fn main() {
+fn known_presets() -> String {
+    presets::PRESETS
+        .iter()
+        .map(|p| p.id)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Loads the scenario named on the command line: a file or a preset.
+pub fn load_scenario(a: &ScenarioArg) -> CliResult<(String, ValidScenario)> {
+    if let Some(id) = &a.preset {
+        return match presets::find(id) {
+            Some(p) => Ok((format!("preset {}", p.id), p.load())),
+            None => input_err(format!(
+                "unknown preset `{id}`; the known presets are: {}",
+                known_presets()
+            )),
+        };
+    }
+    let Some(path) = &a.file else {
+        return input_err("name a scenario FILE or --preset ID");
+    };
+    let text = std::fs::read_to_string(path)
+        .or_else(|e| input_err(format!("cannot read {}: {e}", path.display())))?;
+    match parse_scenario(&text) {
+        Ok(sc) => Ok((path.display().to_string(), sc)),
+        Err(errs) => {
+            let lines: Vec<String> = errs
+                .iter()
+                // toml's messages span lines; one finding per line reads better.
+                .map(|e| format!("{}: {}", path.display(), e.to_string().replace('\n', "; ")))
+                .collect();
+            input_err(format!("invalid scenario\n{}", lines.join("\n")))
+        }
+    }
+}
+
+/// Parses a canonical scenario carried inside oomlab's own JSON output.
+pub fn load_scenario_text(text: &str) -> CliResult<ValidScenario> {
+    parse_scenario(text).or_else(|errs| {
+        let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        input_err(format!("invalid scenario: {}", lines.join("; ")))
+    })
+}
+
+/// Decodes a permalink and refuses one from another model version: its
+/// recorded decisions would drive a different model, so "replaying" it would
+/// silently show another run.
+pub fn load_permalink(link: &str) -> CliResult<(Permalink, ValidScenario)> {
+    let p = Permalink::decode(link).or_else(|e| input_err(format!("bad permalink: {e}")))?;
+    if !p.is_current_model() {
+        return input_err(format!(
+            "this permalink was made by model version {}, and this build runs model version {}; \
+             its decisions would not replay the same run. Re-run its scenario instead \
+             (`oomlab run FILE --seed {}`)",
+            p.model_version,
+            oomlab_core::MODEL_VERSION,
+            p.source.seed()
+        ));
+    }
+    let sc = p
+        .scenario()
+        .or_else(|e| input_err(format!("bad permalink: {e}")))?;
+    Ok((p, sc))
+}
+
+pub fn parse_outcome(code: &str) -> CliResult<Outcome> {
+    Outcome::from_code(code).ok_or_else(|| {
+        let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.code()).collect();
+        CliError::Input(format!(
+            "unknown outcome `{code}`; the outcome codes are: {}",
+            all.join(", ")
+        ))
+    })
+}
+
+pub fn link(sc: &ValidScenario, src: ChoiceSource) -> String {
+    Permalink::new(sc, src).encode()
+}
+
+fn dispatch(cli: Cli) -> CliResult<()> {
+    let json = cli.json;
+    match cli.cmd {
+        None => {
+            println!("oomlab {}", version());
+            Ok(())
+        }
+        Some(Cmd::Presets) => output::presets(json),
+        Some(Cmd::Run {
+            scenario,
+            seed,
+            trace,
+        }) => {
+            let (_, sc) = load_scenario(&scenario)?;
+            output::run(&sc, ChoiceSource::Seed(seed), trace, json, None)
+        }
+        Some(Cmd::Replay { permalink, trace }) => {
+            let (p, sc) = load_permalink(&permalink)?;
+            output::run(&sc, p.source.clone(), trace, json, Some(&p))
+        }
+        Some(Cmd::Explore { scenario, opts }) => {
+            let (name, sc) = load_scenario(&scenario)?;
+            explore::explore_cmd(&name, &sc, &opts, json)
+        }
+        Some(Cmd::Check { scenario, opts }) => {
+            let (name, sc) = load_scenario(&scenario)?;
+            explore::check_cmd(&name, &sc, &opts, json)
+        }
+        Some(Cmd::Merge { files }) => explore::merge_cmd(&files, json),
+        Some(Cmd::Shrink {
+            permalink,
+            outcome,
+            max_runs,
+        }) => {
+            let (p, sc) = load_permalink(&permalink)?;
+            let target = outcome.as_deref().map(parse_outcome).transpose()?;
+            output::shrink(&sc, &p.source, target, max_runs, json)
+        }
+        Some(Cmd::Export {
+            permalink,
+            format,
+            rows,
+            output: out,
+        }) => {
+            let (p, sc) = load_permalink(&permalink)?;
+            output::export(&sc, &p.source, &format, rows, out.as_deref(), json)
+        }
+    }
+}
+
+fn main() -> ExitCode {
     let matches = Cli::command().version(version()).get_matches();
-    let _cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // No subcommands yet: with none given, say what this binary is.
-    println!("oomlab {}", version());
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oomlab: {}", e.message());
+            ExitCode::from(e.code())
+        }
+    }
 }

@@ -1,0 +1,427 @@
+//! `explore`, `check` and `merge`.
+//!
+//! Determinism across `--jobs` and `--shard`: the run index range is cut into
+//! contiguous pieces, each explored with `Exploration::range`, and the pieces'
+//! reports are combined with `explore::merge`, which orders buckets and their
+//! first runs by run index. The answer is therefore the same whatever the
+//! number of threads or machines; only the wall-clock time changes, and it is
+//! printed on stderr so that stdout stays byte-identical between runs.
+
+use crate::output::print_json;
+use crate::{input_err, link, load_scenario_text, CliError, CliResult};
+use clap::Args;
+use oomlab_core::explore::{self, Exploration, ExploreReport, Strategy, Verdict, VerdictLine};
+use oomlab_core::ValidScenario;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Args, Debug, Clone)]
+pub struct ExploreOpts {
+    /// Number of runs (for exhaustive: a cap on the runs).
+    #[arg(long, default_value_t = 100)]
+    runs: u64,
+    /// random: independent seeds; pct: few random deviations from the default
+    /// schedule; exhaustive: depth-first over deviations, with state-hash pruning.
+    #[arg(long, default_value = "random", value_parser = ["random", "pct", "exhaustive"])]
+    strategy: String,
+    /// Worker threads (default: the number of CPUs). Results do not depend on it.
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Explore only shard I of N (I from 0) of the run range; combine the
+    /// `--json` outputs with `oomlab merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Base seed: run i uses seed BASE + i.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// What `explore --json` prints and `merge` reads back.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ExploreOutput {
+    pub model_version: u32,
+    pub title: String,
+    pub content_hash: String,
+    pub strategy: String,
+    pub base_seed: u64,
+    /// The run count asked for (the whole exploration, not the shard).
+    pub total_runs: u64,
+    /// The run indices this output covers.
+    pub range: (u64, u64),
+    pub report: ExploreReport,
+    pub verdicts: Vec<VerdictLine>,
+    /// The first run of every failing bucket, as a permalink.
+    pub failing: Vec<Failing>,
+    /// The canonical scenario, so that `merge` can recompute verdicts and links.
+    pub scenario: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct Failing {
+    pub signature: String,
+    pub count: u64,
+    pub index: u64,
+    pub outcomes: Vec<String>,
+    pub permalink: String,
+}
+
+fn parse_shard(s: &str) -> CliResult<(u64, u64)> {
+    let bad = || {
+        CliError::Input(format!(
+            "bad --shard `{s}`: expected I/N with 0 <= I < N, e.g. 0/4"
+        ))
+    };
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let i: u64 = i.trim().parse().map_err(|_| bad())?;
+    let n: u64 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+fn progress_bar(total: u64, json: bool) -> indicatif::ProgressBar {
+    let _ = json;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {pos}/{len} runs [{elapsed_precise}] {bar:40} {per_sec} eta {eta}",
+    ) {
+        b.set_style(style);
+    }
+    b
+}
+
+struct Explored {
+    out: ExploreOutput,
+    secs: f64,
+}
+
+fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<Explored> {
+    let Some(strategy) = Strategy::parse(&o.strategy) else {
+        return input_err(format!("unknown strategy `{}`", o.strategy));
+    };
+    if o.runs == 0 {
+        return input_err("--runs must be at least 1");
+    }
+    let (start, end) = match &o.shard {
+        Some(s) => {
+            if strategy.is_exhaustive() {
+                return input_err(
+                    "--shard needs a sampling strategy (random or pct): a depth-first \
+                     exhaustive search has no independent run ranges",
+                );
+            }
+            let (i, n) = parse_shard(s)?;
+            (o.runs * i / n, o.runs * (i + 1) / n)
+        }
+        None => (0, o.runs),
+    };
+    let jobs = o
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let bar = progress_bar(end - start, json);
+    let started = Instant::now();
+    let report = if strategy.is_exhaustive() {
+        // Depth-first search is one sequence of decisions: it runs on one thread.
+        let mut ex = Exploration::new(sc, strategy, o.seed, o.runs);
+        while !ex.is_finished() {
+            let n = ex.run_chunk(1);
+            bar.inc(n);
+        }
+        ex.report()
+    } else {
+        let pieces = (jobs as u64).min(end - start).max(1);
+        let ranges: Vec<(u64, u64)> = (0..pieces)
+            .map(|k| {
+                let len = end - start;
+                (start + len * k / pieces, start + len * (k + 1) / pieces)
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|e| CliError::Input(format!("cannot start {jobs} threads: {e}")))?;
+        let reports: Vec<ExploreReport> = pool.install(|| {
+            ranges
+                .par_iter()
+                .map(|&(a, b)| {
+                    let mut ex = Exploration::range(sc, strategy, o.seed, a, b);
+                    while !ex.is_finished() {
+                        let n = ex.run_chunk(1);
+                        bar.inc(n);
+                    }
+                    ex.report()
+                })
+                .collect()
+        });
+        explore::merge(&reports)
+    };
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let out = assemble(sc, &o.strategy, o.seed, o.runs, (start, end), report);
+    Ok(Explored { out, secs })
+}
+
+fn assemble(
+    sc: &ValidScenario,
+    strategy: &str,
+    base_seed: u64,
+    total_runs: u64,
+    range: (u64, u64),
+    report: ExploreReport,
+) -> ExploreOutput {
+    let verdicts = explore::verdicts(sc, &report);
+    let failing = report
+        .buckets
+        .iter()
+        .filter_map(|b| {
+            b.first.first().map(|r| Failing {
+                signature: b.signature.clone(),
+                count: b.count,
+                index: r.index,
+                outcomes: r.outcomes.clone(),
+                permalink: link(sc, r.source.clone()),
+            })
+        })
+        .collect();
+    ExploreOutput {
+        model_version: oomlab_core::MODEL_VERSION,
+        title: sc.scenario.title.clone(),
+        content_hash: format!("{:016x}", sc.content_hash()),
+        strategy: strategy.to_string(),
+        base_seed,
+        total_runs,
+        range,
+        report,
+        verdicts,
+        failing,
+        scenario: sc.scenario.to_canonical_toml(),
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Always => "always",
+        Verdict::Sometimes => "sometimes",
+        Verdict::Never => "never",
+    }
+}
+
+fn never_means(strategy: &str) -> &'static str {
+    if strategy == "exhaustive" {
+        "\"never\" means: in no interleaving within the exhaustive bound (one deviation \
+         from the default schedule among the first 64 decisions), with state-hash pruning"
+    } else {
+        "\"never\" means: in none of the sampled runs; evidence, not proof"
+    }
+}
+
+fn print_verdicts(out: &ExploreOutput) {
+    println!("verdicts:");
+    for v in &out.verdicts {
+        let exp = match v.expected {
+            Some(e) => format!(
+                "  expected {:<9} {}",
+                verdict_word(e),
+                if v.holds { "ok" } else { "CONTRADICTED" }
+            ),
+            None => String::new(),
+        };
+        println!(
+            "  {:<20} {:<9} {:>6}/{:<6}{exp}",
+            v.outcome,
+            verdict_word(v.verdict),
+            v.hits,
+            v.runs
+        );
+    }
+    println!("  ({})", never_means(&out.strategy));
+}
+
+fn print_explore(name: &str, out: &ExploreOutput) {
+    let r = &out.report;
+    println!("{} ({name})", out.title);
+    println!(
+        "strategy {}, runs {}..{} of {}, base seed {}",
+        out.strategy, out.range.0, out.range.1, out.total_runs, out.base_seed
+    );
+    println!(
+        "{} runs, {} distinct executions, {} decisions{}",
+        r.runs,
+        r.distinct_states,
+        r.choice_points,
+        if r.pruned > 0 {
+            format!(", {} pruned by state hash", r.pruned)
+        } else {
+            String::new()
+        }
+    );
+    println!("histogram:");
+    let mut h: Vec<(&String, &u64)> = r.histogram.iter().collect();
+    h.sort_by_key(|(k, n)| {
+        (
+            std::cmp::Reverse(oomlab_core::Outcome::from_code(k).map_or(0, |o| o.severity())),
+            std::cmp::Reverse(**n),
+        )
+    });
+    for (k, n) in h {
+        let pct = if r.runs > 0 {
+            100.0 * *n as f64 / r.runs as f64
+        } else {
+            0.0
+        };
+        println!("  {k:<20} {n:>7}  {pct:5.1}%");
+    }
+    if r.buckets.is_empty() {
+        println!("no failing runs");
+    } else {
+        println!("buckets (first failing run of each, as a permalink):");
+        for f in &out.failing {
+            println!("  {:>6} x {}", f.count, f.signature);
+            println!("         run {}: {}", f.index, f.permalink);
+        }
+    }
+    print_verdicts(out);
+}
+
+fn rate_line(e: &Explored) {
+    let r = &e.out.report;
+    let rate = r.runs as f64 / e.secs.max(1e-9);
+    let states = r.distinct_states as f64 / e.secs.max(1e-9);
+    eprintln!(
+        "{} runs in {:.2} s: {:.1} runs/s, {:.1} distinct states/s",
+        r.runs, e.secs, rate, states
+    );
+}
+
+pub fn explore_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<()> {
+    let e = run_exploration(sc, o, json)?;
+    if json {
+        print_json(&serde_json::to_value(&e.out).unwrap_or_default());
+        rate_line(&e);
+    } else {
+        print_explore(name, &e.out);
+        let r = &e.out.report;
+        println!(
+            "{:.2} s, {:.1} runs/s",
+            e.secs,
+            r.runs as f64 / e.secs.max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<()> {
+    let e = &sc.scenario.expect;
+    if e.always.is_empty() && e.sometimes.is_empty() && e.never.is_empty() {
+        return input_err(format!("{name} has no [expect] section to check"));
+    }
+    let ex = run_exploration(sc, o, json)?;
+    let bad: Vec<&VerdictLine> = ex.out.verdicts.iter().filter(|v| !v.holds).collect();
+    if json {
+        print_json(&serde_json::json!({
+            "title": ex.out.title,
+            "strategy": ex.out.strategy,
+            "runs": ex.out.report.runs,
+            "holds": bad.is_empty(),
+            "verdicts": ex.out.verdicts,
+            "failing": ex.out.failing,
+        }));
+        rate_line(&ex);
+    } else {
+        println!("{} ({name}): {} runs", ex.out.title, ex.out.report.runs);
+        print_verdicts(&ex.out);
+    }
+    if bad.is_empty() {
+        if !json {
+            println!("[expect] holds");
+        }
+        Ok(())
+    } else {
+        let what: Vec<String> = bad
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} expected {} but was {} ({}/{} runs)",
+                    v.outcome,
+                    v.expected.map_or("-", verdict_word),
+                    verdict_word(v.verdict),
+                    v.hits,
+                    v.runs
+                )
+            })
+            .collect();
+        Err(CliError::Finding(format!(
+            "[expect] contradicted: {}",
+            what.join("; ")
+        )))
+    }
+}
+
+pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
+    let mut outs: Vec<ExploreOutput> = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .or_else(|e| input_err(format!("cannot read {}: {e}", f.display())))?;
+        let o: ExploreOutput = serde_json::from_str(&text).or_else(|e| {
+            input_err(format!(
+                "{}: not the JSON output of `oomlab explore --json` ({e})",
+                f.display()
+            ))
+        })?;
+        outs.push(o);
+    }
+    let first = &outs[0];
+    for (o, f) in outs.iter().zip(files).skip(1) {
+        if o.content_hash != first.content_hash
+            || o.strategy != first.strategy
+            || o.base_seed != first.base_seed
+            || o.model_version != first.model_version
+            || o.total_runs != first.total_runs
+        {
+            return input_err(format!(
+                "{} is from another exploration (scenario, strategy, seed, run count or model \
+                 version differ from {})",
+                f.display(),
+                files[0].display()
+            ));
+        }
+    }
+    let mut ranges: Vec<(u64, u64)> = outs.iter().map(|o| o.range).collect();
+    ranges.sort_unstable();
+    for w in ranges.windows(2) {
+        if w[0].1 > w[1].0 {
+            return input_err(format!(
+                "the shards overlap (runs {}..{} and {}..{}); each shard must be merged once",
+                w[0].0, w[0].1, w[1].0, w[1].1
+            ));
+        }
+    }
+    let sc = load_scenario_text(&first.scenario)?;
+    let mut sorted: Vec<&ExploreOutput> = outs.iter().collect();
+    sorted.sort_by_key(|o| o.range.0);
+    let reports: Vec<ExploreReport> = sorted.iter().map(|o| o.report.clone()).collect();
+    let merged = explore::merge(&reports);
+    let range = (ranges[0].0, ranges[ranges.len() - 1].1);
+    let out = assemble(
+        &sc,
+        &first.strategy,
+        first.base_seed,
+        first.total_runs,
+        range,
+        merged,
+    );
+    if json {
+        print_json(&serde_json::to_value(&out).unwrap_or_default());
+    } else {
+        print_explore(&format!("{} shard outputs", files.len()), &out);
+    }
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! The single-run commands (`presets`, `run`, `replay`, `shrink`, `export`) and
+//! how they print. Text for people, `--json` for scripts; both are renderings
+//! of what core returns, never a second opinion on it.
+
+use crate::{input_err, link, CliError, CliResult};
+use oomlab_core::outcome::RunResult;
+use oomlab_core::permalink::Permalink;
+use oomlab_core::{export, presets, shrink, trace, ChoiceSource, Outcome, Sim, ValidScenario};
+use serde_json::json;
+use std::io::IsTerminal;
+use std::path::Path;
+
+pub fn print_json(v: &serde_json::Value) {
+    // Serializing a Value cannot fail.
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+pub fn presets(json: bool) -> CliResult<()> {
+    let list: Vec<_> = presets::PRESETS
+        .iter()
+        .map(|p| {
+            let sc = p.load();
+            (p.id, sc.scenario.title.clone(), sc.scenario.story.clone())
+        })
+        .collect();
+    if json {
+        let v: Vec<_> = list
+            .iter()
+            .map(|(id, title, story)| json!({"id": id, "title": title, "story": story}))
+            .collect();
+        print_json(&json!(v));
+    } else {
+        for (id, title, story) in &list {
+            println!("{id:<4} {title}");
+            let l = first_line(story);
+            if !l.is_empty() {
+                println!("     {l}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn outcome_codes(r: &RunResult) -> Vec<&'static str> {
+    r.outcomes.iter().map(|o| o.code()).collect()
+}
+
+pub fn print_result(r: &RunResult) {
+    println!("outcomes: {}", outcome_codes(r).join(", "));
+    println!("{}", r.explain());
+    println!(
+        "ended: {:?} at {}s after {} steps, {} decisions",
+        r.end,
+        r.end_time.to_string().trim(),
+        r.steps,
+        r.choices
+    );
+    for k in &r.kills {
+        println!(
+            "kill: {} ({}) at {}s by {}",
+            k.tgid,
+            k.comm,
+            k.t.to_string().trim(),
+            k.by
+        );
+    }
+    for f in &r.files {
+        println!(
+            "file {}: i_size {} bytes, {} bytes acknowledged, {} bad range(s)",
+            f.path,
+            f.i_size,
+            f.acked,
+            f.bad.len()
+        );
+        for b in f.bad.iter().take(8) {
+            println!(
+                "  {} at {:#x}+{} ({}, {:?}) by pid {} at {}s, event {}",
+                b.outcome.code(),
+                b.offset,
+                b.len,
+                b.position,
+                b.provenance,
+                b.pid,
+                b.t.to_string().trim(),
+                b.event
+            );
+        }
+        if f.bad.len() > 8 {
+            println!("  ... {} more", f.bad.len() - 8);
+        }
+    }
+}
+
+/// `run` and `replay`: one run, its verdict, evidence and permalink.
+pub fn run(
+    sc: &ValidScenario,
+    src: ChoiceSource,
+    with_trace: bool,
+    json: bool,
+    from: Option<&Permalink>,
+) -> CliResult<()> {
+    let mut sim = Sim::new(sc, src.clone());
+    let r = sim.run_to_end(u64::MAX);
+    let permalink = link(sc, src);
+    if json {
+        let mut v = json!({
+            "model_version": oomlab_core::MODEL_VERSION,
+            "title": sc.scenario.title,
+            "permalink": permalink,
+            "outcomes": outcome_codes(&r),
+            "explain": r.explain(),
+            "result": r,
+        });
+        if with_trace {
+            v["trace"] = json!(sim.trace());
+        }
+        print_json(&v);
+        return Ok(());
+    }
+    if let Some(p) = from {
+        if !p.compare.is_empty() {
+            println!(
+                "note: the link also carries a comparison ({}); this replays the run itself",
+                p.compare.join(", ")
+            );
+        }
+    }
+    if with_trace {
+        print!("{}", trace::trace_text(sim.trace()));
+        println!();
+    }
+    println!("{}", sc.scenario.title);
+    print_result(&r);
+    println!("permalink: {permalink}");
+    Ok(())
+}
+
+pub fn shrink(
+    sc: &ValidScenario,
+    src: &ChoiceSource,
+    target: Option<Outcome>,
+    max_runs: u64,
+    json: bool,
+) -> CliResult<()> {
+    let target = match target {
+        Some(t) => t,
+        None => {
+            let r = oomlab_core::run(sc, src.clone());
+            match r.outcomes.first() {
+                Some(o) if o.severity() > 0 => *o,
+                _ => {
+                    return Err(CliError::Finding(format!(
+                    "the run shows no failure to shrink (outcomes: {}); name one with --outcome",
+                    outcome_codes(&r).join(", ")
+                )))
+                }
+            }
+        }
+    };
+    let bar = if std::io::stderr().is_terminal() && !json {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message("shrinking");
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let res = shrink::shrink(sc, src, target, max_runs, &mut |n| {
+        bar.set_message(format!("shrinking: {n} test runs"));
+        bar.tick();
+    });
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let Some(res) = res else {
+        return Err(CliError::Finding(format!(
+            "the run does not show `{}`; nothing to shrink",
+            target.code()
+        )));
+    };
+    let permalink = link(sc, res.source.clone());
+    // The trace of the shrunk run, to show where each critical decision bites.
+    let mut sim = Sim::new(sc, res.source.clone());
+    sim.run_to_end(u64::MAX);
+    let tr = sim.trace();
+    let near = |i: u64| {
+        tr.iter()
+            .find(|r| r.idx >= i)
+            .map(|r| r.to_line())
+            .unwrap_or_default()
+    };
+    if json {
+        let crit: Vec<_> = res
+            .critical
+            .iter()
+            .map(|c| json!({"index": c.index, "value": c.value, "kind": c.kind, "options": c.options, "near_event": c.near_event, "near": near(c.near_event)}))
+            .collect();
+        print_json(&json!({
+            "model_version": oomlab_core::MODEL_VERSION,
+            "target": target.code(),
+            "permalink": permalink,
+            "source": res.source,
+            "critical": crit,
+            "runs": res.runs,
+            "original_choices": res.original_choices,
+            "original_deviations": res.original_deviations,
+            "original_steps": res.original_steps,
+            "steps": res.result.steps,
+            "outcomes": outcome_codes(&res.result),
+        }));
+        eprintln!("shrink: {} test runs in {secs:.2} s", res.runs);
+        return Ok(());
+    }
+    println!(
+        "shrunk `{}`: {} non-default decisions -> {} ({} critical), {} steps -> {}, {} test runs in {secs:.2} s",
+        target.code(),
+        res.original_deviations,
+        match &res.source {
+            ChoiceSource::Deviations { devs, .. } => devs.len(),
+            _ => 0,
+        },
+        res.critical.len(),
+        res.original_steps,
+        res.result.steps,
+        res.runs,
+    );
+    println!("outcomes: {}", outcome_codes(&res.result).join(", "));
+    println!("{}", res.result.explain());
+    println!("critical decisions (removing any one loses the outcome):");
+    for c in &res.critical {
+        println!(
+            "  #{:<6} {:<14} option {} of {}  near {}",
+            c.index,
+            c.kind,
+            c.value,
+            c.options,
+            near(c.near_event)
+        );
+    }
+    println!("permalink: {permalink}");
+    Ok(())
+}
+
+pub fn export(
+    sc: &ValidScenario,
+    src: &ChoiceSource,
+    format: &str,
+    rows: usize,
+    out: Option<&Path>,
+    json: bool,
+) -> CliResult<()> {
+    let mut sim = Sim::new(sc, src.clone());
+    let r = sim.run_to_end(u64::MAX);
+    let tr = sim.trace();
+    let content = match format {
+        "chrome" => export::chrome_trace(tr),
+        "ascii" => export::ascii_diagram(tr, r.first_bad().map(|b| b.event), rows),
+        "text" => export::text(tr),
+        other => return input_err(format!("unknown export format `{other}`")),
+    };
+    if let Some(path) = out {
+        std::fs::write(path, &content)
+            .or_else(|e| input_err(format!("cannot write {}: {e}", path.display())))?;
+        if json {
+            print_json(&json!({
+                "format": format,
+                "output": path.display().to_string(),
+                "bytes": content.len(),
+                "outcomes": outcome_codes(&r),
+            }));
+        } else {
+            eprintln!("wrote {} ({} bytes)", path.display(), content.len());
+        }
+        return Ok(());
+    }
+    if json && format != "chrome" {
+        print_json(&json!({
+            "format": format,
+            "outcomes": outcome_codes(&r),
+            "content": content,
+        }));
+    } else {
+        // The chrome format is JSON already.
+        print!("{content}");
+    }
+    Ok(())
+}
