@@ -371,6 +371,8 @@ impl Sim {
         let mut cost = 0;
         let batch = if byte.is_some() { 1 } else { TOUCH_BATCH };
         let mut done_now = 0;
+        let mut fast_faults = 0u64;
+        let mut first_fault = 0u64;
         while i < pages && done_now < batch {
             let addr = start + i * PAGE_SIZE;
             match self.user_access(tid, addr, true) {
@@ -388,7 +390,12 @@ impl Sim {
                     // serve them; anything harder takes the full fault path.
                     if byte.is_none() && self.try_fast_anon_fault(tid, addr) {
                         cost += FAST_FAULT_NS;
+                        if fast_faults == 0 {
+                            first_fault = i;
+                        }
+                        fast_faults += 1;
                     } else {
+                        self.trace_fast_faults(tid, fast_faults, start + first_fault * PAGE_SIZE);
                         self.tasks[tid as usize]
                             .user
                             .as_mut()
@@ -410,6 +417,7 @@ impl Sim {
             i += 1;
             done_now += 1;
         }
+        self.trace_fast_faults(tid, fast_faults, start + first_fault * PAGE_SIZE);
         let u = self.tasks[tid as usize].user.as_mut().expect("user task");
         if i >= pages {
             u.touch_next = 0;
@@ -425,6 +433,13 @@ impl Sim {
             u.touch_next = i;
         }
         Step::Busy(cost.max(1))
+    }
+
+    fn trace_fast_faults(&mut self, tid: Tid, n: u64, from: u64) {
+        if n > 0 {
+            let msg = format!("{n} write faults from {from:#x} served on the fast path");
+            self.tr(tid, "do_anonymous_page", TraceKind::Fault, msg);
+        }
     }
 
     /// `memcpy(dst, src, len)` in user mode, one page per step.

@@ -58,6 +58,12 @@ impl Sim {
         let s = self.sem(mm);
         if s.writer.is_none() && s.waiters.is_empty() {
             s.grant_read(tid);
+            self.tr(
+                tid,
+                "down_read",
+                TraceKind::Lock,
+                "mmap_sem acquired".into(),
+            );
             true
         } else {
             s.waiters.push_back((tid, RwKind::Read));
@@ -104,6 +110,12 @@ impl Sim {
         let s = self.sem(mm);
         if s.writer.is_none() && s.readers == 0 && s.waiters.is_empty() {
             s.writer = Some(tid);
+            self.tr(
+                tid,
+                "down_write",
+                TraceKind::Lock,
+                "mmap_sem acquired".into(),
+            );
             true
         } else {
             s.waiters.push_back((tid, RwKind::Write));
@@ -121,6 +133,8 @@ impl Sim {
             s.reader_tids.swap_remove(p);
         }
         s.readers -= 1;
+        self.tr(tid, "up_read", TraceKind::Lock, "mmap_sem released".into());
+        let s = self.sem(mm);
         if s.readers == 0 {
             self.rwsem_wake(mm, tid);
         }
@@ -130,6 +144,7 @@ impl Sim {
         let s = self.sem(mm);
         debug_assert_eq!(s.writer, Some(tid));
         s.writer = None;
+        self.tr(tid, "up_write", TraceKind::Lock, "mmap_sem released".into());
         self.rwsem_wake(mm, tid);
     }
 
