@@ -224,7 +224,7 @@ fn never_means(strategy: &str) -> &'static str {
 }
 
 fn print_verdicts(out: &ExploreOutput) {
-    println!("verdicts:");
+    outln!("verdicts:");
     for v in &out.verdicts {
         let exp = match v.expected {
             Some(e) => format!(
@@ -234,7 +234,7 @@ fn print_verdicts(out: &ExploreOutput) {
             ),
             None => String::new(),
         };
-        println!(
+        outln!(
             "  {:<20} {:<9} {:>6}/{:<6}{exp}",
             v.outcome,
             verdict_word(v.verdict),
@@ -242,17 +242,21 @@ fn print_verdicts(out: &ExploreOutput) {
             v.runs
         );
     }
-    println!("  ({})", never_means(&out.strategy));
+    outln!("  ({})", never_means(&out.strategy));
 }
 
 fn print_explore(name: &str, out: &ExploreOutput) {
     let r = &out.report;
-    println!("{} ({name})", out.title);
-    println!(
+    outln!("{} ({name})", out.title);
+    outln!(
         "strategy {}, runs {}..{} of {}, base seed {}",
-        out.strategy, out.range.0, out.range.1, out.total_runs, out.base_seed
+        out.strategy,
+        out.range.0,
+        out.range.1,
+        out.total_runs,
+        out.base_seed
     );
-    println!(
+    outln!(
         "{} runs, {} distinct executions, {} decisions{}",
         r.runs,
         r.distinct_states,
@@ -263,7 +267,7 @@ fn print_explore(name: &str, out: &ExploreOutput) {
             String::new()
         }
     );
-    println!("histogram:");
+    outln!("histogram:");
     let mut h: Vec<(&String, &u64)> = r.histogram.iter().collect();
     h.sort_by_key(|(k, n)| {
         (
@@ -277,15 +281,15 @@ fn print_explore(name: &str, out: &ExploreOutput) {
         } else {
             0.0
         };
-        println!("  {k:<20} {n:>7}  {pct:5.1}%");
+        outln!("  {k:<20} {n:>7}  {pct:5.1}%");
     }
     if r.buckets.is_empty() {
-        println!("no failing runs");
+        outln!("no failing runs");
     } else {
-        println!("buckets (first failing run of each, as a permalink):");
+        outln!("buckets (first failing run of each, as a permalink):");
         for f in &out.failing {
-            println!("  {:>6} x {}", f.count, f.signature);
-            println!("         run {}: {}", f.index, f.permalink);
+            outln!("  {:>6} x {}", f.count, f.signature);
+            outln!("         run {}: {}", f.index, f.permalink);
         }
     }
     print_verdicts(out);
@@ -309,7 +313,7 @@ pub fn explore_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) 
     } else {
         print_explore(name, &e.out);
         let r = &e.out.report;
-        println!(
+        outln!(
             "{:.2} s, {:.1} runs/s",
             e.secs,
             r.runs as f64 / e.secs.max(1e-9)
@@ -336,12 +340,12 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
         }));
         rate_line(&ex);
     } else {
-        println!("{} ({name}): {} runs", ex.out.title, ex.out.report.runs);
+        outln!("{} ({name}): {} runs", ex.out.title, ex.out.report.runs);
         print_verdicts(&ex.out);
     }
     if bad.is_empty() {
         if !json {
-            println!("[expect] holds");
+            outln!("[expect] holds");
         }
         Ok(())
     } else {

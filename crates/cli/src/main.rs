@@ -6,6 +6,27 @@
 //! shrink), 2 bad input (missing file, invalid scenario, bad permalink, a link
 //! from another model version, unknown preset or outcome code).
 
+/// `println!` that treats a closed stdout (`oomlab ... | head`) as the end of
+/// the output instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
+            $crate::stdout_failed(e)
+        }
+    }};
+}
+
+/// `print!` with the same treatment as `outln!`.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($t)*) {
+            $crate::stdout_failed(e)
+        }
+    }};
+}
+
 mod explore;
 mod output;
 
@@ -105,6 +126,16 @@ enum Cmd {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+/// A reader that went away (a pipe into `head`) is not an error; anything
+/// else on stdout is reported and fails the command.
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("oomlab: cannot write to stdout: {e}");
+    std::process::exit(1);
 }
 
 /// A failure the user sees as one line on stderr.
@@ -230,7 +261,7 @@ fn dispatch(cli: Cli) -> CliResult<()> {
     let json = cli.json;
     match cli.cmd {
         None => {
-            println!("oomlab {}", version());
+            outln!("oomlab {}", version());
             Ok(())
         }
         Some(Cmd::Presets) => output::presets(json),

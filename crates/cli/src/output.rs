@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub fn print_json(v: &serde_json::Value) {
     // Serializing a Value cannot fail.
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 fn first_line(s: &str) -> &str {
@@ -38,10 +38,10 @@ pub fn presets(json: bool) -> CliResult<()> {
         print_json(&json!(v));
     } else {
         for (id, title, story) in &list {
-            println!("{id:<4} {title}");
+            outln!("{id:<4} {title}");
             let l = first_line(story);
             if !l.is_empty() {
-                println!("     {l}");
+                outln!("     {l}");
             }
         }
     }
@@ -53,9 +53,9 @@ fn outcome_codes(r: &RunResult) -> Vec<&'static str> {
 }
 
 pub fn print_result(r: &RunResult) {
-    println!("outcomes: {}", outcome_codes(r).join(", "));
-    println!("{}", r.explain());
-    println!(
+    outln!("outcomes: {}", outcome_codes(r).join(", "));
+    outln!("{}", r.explain());
+    outln!(
         "ended: {:?} at {}s after {} steps, {} decisions",
         r.end,
         r.end_time.to_string().trim(),
@@ -63,7 +63,7 @@ pub fn print_result(r: &RunResult) {
         r.choices
     );
     for k in &r.kills {
-        println!(
+        outln!(
             "kill: {} ({}) at {}s by {}",
             k.tgid,
             k.comm,
@@ -72,7 +72,7 @@ pub fn print_result(r: &RunResult) {
         );
     }
     for f in &r.files {
-        println!(
+        outln!(
             "file {}: i_size {} bytes, {} bytes acknowledged, {} bad range(s)",
             f.path,
             f.i_size,
@@ -80,7 +80,7 @@ pub fn print_result(r: &RunResult) {
             f.bad.len()
         );
         for b in f.bad.iter().take(8) {
-            println!(
+            outln!(
                 "  {} at {:#x}+{} ({}, {:?}) by pid {} at {}s, event {}",
                 b.outcome.code(),
                 b.offset,
@@ -93,7 +93,7 @@ pub fn print_result(r: &RunResult) {
             );
         }
         if f.bad.len() > 8 {
-            println!("  ... {} more", f.bad.len() - 8);
+            outln!("  ... {} more", f.bad.len() - 8);
         }
     }
 }
@@ -126,19 +126,19 @@ pub fn run(
     }
     if let Some(p) = from {
         if !p.compare.is_empty() {
-            println!(
+            outln!(
                 "note: the link also carries a comparison ({}); this replays the run itself",
                 p.compare.join(", ")
             );
         }
     }
     if with_trace {
-        print!("{}", trace::trace_text(sim.trace()));
-        println!();
+        out!("{}", trace::trace_text(sim.trace()));
+        outln!();
     }
-    println!("{}", sc.scenario.title);
+    outln!("{}", sc.scenario.title);
     print_result(&r);
-    println!("permalink: {permalink}");
+    outln!("permalink: {permalink}");
     Ok(())
 }
 
@@ -217,7 +217,7 @@ pub fn shrink(
         eprintln!("shrink: {} test runs in {secs:.2} s", res.runs);
         return Ok(());
     }
-    println!(
+    outln!(
         "shrunk `{}`: {} non-default decisions -> {} ({} critical), {} steps -> {}, {} test runs in {secs:.2} s",
         target.code(),
         res.original_deviations,
@@ -230,11 +230,11 @@ pub fn shrink(
         res.result.steps,
         res.runs,
     );
-    println!("outcomes: {}", outcome_codes(&res.result).join(", "));
-    println!("{}", res.result.explain());
-    println!("critical decisions (removing any one loses the outcome):");
+    outln!("outcomes: {}", outcome_codes(&res.result).join(", "));
+    outln!("{}", res.result.explain());
+    outln!("critical decisions (removing any one loses the outcome):");
     for c in &res.critical {
-        println!(
+        outln!(
             "  #{:<6} {:<14} option {} of {}  near {}",
             c.index,
             c.kind,
@@ -243,7 +243,7 @@ pub fn shrink(
             near(c.near_event)
         );
     }
-    println!("permalink: {permalink}");
+    outln!("permalink: {permalink}");
     Ok(())
 }
 
@@ -287,7 +287,7 @@ pub fn export(
         }));
     } else {
         // The chrome format is JSON already.
-        print!("{content}");
+        out!("{content}");
     }
     Ok(())
 }

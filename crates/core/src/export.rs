@@ -287,7 +287,8 @@ pub fn chrome_trace(records: &[TraceRecord]) -> String {
 }
 
 /// The kinds of record that tell the story of the race; the rest (scheduling,
-/// reclaim, writeback) is background in a commit-message diagram.
+/// reclaim, writeback, and the exit path of threads that did die in time) is
+/// background in a commit-message diagram.
 fn significant(k: TraceKind) -> bool {
     matches!(
         k,
@@ -297,7 +298,6 @@ fn significant(k: TraceKind) -> bool {
             | TraceKind::Fault
             | TraceKind::Copy
             | TraceKind::Lock
-            | TraceKind::Exit
     )
 }
 
@@ -320,11 +320,11 @@ fn clip(s: &str, w: usize) -> String {
 /// ```
 ///
 /// One column per CPU that takes part, one row per significant step (kill,
-/// signal, reap, fault, copy, lock, exit) in time order. The rows start at the
+/// signal, reap, fault, copy, lock) in time order. The rows start at the
 /// first OOM kill record and end at `focus` (the record index of the first bad
 /// byte range, when there is one) or at the end; runs of the same function on
 /// the same CPU collapse into one row with a count, and at most `max_rows`
-/// rows are shown (the last row, the focus, is always kept).
+/// rows are shown: the first and the last halves, with a marker between them.
 pub fn ascii_diagram(records: &[TraceRecord], focus: Option<u64>, max_rows: usize) -> String {
     const COL: usize = 34;
     let start = records
@@ -353,12 +353,15 @@ pub fn ascii_diagram(records: &[TraceRecord], focus: Option<u64>, max_rows: usiz
             _ => rows.push((r, 1)),
         }
     }
+    // Keep the start (the kill and the reaper's first move) and the end (the
+    // fault and copy that corrupt), which is where the race is decided.
     let max_rows = max_rows.max(2);
     let elided = rows.len().saturating_sub(max_rows);
+    let head_rows = max_rows / 2;
     if elided > 0 {
-        let last = rows[rows.len() - 1];
-        rows.truncate(max_rows - 1);
-        rows.push(last);
+        let tail: Vec<(&TraceRecord, u32)> = rows[rows.len() - (max_rows - head_rows)..].to_vec();
+        rows.truncate(head_rows);
+        rows.extend(tail);
     }
 
     let mut cols: Vec<u32> = rows.iter().filter_map(|(r, _)| r.cpu).collect();
@@ -379,7 +382,7 @@ pub fn ascii_diagram(records: &[TraceRecord], focus: Option<u64>, max_rows: usiz
     s = s.trim_end().to_string();
     s.push('\n');
     for (i, (r, n)) in rows.iter().enumerate() {
-        if elided > 0 && i == rows.len() - 1 {
+        if elided > 0 && i == head_rows {
             let _ = writeln!(s, "{:<12}... {} rows elided ...", "", elided);
         }
         let col = cols
