@@ -1,21 +1,415 @@
-//! The root component.
+//! The root component and the effects at the edges: the chunked runner, the
+//! URL (history), the theme and the clipboard. Components below are
+//! display-only: they take props and `on*` callbacks.
 
+use crate::components::{
+    editor::Editor, form::ScenarioForm, hexview::HexView, memview::MemView, presets::Presets,
+    timeline::Timeline, traceview::TraceView, verdict::Verdict,
+};
+use crate::state::{Action, AppState, BannerKind, HistoryMode, RunRequest, RunStatus, Tab, Theme};
+use crate::view::{self, RunView};
+use oomlab_core::hexdump::OdStyle;
+use oomlab_core::Sim;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
+
+impl Reducible for AppState {
+    type Action = Action;
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        Rc::new(self.apply(action))
+    }
+}
+
+pub(crate) fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Steps the simulation in slices of about 12 ms, yielding to the browser in
+/// between, so the page never freezes; stops as soon as the run is superseded
+/// or cancelled.
+async fn run_chunks(
+    r: Rc<RunRequest>,
+    active: Rc<RefCell<u64>>,
+    d: UseReducerDispatcher<AppState>,
+) {
+    let mut sim = Sim::new(&r.scenario, r.source.clone());
+    let mut samples = Vec::new();
+    loop {
+        let start = now_ms();
+        let mut more = true;
+        while more && now_ms() - start < 12.0 {
+            for _ in 0..2000 {
+                if !sim.step() {
+                    more = false;
+                    break;
+                }
+            }
+        }
+        if *active.borrow() != r.id {
+            return;
+        }
+        samples.push(view::sample(&sim));
+        if !more {
+            break;
+        }
+        d.dispatch(Action::Progress {
+            id: r.id,
+            steps: sim.steps(),
+            t_ns: sim.now().0,
+        });
+        yew::platform::time::sleep(Duration::ZERO).await;
+        if *active.borrow() != r.id {
+            return;
+        }
+    }
+    let v = RunView::build(&r.scenario, &r.source, &mut sim, samples);
+    d.dispatch(Action::Finished {
+        id: r.id,
+        view: Rc::new(v),
+    });
+}
+
+fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+fn prefers_dark() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum CopyState {
+    Idle,
+    Copied,
+    Failed,
+}
 
 #[function_component(App)]
 pub fn app() -> Html {
+    let state = use_reducer(AppState::new);
+    let active = use_mut_ref(|| 0u64);
+    *active.borrow_mut() = state.request.as_ref().map_or(0, |r| r.id);
+
+    // Mount: the URL becomes an action; back/forward too.
+    {
+        let d = state.dispatcher();
+        use_effect_with((), move |_| {
+            let hash = location_hash();
+            if hash.len() > 1 {
+                d.dispatch(Action::OpenLink(hash));
+            } else {
+                d.dispatch(Action::Run);
+            }
+            let d2 = d.clone();
+            let cb = Closure::<dyn Fn()>::new(move || {
+                d2.dispatch(Action::OpenLink(location_hash()));
+            });
+            if let Some(w) = web_sys::window() {
+                let _ = w.add_event_listener_with_callback("popstate", cb.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.remove_event_listener_with_callback(
+                        "popstate",
+                        cb.as_ref().unchecked_ref(),
+                    );
+                }
+                drop(cb);
+            }
+        });
+    }
+
+    // Runner.
+    {
+        let d = state.dispatcher();
+        let req = state.request.clone();
+        let active = active.clone();
+        use_effect_with(req.as_ref().map(|r| r.id), move |_| {
+            if let Some(r) = req {
+                yew::platform::spawn_local(run_chunks(r, active, d));
+            }
+        });
+    }
+
+    // URL: replaceState for edits, pushState for a new run.
+    {
+        let url = state.url.clone();
+        use_effect_with(state.url_gen, move |_| {
+            if let (Some((frag, mode)), Some(w)) = (url, web_sys::window()) {
+                if let Ok(h) = w.history() {
+                    let u = format!("#{frag}");
+                    if location_hash() != u {
+                        let _ = match mode {
+                            HistoryMode::Push => {
+                                h.push_state_with_url(&JsValue::NULL, "", Some(&u))
+                            }
+                            HistoryMode::Replace => {
+                                h.replace_state_with_url(&JsValue::NULL, "", Some(&u))
+                            }
+                        };
+                    }
+                }
+            }
+        });
+    }
+
+    // Theme: an attribute on <html>; "auto" follows prefers-color-scheme.
+    let dark = match state.theme {
+        Theme::Dark => true,
+        Theme::Light => false,
+        Theme::Auto => prefers_dark(),
+    };
+    use_effect_with(dark, move |dark| {
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = el.set_attribute("data-theme", if *dark { "dark" } else { "light" });
+        }
+    });
+
+    let copy = use_state(|| CopyState::Idle);
+    let link_out = use_state(String::new);
+    let on_copy = {
+        let copy = copy.clone();
+        let link_out = link_out.clone();
+        let current = state.current_link();
+        Callback::from(move |_: MouseEvent| {
+            let Some(w) = web_sys::window() else { return };
+            // The fragment already holds the link (effects keep it in sync);
+            // make sure, then copy the whole URL.
+            if location_hash().len() <= 1 {
+                if let (Some(l), Ok(h)) = (&current, w.history()) {
+                    let _ =
+                        h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("#run={l}")));
+                }
+            }
+            let href = w.location().href().unwrap_or_default();
+            link_out.set(href.clone());
+            let nav = w.navigator();
+            let has = js_sys::Reflect::has(&nav, &JsValue::from_str("clipboard")).unwrap_or(false);
+            if !has {
+                copy.set(CopyState::Failed);
+                return;
+            }
+            let p = nav.clipboard().write_text(&href);
+            let copy = copy.clone();
+            yew::platform::spawn_local(async move {
+                let ok = wasm_bindgen_futures::JsFuture::from(p).await.is_ok();
+                copy.set(if ok {
+                    CopyState::Copied
+                } else {
+                    CopyState::Failed
+                });
+            });
+        })
+    };
+
+    let dispatch = |f: fn() -> Action| {
+        let d = state.dispatcher();
+        Callback::from(move |_: MouseEvent| d.dispatch(f()))
+    };
+    let theme_next = match state.theme {
+        Theme::Auto => Theme::Dark,
+        Theme::Dark => Theme::Light,
+        Theme::Light => Theme::Auto,
+    };
+    let on_theme = {
+        let d = state.dispatcher();
+        Callback::from(move |_: MouseEvent| d.dispatch(Action::SetTheme(theme_next)))
+    };
+
+    let banner = state.banner.as_ref().map(|b| {
+        let class = match b.kind {
+            BannerKind::Error => "banner error",
+            BannerKind::Warning => "banner warning",
+        };
+        html! {
+            <div class={class} role="alert" id="banner">
+                <div class="banner-text">
+                    <strong>{ &b.title }</strong>
+                    <span>{ &b.detail }</span>
+                </div>
+                if b.rerun {
+                    <button id="rerun-current" class="primary" onclick={dispatch(|| Action::RerunCurrentModel)}>
+                        { "Re-run with the current model" }
+                    </button>
+                }
+                <button class="ghost" aria-label="Dismiss" onclick={dispatch(|| Action::DismissBanner)}>{ "Dismiss" }</button>
+            </div>
+        }
+    });
+
+    let on_preset = {
+        let d = state.dispatcher();
+        Callback::from(move |id: String| d.dispatch(Action::LoadPreset(id)))
+    };
+    let on_edit = {
+        let d = state.dispatcher();
+        Callback::from(move |t: String| d.dispatch(Action::EditText(t)))
+    };
+    let on_field = {
+        let d = state.dispatcher();
+        Callback::from(move |(f, v)| d.dispatch(Action::SetField(f, v)))
+    };
+    let on_seed = {
+        let d = state.dispatcher();
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value();
+            if let Ok(s) = v.trim().parse::<u64>() {
+                d.dispatch(Action::SetSeed(s));
+            }
+        })
+    };
+    let on_seed_key = {
+        let d = state.dispatcher();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" {
+                let v = e
+                    .target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .value();
+                if let Ok(s) = v.trim().parse::<u64>() {
+                    d.dispatch(Action::SetSeed(s));
+                    d.dispatch(Action::Run);
+                }
+            }
+        })
+    };
+    let on_random = {
+        let d = state.dispatcher();
+        Callback::from(move |_: MouseEvent| {
+            // The edge draws the seed; the reducer stays pure.
+            let s = (js_sys::Math::random() * 1_000_000.0) as u64;
+            d.dispatch(Action::RunSeed(s));
+        })
+    };
+    let on_focus = {
+        let d = state.dispatcher();
+        Callback::from(move |f: Option<u64>| d.dispatch(Action::Focus(f)))
+    };
+    let on_jump = dispatch(|| Action::JumpToEvidence);
+    let on_od = {
+        let d = state.dispatcher();
+        Callback::from(move |o: OdStyle| d.dispatch(Action::SetOd(o)))
+    };
+    let on_file = {
+        let d = state.dispatcher();
+        Callback::from(move |i: usize| d.dispatch(Action::SelectFile(i)))
+    };
+    let tab = |t: Tab, label: &'static str, id: &'static str| {
+        let d = state.dispatcher();
+        let selected = state.tab == t;
+        html! {
+            <button role="tab" id={id} aria-selected={selected.to_string()}
+                class={classes!("tab", selected.then_some("active"))}
+                onclick={Callback::from(move |_: MouseEvent| d.dispatch(Action::SetTab(t)))}>
+                { label }
+            </button>
+        }
+    };
+
+    let running = state.running();
+    let progress = match state.status {
+        RunStatus::Running { steps, t_ns } => {
+            format!("Running… {steps} steps, t = {:.3} s", t_ns as f64 / 1e9)
+        }
+        RunStatus::Cancelled => "Cancelled.".to_string(),
+        RunStatus::Done => state
+            .view
+            .as_ref()
+            .map(|v| {
+                format!(
+                    "Seed {}: {} steps, {:.3} s simulated, {} trace records",
+                    v.seed,
+                    v.result.steps,
+                    v.result.end_time.0 as f64 / 1e9,
+                    v.result.trace_len
+                )
+            })
+            .unwrap_or_default(),
+        RunStatus::Idle => "Ready.".to_string(),
+    };
+    let stale_view = state.view.is_some() && (running || state.status == RunStatus::Cancelled);
+
+    let details = match (&state.view, state.tab) {
+        (None, _) => {
+            html! { <p class="muted placeholder">{ "Run a scenario to see its files, memory and trace." }</p> }
+        }
+        (Some(v), Tab::File) => html! {
+            <HexView view={v.clone()} file={state.file} od={state.od} on_od={on_od} on_file={on_file} />
+        },
+        (Some(v), Tab::Memory) => html! { <MemView view={v.clone()} dark={dark} /> },
+        (Some(v), Tab::Trace) => html! {
+            <TraceView view={v.clone()} focus={state.focus} on_focus={on_focus.clone()} />
+        },
+    };
+
     html! {
-        <main class="app">
-            <header>
+        <div class="app">
+            <header class="topbar">
                 <h1>{ "oomlab" }</h1>
-                <p class="tagline">
-                    { "A deterministic simulator of the Linux OOM killer / OOM reaper race that writes zeros into files." }
-                </p>
+                <span class="tagline">{ "OOM killer × OOM reaper × write(2): where the zeros come from" }</span>
+                <span class="spacer"></span>
+                <span class="model mono" title="Model version: permalinks record it">
+                    { "model v" }<span id="model-version">{ oomlab_core::MODEL_VERSION }</span>
+                </span>
+                <button id="theme-toggle" class="ghost" onclick={on_theme}
+                    aria-label={format!("Theme: {:?} (click to change)", state.theme)}>
+                    { match state.theme { Theme::Auto => "◐ Auto", Theme::Dark => "☾ Dark", Theme::Light => "☀ Light" } }
+                </button>
+                <button id="copy-link" onclick={on_copy}>
+                    { match *copy { CopyState::Copied => "✓ Link copied", CopyState::Failed => "Copy link (select below)", CopyState::Idle => "Copy link" } }
+                </button>
+                if !link_out.is_empty() {
+                    <input id="link-out" class="mono link-out" readonly=true aria-label="Permalink" value={(*link_out).clone()} />
+                }
             </header>
-            <p class="model">
-                { "Model version " }
-                <span id="model-version">{ oomlab_core::MODEL_VERSION }</span>
-            </p>
-        </main>
+            { for banner }
+            <div class="panes">
+                <section class="pane scenario-pane" aria-label="Scenario">
+                    <h2>{ "Scenario" }</h2>
+                    <Presets current={state.preset.clone()} on_pick={on_preset} />
+                    <ScenarioForm text={state.text.clone()} valid={state.valid.clone()} errors={state.errors.clone()} on_set={on_field} />
+                    <Editor text={state.text.clone()} errors={state.errors.clone()} on_edit={on_edit} />
+                </section>
+                <section class="pane run-pane" aria-label="Run">
+                    <div class="runbar">
+                        <label for="seed">{ "Seed" }</label>
+                        <input id="seed" type="number" min="0" class="mono" value={state.seed.to_string()}
+                            onchange={on_seed} onkeydown={on_seed_key} />
+                        <button id="run" class="primary" onclick={dispatch(|| Action::Run)} disabled={state.valid.is_none()}>{ "Run" }</button>
+                        <button id="random-seed" onclick={on_random}>{ "Random seed" }</button>
+                        <button id="cancel" onclick={dispatch(|| Action::Cancel)} disabled={!running}>{ "Cancel" }</button>
+                        <span id="status" class={classes!("status", running.then_some("busy"))} aria-live="polite">{ progress }</span>
+                    </div>
+                    <Verdict view={state.view.clone()} stale={stale_view} on_jump={on_jump} />
+                    if let Some(v) = &state.view {
+                        <Timeline view={v.clone()} focus={state.focus} on_focus={on_focus.clone()} dark={dark} />
+                    } else {
+                        <div class="timeline-placeholder muted">{ "The timeline appears after the first run." }</div>
+                    }
+                </section>
+                <section class="pane details-pane" aria-label="Details">
+                    <div role="tablist" class="tabs">
+                        { tab(Tab::File, "File", "tab-file") }
+                        { tab(Tab::Memory, "Memory", "tab-memory") }
+                        { tab(Tab::Trace, "Trace", "tab-trace") }
+                    </div>
+                    { details }
+                </section>
+            </div>
+        </div>
     }
 }

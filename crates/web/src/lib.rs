@@ -10,6 +10,10 @@ pub mod view;
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
+mod components;
+#[cfg(target_arch = "wasm32")]
+mod panic;
 
 #[cfg(target_arch = "wasm32")]
 pub use entry::run;
@@ -28,6 +32,7 @@ mod entry {
     /// reaches the console with its message and location.
     #[wasm_bindgen]
     pub fn run() {
+        yew::set_custom_panic_hook(Box::new(crate::panic::show));
         yew::Renderer::<crate::app::App>::new().render();
     }
 }

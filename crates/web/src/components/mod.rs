@@ -1,0 +1,15 @@
+//! Display-only components: props in, `on*` callbacks out.
+
+pub mod editor;
+pub mod form;
+pub mod hexview;
+pub mod memview;
+pub mod presets;
+pub mod timeline;
+pub mod traceview;
+pub mod verdict;
+
+/// "4.13-rc", "btrfs": small helpers shared by components.
+pub fn fmt_ns(ns: u64) -> String {
+    oomlab_core::time::fmt_duration(ns)
+}

@@ -1,0 +1,51 @@
+//! The presets gallery: one card per built-in scenario.
+
+use oomlab_core::presets::PRESETS;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub current: Option<String>,
+    pub on_pick: Callback<String>,
+}
+
+#[function_component(Presets)]
+pub fn presets(p: &Props) -> Html {
+    // Parsed once per mount: four small TOML files.
+    let cards = use_memo((), |_| {
+        PRESETS
+            .iter()
+            .map(|pr| {
+                let sc = pr.load();
+                (
+                    pr.id,
+                    sc.scenario.title.clone(),
+                    sc.scenario.story.clone(),
+                    sc.scenario.kernel.preset.clone(),
+                    sc.scenario.fs.fs_type.name(),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    html! {
+        <div class="presets" role="list" aria-label="Presets">
+            { for cards.iter().map(|(id, title, story, kernel, fs)| {
+                let on = p.on_pick.clone();
+                let idv = id.to_string();
+                let current = p.current.as_deref() == Some(*id);
+                html! {
+                    <button role="listitem" class={classes!("preset", current.then_some("current"))}
+                        id={format!("preset-{id}")} aria-pressed={current.to_string()}
+                        onclick={Callback::from(move |_: MouseEvent| on.emit(idv.clone()))}>
+                        <span class="preset-title">{ title }</span>
+                        <span class="preset-story">{ story }</span>
+                        <span class="preset-tags">
+                            <span class="tag mono">{ format!("linux {kernel}") }</span>
+                            <span class="tag mono">{ *fs }</span>
+                        </span>
+                    </button>
+                }
+            }) }
+        </div>
+    }
+}

@@ -1,0 +1,495 @@
+//! The timeline: one lane per CPU plus lanes for the OOM reaper and kswapd,
+//! drawn on a canvas. Only records inside the visible window are visited
+//! (binary search on time), and at most one mark per lane, kind and pixel is
+//! drawn, so a 100k-record trace pans smoothly. IPIs are arrows from sender to
+//! receiver labelled with their latency; the kill and MMF_UNSTABLE are
+//! markers. Drag to pan, wheel or +/- to zoom, hover for the record.
+
+use super::fmt_ns;
+use crate::view::RunView;
+use oomlab_core::trace::{TraceKind, TraceRecord};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use yew::prelude::*;
+
+const LANE_H: f64 = 22.0;
+const TOP: f64 = 16.0;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub view: Rc<RunView>,
+    pub focus: Option<u64>,
+    pub on_focus: Callback<Option<u64>>,
+    pub dark: bool,
+}
+
+/// Lanes a record is drawn in.
+fn lanes_of(r: &TraceRecord, cpus: u32) -> [Option<u32>; 2] {
+    let extra = if r.comm.starts_with("oom_reaper") {
+        Some(cpus)
+    } else if r.comm.starts_with("kswapd") {
+        Some(cpus + 1)
+    } else {
+        None
+    };
+    [r.cpu, extra]
+}
+
+fn kind_color(k: TraceKind) -> &'static str {
+    match k {
+        TraceKind::Sched => "#8b93a1",
+        TraceKind::Ipi => "#2563eb",
+        TraceKind::Lock => "#a16207",
+        TraceKind::Fault => "#db2777",
+        TraceKind::Alloc => "#0891b2",
+        TraceKind::Reclaim => "#0d9488",
+        TraceKind::Oom => "#dc2626",
+        TraceKind::Reap => "#7c3aed",
+        TraceKind::Signal => "#ea580c",
+        TraceKind::Copy => "#16a34a",
+        TraceKind::Write => "#15803d",
+        TraceKind::Exit => "#4b5563",
+        TraceKind::Writeback => "#65a30d",
+        TraceKind::Tlb => "#9333ea",
+        TraceKind::Info => "#64748b",
+    }
+}
+
+fn pid_color(pid: u32) -> String {
+    format!("hsl({} 55% 60% / 0.35)", (pid * 47) % 360)
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct Win {
+    t0: f64,
+    t1: f64,
+}
+
+pub struct DrawStats {
+    pub arrows: u32,
+    pub marks: u32,
+}
+
+fn draw(
+    canvas: &HtmlCanvasElement,
+    v: &RunView,
+    win: Win,
+    focus: Option<u64>,
+    dark: bool,
+) -> Option<DrawStats> {
+    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let css_w = f64::from(canvas.client_width().max(100));
+    let lanes = v.cpus + 2;
+    let css_h = TOP + f64::from(lanes) * LANE_H + 4.0;
+    canvas.set_width((css_w * dpr) as u32);
+    canvas.set_height((css_h * dpr) as u32);
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    let fg = if dark { "#e6e8ec" } else { "#1d1f24" };
+    let muted = if dark { "#3a3f4b" } else { "#e4e6ec" };
+    ctx.clear_rect(0.0, 0.0, css_w, css_h);
+    let span = (win.t1 - win.t0).max(1.0);
+    let x = |t: f64| (t - win.t0) / span * css_w;
+    let lane_y = |l: u32| TOP + f64::from(l) * LANE_H;
+    for l in 0..lanes {
+        if l % 2 == 0 {
+            ctx.set_fill_style_str(muted);
+            ctx.fill_rect(0.0, lane_y(l), css_w, LANE_H);
+        }
+    }
+    // Time axis.
+    ctx.set_fill_style_str(fg);
+    ctx.set_font("10px ui-monospace, monospace");
+    for i in 0..=4 {
+        let t = win.t0 + span * f64::from(i) / 4.0;
+        let _ = ctx.fill_text(&format!("{:.6}s", t / 1e9), x(t).min(css_w - 70.0), 10.0);
+    }
+    let trace = &v.trace;
+    let start = trace.partition_point(|r| (r.t.0 as f64) < win.t0);
+    let end = trace.partition_point(|r| (r.t.0 as f64) <= win.t1);
+    let mut last_px: Vec<(i64, Option<TraceKind>)> = vec![(i64::MIN, None); lanes as usize];
+    let mut running: Vec<Option<(f64, u32)>> = vec![None; lanes as usize];
+    let mut marks = 0u32;
+    for r in &trace[start..end] {
+        let px = x(r.t.0 as f64);
+        for l in lanes_of(r, v.cpus).into_iter().flatten() {
+            let li = l as usize;
+            if li >= last_px.len() {
+                continue;
+            }
+            // Which task runs: a band from this CPU's previous record.
+            if l < v.cpus {
+                if let Some((x0, pid)) = running[li] {
+                    if px - x0 >= 1.0 {
+                        ctx.set_fill_style_str(&pid_color(pid));
+                        ctx.fill_rect(x0, lane_y(l) + 2.0, px - x0, 6.0);
+                    }
+                }
+                running[li] = r.pid.map(|p| (px, p));
+            }
+            let key = (px as i64, Some(r.kind));
+            if last_px[li] == key {
+                continue;
+            }
+            last_px[li] = key;
+            ctx.set_fill_style_str(kind_color(r.kind));
+            ctx.fill_rect(px, lane_y(l) + 9.0, 1.5, LANE_H - 11.0);
+            marks += 1;
+        }
+    }
+    // IPI arrows (including ones sent before the window but delivered in it).
+    let mut arrows = 0u32;
+    let look_back = trace.partition_point(|r| (r.t.0 as f64) < win.t0 - 200_000.0);
+    ctx.set_line_width(1.2);
+    for r in &trace[look_back..end] {
+        let (Some(from), Some((to, at))) = (r.cpu, r.ipi_to) else {
+            continue;
+        };
+        if (at.0 as f64) < win.t0 || from >= v.cpus || to >= v.cpus {
+            continue;
+        }
+        let (x0, y0) = (x(r.t.0 as f64), lane_y(from) + LANE_H / 2.0);
+        let (x1, y1) = (x(at.0 as f64), lane_y(to) + LANE_H / 2.0);
+        ctx.set_stroke_style_str(kind_color(TraceKind::Ipi));
+        ctx.set_fill_style_str(kind_color(TraceKind::Ipi));
+        ctx.begin_path();
+        ctx.move_to(x0, y0);
+        ctx.line_to(x1, y1);
+        ctx.stroke();
+        let a = (y1 - y0).atan2(x1 - x0);
+        ctx.begin_path();
+        ctx.move_to(x1, y1);
+        ctx.line_to(x1 - 6.0 * (a - 0.4).cos(), y1 - 6.0 * (a - 0.4).sin());
+        ctx.line_to(x1 - 6.0 * (a + 0.4).cos(), y1 - 6.0 * (a + 0.4).sin());
+        ctx.fill();
+        if (x1 - x0).hypot(y1 - y0) > 60.0 {
+            let _ = ctx.fill_text(
+                &fmt_ns(at.0.saturating_sub(r.t.0)),
+                (x0 + x1) / 2.0 + 3.0,
+                (y0 + y1) / 2.0 - 2.0,
+            );
+        }
+        arrows += 1;
+    }
+    // Markers: the kill and MMF_UNSTABLE.
+    let h = css_h;
+    let marker = |t: u64, label: &str, color: &str| {
+        let px = x(t as f64);
+        if px < 0.0 || px > css_w {
+            return;
+        }
+        ctx.set_stroke_style_str(color);
+        ctx.set_fill_style_str(color);
+        ctx.set_line_width(2.0);
+        ctx.begin_path();
+        ctx.move_to(px, TOP);
+        ctx.line_to(px, h);
+        ctx.stroke();
+        let _ = ctx.fill_text(label, px + 3.0, TOP + 9.0);
+    };
+    if let Some(k) = v.result.kills.first() {
+        marker(k.t.0, "SIGKILL", "#dc2626");
+    }
+    if let Some(u) = v.result.unstable_at {
+        marker(u.0, "MMF_UNSTABLE (reap)", "#7c3aed");
+    }
+    if let Some(pos) = focus.and_then(|f| v.trace_pos(f)) {
+        let r = &trace[pos];
+        let px = x(r.t.0 as f64);
+        ctx.set_stroke_style_str(fg);
+        ctx.set_line_width(1.0);
+        let _ = ctx.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()));
+        ctx.begin_path();
+        ctx.move_to(px, TOP);
+        ctx.line_to(px, h);
+        ctx.stroke();
+        let _ = ctx.set_line_dash(&js_sys::Array::new());
+        for l in lanes_of(r, v.cpus).into_iter().flatten() {
+            ctx.begin_path();
+            let _ = ctx.arc(
+                px,
+                lane_y(l) + LANE_H / 2.0,
+                6.0,
+                0.0,
+                std::f64::consts::TAU,
+            );
+            ctx.stroke();
+        }
+    }
+    Some(DrawStats { arrows, marks })
+}
+
+fn full(v: &RunView) -> Win {
+    Win {
+        t0: 0.0,
+        t1: (v.result.end_time.0.max(1)) as f64,
+    }
+}
+
+#[function_component(Timeline)]
+pub fn timeline(p: &Props) -> Html {
+    let canvas = use_node_ref();
+    let win = use_state(|| full(&p.view));
+    let drag = use_mut_ref(|| None::<(f64, Win, bool)>);
+    let hover = use_state(|| None::<(f64, f64, String)>);
+    let stats = use_state(|| (0u32, 0u32, 0.0f64));
+    // A new run: show all of it.
+    {
+        let win = win.clone();
+        let v = p.view.clone();
+        use_effect_with((p.view.link.clone(), p.view.result.trace_hash), move |_| {
+            win.set(full(&v));
+        });
+    }
+    // A focus change centres the window on the record, zooming in if needed.
+    {
+        let win = win.clone();
+        let v = p.view.clone();
+        use_effect_with(p.focus, move |f| {
+            if let Some(pos) = f.and_then(|f| v.trace_pos(f)) {
+                let t = v.trace[pos].t.0 as f64;
+                let span = (win.t1 - win.t0).min(400_000.0);
+                win.set(Win {
+                    t0: t - span / 2.0,
+                    t1: t + span / 2.0,
+                });
+            }
+        });
+    }
+    {
+        let canvas = canvas.clone();
+        let v = p.view.clone();
+        let stats = stats.clone();
+        let focus = p.focus;
+        let dark = p.dark;
+        use_effect_with(
+            (*win, focus, dark, p.view.result.trace_hash),
+            move |(w, ..)| {
+                if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
+                    let t0 = crate::app::now_ms();
+                    if let Some(s) = draw(&c, &v, *w, focus, dark) {
+                        let ms = crate::app::now_ms() - t0;
+                        let _ = c.set_attribute("data-ipi-arrows", &s.arrows.to_string());
+                        let _ = c.set_attribute("data-draw-ms", &format!("{ms:.2}"));
+                        stats.set((s.arrows, s.marks, ms));
+                    }
+                }
+            },
+        );
+    }
+    let t_at = {
+        let canvas = canvas.clone();
+        let win = *win;
+        move |client_x: i32| -> f64 {
+            let Some(c) = canvas.cast::<web_sys::Element>() else {
+                return win.t0;
+            };
+            let rect = c.get_bounding_client_rect();
+            let fx = (f64::from(client_x) - rect.left()) / rect.width().max(1.0);
+            win.t0 + fx * (win.t1 - win.t0)
+        }
+    };
+    let zoom = {
+        let win = win.clone();
+        let v = p.view.clone();
+        move |factor: f64, at: Option<f64>| {
+            let w = *win;
+            let c = at.unwrap_or((w.t0 + w.t1) / 2.0);
+            let span = ((w.t1 - w.t0) * factor).clamp(200.0, full(&v).t1 * 1.2);
+            let f = (c - w.t0) / (w.t1 - w.t0);
+            win.set(Win {
+                t0: c - span * f,
+                t1: c - span * f + span,
+            });
+        }
+    };
+    let pan = {
+        let win = win.clone();
+        move |frac: f64| {
+            let w = *win;
+            let d = (w.t1 - w.t0) * frac;
+            win.set(Win {
+                t0: w.t0 + d,
+                t1: w.t1 + d,
+            });
+        }
+    };
+    let on_wheel = {
+        let zoom = zoom.clone();
+        let t_at = t_at.clone();
+        Callback::from(move |e: WheelEvent| {
+            e.prevent_default();
+            zoom(
+                if e.delta_y() > 0.0 { 1.25 } else { 0.8 },
+                Some(t_at(e.client_x())),
+            );
+        })
+    };
+    let on_down = {
+        let drag = drag.clone();
+        let win = *win;
+        Callback::from(move |e: MouseEvent| {
+            *drag.borrow_mut() = Some((f64::from(e.client_x()), win, false));
+        })
+    };
+    let nearest = {
+        let v = p.view.clone();
+        let canvas = canvas.clone();
+        let win = *win;
+        move |e: &MouseEvent| -> Option<usize> {
+            let c = canvas.cast::<web_sys::Element>()?;
+            let rect = c.get_bounding_client_rect();
+            let lane = ((f64::from(e.client_y()) - rect.top() - TOP) / LANE_H).floor();
+            if lane < 0.0 {
+                return None;
+            }
+            let lane = lane as u32;
+            let px_ns = (win.t1 - win.t0) / rect.width().max(1.0);
+            let t = win.t0 + (f64::from(e.client_x()) - rect.left()) * px_ns;
+            let i = v.trace.partition_point(|r| (r.t.0 as f64) < t);
+            let lo = i.saturating_sub(400);
+            let hi = (i + 400).min(v.trace.len());
+            (lo..hi)
+                .filter(|&k| lanes_of(&v.trace[k], v.cpus).contains(&Some(lane)))
+                .map(|k| (k, ((v.trace[k].t.0 as f64) - t).abs()))
+                .filter(|&(_, d)| d <= px_ns * 6.0)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(k, _)| k)
+        }
+    };
+    let on_move = {
+        let drag = drag.clone();
+        let win = win.clone();
+        let hover = hover.clone();
+        let nearest = nearest.clone();
+        let v = p.view.clone();
+        let canvas = canvas.clone();
+        Callback::from(move |e: MouseEvent| {
+            let mut d = drag.borrow_mut();
+            if let Some((x0, w0, moved)) = d.as_mut() {
+                let dx = f64::from(e.client_x()) - *x0;
+                if dx.abs() > 3.0 {
+                    *moved = true;
+                }
+                if *moved {
+                    let width = canvas
+                        .cast::<web_sys::Element>()
+                        .map_or(800.0, |c| c.get_bounding_client_rect().width());
+                    let dt = dx / width.max(1.0) * (w0.t1 - w0.t0);
+                    win.set(Win {
+                        t0: w0.t0 - dt,
+                        t1: w0.t1 - dt,
+                    });
+                    return;
+                }
+            }
+            drop(d);
+            let tip = nearest(&e).map(|k| {
+                (
+                    f64::from(e.offset_x()),
+                    f64::from(e.offset_y()),
+                    v.trace[k].to_line(),
+                )
+            });
+            hover.set(tip);
+        })
+    };
+    let on_up = {
+        let drag = drag.clone();
+        let on_focus = p.on_focus.clone();
+        let v = p.view.clone();
+        Callback::from(move |e: MouseEvent| {
+            let was = drag.borrow_mut().take();
+            if let Some((_, _, false)) = was {
+                if let Some(k) = nearest(&e) {
+                    on_focus.emit(Some(v.trace[k].idx));
+                }
+            }
+        })
+    };
+    let on_leave = {
+        let drag = drag.clone();
+        let hover = hover.clone();
+        Callback::from(move |_: MouseEvent| {
+            *drag.borrow_mut() = None;
+            hover.set(None);
+        })
+    };
+    let on_key = {
+        let zoom = zoom.clone();
+        let pan = pan.clone();
+        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
+            "+" | "=" => zoom(0.8, None),
+            "-" | "_" => zoom(1.25, None),
+            "ArrowLeft" => pan(-0.1),
+            "ArrowRight" => pan(0.1),
+            _ => {}
+        })
+    };
+    let btn = |label: &'static str,
+               aria: &'static str,
+               id: &'static str,
+               f: Callback<MouseEvent>| {
+        html! { <button class="small-btn" id={id} aria-label={aria} onclick={f}>{ label }</button> }
+    };
+    let zin = {
+        let z = zoom.clone();
+        Callback::from(move |_| z(0.5, None))
+    };
+    let zout = {
+        let z = zoom.clone();
+        Callback::from(move |_| z(2.0, None))
+    };
+    let fit = {
+        let win = win.clone();
+        let v = p.view.clone();
+        Callback::from(move |_| win.set(full(&v)))
+    };
+    let left = {
+        let pan = pan.clone();
+        Callback::from(move |_| pan(-0.25))
+    };
+    let right = {
+        let pan = pan.clone();
+        Callback::from(move |_| pan(0.25))
+    };
+    let lanes: Vec<String> = (0..p.view.cpus)
+        .map(|c| format!("cpu{c}"))
+        .chain(["oom_reaper".into(), "kswapd".into()])
+        .collect();
+    html! {
+        <div class="timeline">
+            <div class="timeline-bar">
+                <strong>{ "Timeline" }</strong>
+                <span class="muted small mono">{ format!("{} – {}", fmt_ns(win.t0.max(0.0) as u64), fmt_ns(win.t1.max(0.0) as u64)) }</span>
+                <span class="spacer"></span>
+                { btn("◀", "Pan left", "tl-left", left) }
+                { btn("▶", "Pan right", "tl-right", right) }
+                { btn("+", "Zoom in", "tl-zoom-in", zin) }
+                { btn("−", "Zoom out", "tl-zoom-out", zout) }
+                { btn("Fit", "Show the whole run", "tl-fit", fit) }
+            </div>
+            <div class="timeline-body">
+                <div class="lane-labels mono" aria-hidden="true" style={format!("padding-top:{TOP}px")}>
+                    { for lanes.iter().map(|l| html! { <div class="lane-label">{ l }</div> }) }
+                </div>
+                <div class="canvas-wrap">
+                    <canvas id="timeline" ref={canvas} tabindex="0" data-lanes={lanes.len().to_string()}
+                        aria-label="Timeline: one lane per CPU, plus the OOM reaper and kswapd. Drag to pan, wheel or +/- to zoom, arrow keys to pan."
+                        onwheel={on_wheel} onmousedown={on_down} onmousemove={on_move} onmouseup={on_up}
+                        onmouseleave={on_leave} onkeydown={on_key} />
+                    if let Some((x, y, text)) = &*hover {
+                        <div class="tooltip mono" style={format!("left:{}px;top:{}px", x + 12.0, y + 12.0)}>{ text }</div>
+                    }
+                </div>
+            </div>
+            <div class="timeline-legend small">
+                { for [TraceKind::Sched, TraceKind::Ipi, TraceKind::Lock, TraceKind::Fault, TraceKind::Alloc, TraceKind::Oom, TraceKind::Reap, TraceKind::Signal, TraceKind::Copy, TraceKind::Writeback, TraceKind::Tlb].iter().map(|k| html! {
+                    <span class="lg"><span class="swatch" style={format!("background:{}", kind_color(*k))}></span>{ format!("{k:?}").to_lowercase() }</span>
+                }) }
+                <span class="muted">{ format!("{} IPI arrows, {} marks, drawn in {:.1} ms", stats.0, stats.1, stats.2) }</span>
+            </div>
+        </div>
+    }
+}
