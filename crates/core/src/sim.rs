@@ -266,6 +266,9 @@ pub struct Sim {
     pub(crate) reaper_tid: Option<Tid>,
     pub(crate) kswapd_tid: Tid,
     pub(crate) flusher_tid: Tid,
+    /// Free objects in the current `vm_area_cachep` slab page, and its pages.
+    pub(crate) vma_slab_free: u32,
+    pub(crate) vma_slab_pages: Vec<u32>,
     /// Reclaim asked the flusher to write everything back.
     pub(crate) wb_vmscan: bool,
     pub(crate) trace: Vec<TraceRecord>,
@@ -355,6 +358,9 @@ impl Sim {
             kswapd_tid: 0,
             flusher_tid: 0,
             wb_vmscan: false,
+            // Boot has left a partial slab behind.
+            vma_slab_free: crate::mm::memory::VMAS_PER_SLAB / 2,
+            vma_slab_pages: Vec::new(),
             trace: Vec::new(),
             trace_total: 0,
             steps: 0,

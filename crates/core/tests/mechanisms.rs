@@ -160,3 +160,39 @@ fn shmem_buffer_is_not_reaped() {
         );
     }
 }
+
+#[test]
+fn reaper_retries_are_hz_over_10_apart() {
+    // Threads that mmap in a loop hold or queue for mmap_sem as a writer;
+    // vm_area_struct allocation under down_write can enter the allocator.
+    let procs = "[[process]]\nname = \"a.out\"\n[[process.thread]]\nprogram = \"mapper\"\ncount = 2\n[[process.thread]]\nprogram = \"hog\"\n\
+                 [programs]\nmapper = \"\"\"\nloop {\n  map m = anon 64K\n  touch m\n  munmap m\n}\n\"\"\"\n";
+    let text = base("ext4", "none", "", procs);
+    let mut failed = 0;
+    for seed in 0..20 {
+        let (_, t) = traced(&text, seed);
+        let tries: Vec<&TraceRecord> = t
+            .iter()
+            .filter(|x| x.func == "down_read_trylock" && x.comm == "oom_reaper")
+            .collect();
+        for (i, x) in tries.iter().enumerate() {
+            if !x.msg.contains("failed") {
+                continue;
+            }
+            failed += 1;
+            // schedule_timeout_idle(HZ/10) follows a failed attempt: HZ = 250
+            // here, so the next attempt is at least 100 ms later.
+            if let Some(next) = tries.get(i + 1) {
+                assert!(
+                    next.t.0 - x.t.0 >= 100_000_000,
+                    "seed {seed}: retry after {} ns",
+                    next.t.0 - x.t.0
+                );
+            }
+        }
+    }
+    assert!(
+        failed > 0,
+        "a queued or active writer makes the fair trylock fail"
+    );
+}

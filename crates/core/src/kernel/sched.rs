@@ -127,7 +127,12 @@ impl Sim {
         }
         // Kernel threads start asleep, waiting for work.
         self.tasks[tid as usize].state = TaskState::Interruptible;
-        self.tasks[tid as usize].blocked_on = Some("idle");
+        // Each starts asleep on its own wait queue.
+        self.tasks[tid as usize].blocked_on = Some(match kind {
+            KthreadKind::OomReaper => "oom_reaper_wait",
+            KthreadKind::Kswapd => "kswapd_wait",
+            KthreadKind::Flusher => "wb_wait_for_work",
+        });
         tid
     }
 

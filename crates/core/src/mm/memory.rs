@@ -27,6 +27,8 @@ const ZERO_PFN: u32 = u32::MAX;
 const TLB_ENTRIES: usize = 64;
 /// Pages gathered before the reaper flushes TLBs and frees (`mmu_gather`).
 pub(crate) const ZAP_BATCH: u64 = 512;
+/// `vm_area_struct`s per slab page.
+pub(crate) const VMAS_PER_SLAB: u32 = 20;
 /// Unmapping cost per present page: ~2 M pages/s as measured in 2017.
 pub(crate) const ZAP_NS_PER_PAGE: u64 = 500;
 
@@ -219,6 +221,8 @@ pub(crate) struct MmapFrame {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MmapPhase {
     Lock,
+    /// `vm_area_alloc` under `down_write`: a fresh slab page now and then.
+    VmaAlloc,
     Locked,
     Populate,
 }
@@ -602,14 +606,41 @@ impl Sim {
         };
         match f.phase {
             MmapPhase::Lock => {
-                f.phase = MmapPhase::Locked;
+                f.phase = if f.what == MmapWhat::Unmap {
+                    MmapPhase::Locked
+                } else {
+                    MmapPhase::VmaAlloc
+                };
                 if self.down_write(mm, tid) {
                     Fr::Stay(Step::Busy(500))
                 } else {
                     Fr::Stay(Step::Sleep)
                 }
             }
+            MmapPhase::VmaAlloc => {
+                // kmem_cache_zalloc(vm_area_cachep, GFP_KERNEL) with mmap_sem held
+                // for write: most objects come from a partial slab, but every
+                // VMAS_PER_SLAB-th needs a new page, and that allocation can
+                // enter reclaim and the OOM killer while the lock is held.
+                f.phase = MmapPhase::Locked;
+                if self.vma_slab_free == 0 {
+                    self.vma_slab_free = VMAS_PER_SLAB;
+                    return Fr::Call(
+                        Frame::Alloc(AllocFrame::new(true, PageKind::Slab)),
+                        Step::Busy(200),
+                    );
+                }
+                self.vma_slab_free -= 1;
+                Fr::Stay(Step::Busy(150))
+            }
             MmapPhase::Locked => {
+                if let Ret::Page(pfn) = self.tasks[tid as usize].ret {
+                    // The new slab page: reclaimable only when empty, so it is
+                    // kept for the kernel.
+                    self.tasks[tid as usize].ret = Ret::None;
+                    self.vma_slab_pages.push(pfn);
+                    self.vma_slab_free -= 1;
+                }
                 match f.what {
                     MmapWhat::Unmap => {
                         let u = self.tasks[tid as usize].user.as_ref().expect("user task");
