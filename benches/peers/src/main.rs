@@ -104,7 +104,7 @@ fn r1_core() {
                     file.push(byte);
                 }
             }
-            file.iter().any(|&b| b == 0)
+            file.contains(&0)
         }));
     }
 
