@@ -113,3 +113,33 @@ export async function withPage(t, browser, url, body, options) {
 export async function waitForApp(page) {
   await page.locator("h1", { hasText: "oomlab" }).waitFor({ timeout: 20_000 });
 }
+
+/** Sets the seed, presses Enter (which runs) and waits for that run's verdict. */
+export async function runSeed(page, seed) {
+  await page.fill("#seed", String(seed));
+  await page.click("#run");
+  await waitForRun(page, seed);
+}
+
+/** Waits until the status line reports the finished run of `seed`. */
+export async function waitForRun(page, seed, timeout = 60_000) {
+  try {
+    await page.waitForFunction(
+      (s) =>
+        document.querySelector("#status")?.textContent.startsWith(`Seed ${s}:`) &&
+        location.hash.startsWith("#run=v"),
+      seed,
+      { timeout },
+    );
+  } catch (err) {
+    const status = await page.locator("#status").textContent().catch(() => "?");
+    const field = await page.locator("#seed").inputValue().catch(() => "?");
+    err.message += `\n(waiting for seed ${seed}; status "${status}", seed field "${field}")`;
+    throw err;
+  }
+}
+
+/** The outcome codes on the verdict banner, worst first. */
+export async function outcomes(page) {
+  return page.locator("#verdict .chip").evaluateAll((els) => els.map((e) => e.dataset.code));
+}

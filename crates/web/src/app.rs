@@ -264,7 +264,7 @@ pub fn app() -> Html {
     };
     let on_seed = {
         let d = state.dispatcher();
-        Callback::from(move |e: Event| {
+        Callback::from(move |e: InputEvent| {
             let v = e
                 .target_unchecked_into::<web_sys::HtmlInputElement>()
                 .value();
@@ -277,13 +277,7 @@ pub fn app() -> Html {
         let d = state.dispatcher();
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Enter" {
-                let v = e
-                    .target_unchecked_into::<web_sys::HtmlInputElement>()
-                    .value();
-                if let Ok(s) = v.trim().parse::<u64>() {
-                    d.dispatch(Action::SetSeed(s));
-                    d.dispatch(Action::Run);
-                }
+                d.dispatch(Action::Run);
             }
         })
     };
@@ -388,7 +382,7 @@ pub fn app() -> Html {
                     <div class="runbar">
                         <label for="seed">{ "Seed" }</label>
                         <input id="seed" type="number" min="0" class="mono" value={state.seed.to_string()}
-                            onchange={on_seed} onkeydown={on_seed_key} />
+                            oninput={on_seed} onkeydown={on_seed_key} />
                         <button id="run" class="primary" onclick={dispatch(|| Action::Run)} disabled={state.valid.is_none()}>{ "Run" }</button>
                         <button id="random-seed" onclick={on_random}>{ "Random seed" }</button>
                         <button id="cancel" onclick={dispatch(|| Action::Cancel)} disabled={!running}>{ "Cancel" }</button>

@@ -34,6 +34,7 @@ pub fn verdict(p: &Props) -> Html {
     html! {
         <div id="verdict" class={classes!("verdict", format!("sev-{worst}"), p.stale.then_some("stale"))}
             data-worst={r.outcomes.first().map(|o| o.code())}
+            data-trace-hash={format!("{:016x}", r.trace_hash)}
             data-evidence-file={bad.map(|b| b.file.clone())}
             data-evidence-offset={bad.map(|b| format!("{:#x}", b.offset))}>
             <div class="chips" aria-label="Outcomes">

@@ -1,0 +1,282 @@
+// The playground end to end: presets, runs, verdict, hex dump, timeline,
+// permalinks, inline errors and the form, in headless Chromium.
+import assert from "node:assert/strict";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { after, before, describe, test } from "node:test";
+import {
+  launchBrowser,
+  outcomes,
+  runSeed,
+  screenshot,
+  serveDist,
+  waitForApp,
+  waitForRun,
+  withPage,
+} from "./harness.mjs";
+
+const VIEWPORT = { width: 1440, height: 960 };
+
+describe("playground", () => {
+  let server;
+  let browser;
+  /** The corrupting R1 seed the first test finds, and what its run showed. */
+  let found;
+
+  before(async () => {
+    server = await serveDist();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function findCorruptingSeed(page) {
+    await waitForApp(page);
+    await page.click("#preset-r1");
+    for (let seed = 0; seed < 40; seed++) {
+      await runSeed(page, seed);
+      if ((await outcomes(page))[0] === "zeros_in_file") return seed;
+    }
+    throw new Error("no R1 seed below 40 puts zeros in a file");
+  }
+
+  test("R1: a corrupting seed shows zeros_in_file, zeros in the hex dump, CPU lanes and IPI arrows", async (t) => {
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        const seed = await findCorruptingSeed(page);
+        const verdict = page.locator("#verdict");
+        assert.equal(await verdict.getAttribute("data-worst"), "zeros_in_file");
+        const offset = await verdict.getAttribute("data-evidence-offset");
+        const file = await verdict.getAttribute("data-evidence-file");
+        assert.match(offset, /^0x[0-9a-f]+$/);
+        assert.match(await page.locator("#explain").textContent(), /zero page/);
+
+        // The File tab opens the evidence file at its first bad byte.
+        const selected = await page.locator("#file-select").evaluate((s) => s.selectedOptions[0].textContent);
+        assert.ok(selected.startsWith(file), `${selected} is ${file}`);
+        const rowOff = "0x" + (BigInt(offset) & ~0xfn).toString(16);
+        const row = page.locator(`#hexdump .hex-row[data-offset="${rowOff}"]`);
+        await row.waitFor();
+        const hex = await row.locator(".cell").allTextContents();
+        assert.equal(hex.length, 8, "od -x prints 8 words a row");
+        assert.deepEqual(new Set(hex), new Set(["0000"]), `row ${rowOff}: ${hex}`);
+        assert.equal(await row.locator(".cell.b-zero_page").count(), 8);
+        await screenshot(page, "r1-zeros-od-x");
+
+        await page.click("#od-b");
+        await page.locator('#hexdump[data-style="octal"]').waitFor();
+        const oct = await row.locator(".cell").allTextContents();
+        assert.equal(oct.length, 16, "od -b prints 16 bytes a row");
+        assert.deepEqual(new Set(oct), new Set(["000"]));
+        // Elsewhere the writer's 0xff bytes read 377 in octal.
+        await page.locator("#hexdump .hex-row .cell.b-expected", { hasText: "377" }).first().waitFor();
+        await screenshot(page, "r1-zeros-od-b");
+
+        // Timeline: a lane per CPU plus reaper and kswapd, and IPI arrows.
+        const lanes = await page.locator(".lane-label").allTextContents();
+        assert.ok(lanes.includes("cpu0") && lanes.includes("cpu7"), lanes.join(","));
+        assert.ok(lanes.includes("oom_reaper"));
+        const arrows = Number(await page.locator("#timeline").getAttribute("data-ipi-arrows"));
+        assert.ok(arrows >= 1, `${arrows} IPI arrows`);
+
+        // The explanation jumps to the evidence: timeline zooms, trace focuses it.
+        await page.click("#explain");
+        await page.click("#tab-trace");
+        await page.locator("#trace .trace-row.focus").waitFor();
+        await screenshot(page, "r1-evidence-trace");
+
+        found = {
+          seed,
+          offset,
+          file,
+          hash: await verdict.getAttribute("data-trace-hash"),
+        };
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
+  test("Copy link, open it in a fresh page: the same run, verdict and evidence", async (t) => {
+    assert.ok(found, "needs the corrupting seed of the first test");
+    let link;
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForApp(page);
+        await runSeed(page, found.seed);
+        await page.click("#copy-link");
+        link = await page.locator("#link-out").inputValue();
+        assert.match(link, /#run=v1\./);
+        assert.equal(new URL(link).hash, await page.evaluate(() => location.hash));
+      },
+      { viewport: VIEWPORT },
+    );
+    await withPage(
+      t,
+      browser,
+      link,
+      async (page) => {
+        await waitForRun(page, found.seed);
+        const v = page.locator("#verdict");
+        assert.equal(await v.getAttribute("data-worst"), "zeros_in_file");
+        assert.equal(await v.getAttribute("data-evidence-offset"), found.offset);
+        assert.equal(await v.getAttribute("data-evidence-file"), found.file);
+        assert.equal(await v.getAttribute("data-trace-hash"), found.hash);
+        assert.equal(await page.locator("#banner").count(), 0);
+        await screenshot(page, "permalink-opened");
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
+  test("invalid TOML: inline error at its line, form field marked, text kept; fixing it runs again", async (t) => {
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForApp(page);
+        await waitForRun(page, 1);
+        const area = page.locator("#scenario-text");
+        const good = await area.inputValue();
+        const lines = good.split("\n");
+        const line = lines.findIndex((l) => l.startsWith("cpus = ")) + 1;
+        assert.ok(line > 0);
+        const bad = good.replace(/^cpus = \d+$/m, "cpus = 0");
+        await area.fill(bad);
+        const err = page.locator(`#editor-errors li[data-line="${line}"]`);
+        await err.waitFor();
+        assert.match(await err.textContent(), /machine\.cpus/);
+        assert.equal(await page.locator(`.gutter .ln.err`).first().textContent(), String(line));
+        assert.equal(await page.locator("#f-cpus").getAttribute("aria-invalid"), "true");
+        assert.equal(await area.inputValue(), bad, "the invalid text is kept");
+        // A syntax error is placed at its line and column too.
+        await area.fill(good.replace(/^cpus = \d+$/m, "cpus = = 8"));
+        await page.locator(`#editor-errors li[data-line="${line}"][data-column]`).waitFor();
+        await screenshot(page, "editor-inline-error");
+        // Run still works: the last valid scenario runs.
+        await page.click("#run");
+        await waitForRun(page, 1);
+
+        await area.fill(good);
+        await page.locator("#editor-errors li").waitFor({ state: "detached" });
+        assert.equal(await page.locator("#f-cpus").getAttribute("aria-invalid"), "false");
+        await runSeed(page, 2);
+        assert.ok((await outcomes(page)).length > 0);
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
+  test("truncated, unknown-version and other-model permalinks show banners, no console errors", async (t) => {
+    // A valid link from a first page, to damage.
+    let link;
+    await withPage(t, browser, server.url, async (page) => {
+      await waitForRun(page, 1);
+      link = (await page.evaluate(() => location.hash)).slice("#run=".length);
+    });
+    const truncated = link.slice(0, Math.floor(link.length / 2));
+    await withPage(
+      t,
+      browser,
+      `${server.url}#run=${truncated}`,
+      async (page) => {
+        const banner = page.locator("#banner.error");
+        await banner.waitFor();
+        assert.match(await banner.textContent(), /cannot be opened.*(truncated|damaged)/i);
+        // The editor stays usable.
+        const area = page.locator("#scenario-text");
+        await area.fill((await area.inputValue()).replace(/^cpus = \d+$/m, "cpus = 4"));
+        assert.equal(await page.locator("#f-cpus").inputValue(), "4");
+        await screenshot(page, "permalink-truncated");
+      },
+      { viewport: VIEWPORT },
+    );
+    await withPage(t, browser, `${server.url}#run=v9.AAAA`, async (page) => {
+      const banner = page.locator("#banner.error");
+      await banner.waitFor();
+      assert.match(await banner.textContent(), /not an oomlab permalink this version understands/);
+    });
+    // The same run, stamped with another model version.
+    const payload = inflateRawSync(Buffer.from(link.slice(3), "base64url")).toString();
+    assert.match(payload, /^model \d+$/m);
+    const other = "v1." + deflateRawSync(Buffer.from(payload.replace(/^model \d+$/m, "model 999"))).toString("base64url");
+    await withPage(
+      t,
+      browser,
+      `${server.url}#run=${other}`,
+      async (page) => {
+        const banner = page.locator("#banner.warning");
+        await banner.waitFor();
+        assert.match(await banner.textContent(), /model version 999/);
+        await screenshot(page, "permalink-other-model");
+        await page.click("#rerun-current");
+        await waitForRun(page, 1);
+        assert.equal(await page.locator("#banner").count(), 0);
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
+  test("unstable_check = pre_pte in the form updates the TOML, and the same seed shows fix_engaged", async (t) => {
+    assert.ok(found, "needs the corrupting seed of the first test");
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForApp(page);
+        await runSeed(page, found.seed);
+        assert.equal((await outcomes(page))[0], "zeros_in_file");
+        await page.selectOption("#f-unstable-check", "pre_pte");
+        await page.waitForFunction(() =>
+          document.querySelector("#scenario-text").value.includes('unstable_check = "pre_pte"'),
+        );
+        await page.click("#run");
+        await page.waitForFunction(() =>
+          [...document.querySelectorAll("#verdict .chip")].some((c) => c.dataset.code === "fix_engaged"),
+        );
+        const codes = await outcomes(page);
+        assert.ok(!codes.includes("zeros_in_file"), codes.join(","));
+        await page.click("#tab-memory");
+        await page.locator("#memview svg.chart").waitFor();
+        await screenshot(page, "fix-engaged-memory");
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
+  test("dark theme and a narrow screen render a run without errors", async (t) => {
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForRun(page, 1);
+        assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+        await screenshot(page, "run-dark");
+        await page.click("#theme-toggle"); // auto -> dark (explicit)
+        await page.click("#theme-toggle"); // dark -> light
+        assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light");
+      },
+      { colorScheme: "dark", viewport: VIEWPORT },
+    );
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForRun(page, 1);
+        await screenshot(page, "run-narrow");
+      },
+      { viewport: { width: 700, height: 900 } },
+    );
+  });
+});
