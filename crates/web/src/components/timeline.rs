@@ -101,15 +101,21 @@ fn draw(
     // Time axis.
     ctx.set_fill_style_str(fg);
     ctx.set_font("10px ui-monospace, monospace");
-    for i in 0..=4 {
-        let t = win.t0 + span * f64::from(i) / 4.0;
-        let _ = ctx.fill_text(&format!("{:.6}s", t / 1e9), x(t).min(css_w - 70.0), 10.0);
+    let ticks = ((css_w / 120.0) as u32).clamp(1, 8);
+    for i in 0..ticks {
+        let t = win.t0 + span * f64::from(i) / f64::from(ticks);
+        let _ = ctx.fill_text(&format!("{:.6}s", t / 1e9), x(t) + 2.0, 10.0);
     }
     let trace = &v.trace;
     let start = trace.partition_point(|r| (r.t.0 as f64) < win.t0);
     let end = trace.partition_point(|r| (r.t.0 as f64) <= win.t1);
-    let mut last_px: Vec<(i64, Option<TraceKind>)> = vec![(i64::MIN, None); lanes as usize];
-    let mut running: Vec<Option<(f64, u32)>> = vec![None; lanes as usize];
+    // One mark per lane and pixel, and one band per stretch of the same task;
+    // rectangles are batched by colour so the canvas state changes rarely.
+    let mut last_px: Vec<i64> = vec![i64::MIN; lanes as usize];
+    let mut by_kind: Vec<(TraceKind, Vec<(f64, u32)>)> = Vec::new();
+    // Per CPU lane: (band start x, pid) of the task running there.
+    let mut running: Vec<Option<(f64, u32)>> = vec![None; v.cpus as usize];
+    let mut bands: std::collections::BTreeMap<u32, Vec<(f64, f64, u32)>> = Default::default();
     let mut marks = 0u32;
     for r in &trace[start..end] {
         let px = x(r.t.0 as f64);
@@ -118,30 +124,63 @@ fn draw(
             if li >= last_px.len() {
                 continue;
             }
-            // Which task runs: a band from this CPU's previous record.
             if l < v.cpus {
-                if let Some((x0, pid)) = running[li] {
-                    if px - x0 >= 1.0 {
-                        ctx.set_fill_style_str(&pid_color(pid));
-                        ctx.fill_rect(x0, lane_y(l) + 2.0, px - x0, 6.0);
+                let pid = r.pid;
+                match (running[li], pid) {
+                    (Some((_, p0)), Some(p)) if p0 == p => {}
+                    (prev, _) => {
+                        if let Some((x0, p0)) = prev {
+                            bands.entry(p0).or_default().push((x0, px, l));
+                        }
+                        running[li] = pid.map(|p| (px, p));
                     }
                 }
-                running[li] = r.pid.map(|p| (px, p));
             }
-            let key = (px as i64, Some(r.kind));
+            let key = px as i64;
             if last_px[li] == key {
                 continue;
             }
             last_px[li] = key;
-            ctx.set_fill_style_str(kind_color(r.kind));
-            ctx.fill_rect(px, lane_y(l) + 9.0, 1.5, LANE_H - 11.0);
+            match by_kind.iter_mut().find(|(k, _)| *k == r.kind) {
+                Some((_, list)) => list.push((px, l)),
+                None => by_kind.push((r.kind, vec![(px, l)])),
+            }
             marks += 1;
+        }
+    }
+    let x_end = x(trace
+        .get(end.saturating_sub(1))
+        .map_or(win.t1, |r| r.t.0 as f64));
+    for (l, run) in running.iter().enumerate() {
+        if let Some((x0, p)) = run {
+            bands.entry(*p).or_default().push((*x0, x_end, l as u32));
+        }
+    }
+    for (pid, list) in &bands {
+        ctx.set_fill_style_str(&pid_color(*pid));
+        for &(x0, x1, l) in list {
+            if x1 - x0 >= 0.5 {
+                ctx.fill_rect(x0, lane_y(l) + 2.0, x1 - x0, 6.0);
+            }
+        }
+    }
+    for (kind, list) in &by_kind {
+        ctx.set_fill_style_str(kind_color(*kind));
+        for &(px, l) in list {
+            ctx.fill_rect(px, lane_y(l) + 9.0, 1.5, LANE_H - 11.0);
         }
     }
     // IPI arrows (including ones sent before the window but delivered in it).
     let mut arrows = 0u32;
     let look_back = trace.partition_point(|r| (r.t.0 as f64) < win.t0 - 200_000.0);
     ctx.set_line_width(1.2);
+    // Dense windows: fainter arrows and no labels, so lanes stay readable.
+    let dense = trace[look_back..end]
+        .iter()
+        .filter(|r| r.ipi_to.is_some())
+        .count()
+        > 200;
+    ctx.set_global_alpha(if dense { 0.3 } else { 1.0 });
     for r in &trace[look_back..end] {
         let (Some(from), Some((to, at))) = (r.cpu, r.ipi_to) else {
             continue;
@@ -163,7 +202,7 @@ fn draw(
         ctx.line_to(x1 - 6.0 * (a - 0.4).cos(), y1 - 6.0 * (a - 0.4).sin());
         ctx.line_to(x1 - 6.0 * (a + 0.4).cos(), y1 - 6.0 * (a + 0.4).sin());
         ctx.fill();
-        if (x1 - x0).hypot(y1 - y0) > 60.0 {
+        if !dense && (x1 - x0).hypot(y1 - y0) > 60.0 {
             let _ = ctx.fill_text(
                 &fmt_ns(at.0.saturating_sub(r.t.0)),
                 (x0 + x1) / 2.0 + 3.0,
@@ -172,9 +211,10 @@ fn draw(
         }
         arrows += 1;
     }
+    ctx.set_global_alpha(1.0);
     // Markers: the kill and MMF_UNSTABLE.
     let h = css_h;
-    let marker = |t: u64, label: &str, color: &str| {
+    let marker = |t: u64, label: &str, color: &str, dy: f64| {
         let px = x(t as f64);
         if px < 0.0 || px > css_w {
             return;
@@ -186,13 +226,13 @@ fn draw(
         ctx.move_to(px, TOP);
         ctx.line_to(px, h);
         ctx.stroke();
-        let _ = ctx.fill_text(label, px + 3.0, TOP + 9.0);
+        let _ = ctx.fill_text(label, px + 3.0, TOP + 9.0 + dy);
     };
     if let Some(k) = v.result.kills.first() {
-        marker(k.t.0, "SIGKILL", "#dc2626");
+        marker(k.t.0, "SIGKILL", "#dc2626", 0.0);
     }
     if let Some(u) = v.result.unstable_at {
-        marker(u.0, "MMF_UNSTABLE (reap)", "#7c3aed");
+        marker(u.0, "MMF_UNSTABLE (reap)", "#7c3aed", LANE_H);
     }
     if let Some(pos) = focus.and_then(|f| v.trace_pos(f)) {
         let r = &trace[pos];
