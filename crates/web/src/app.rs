@@ -44,17 +44,17 @@ async fn run_chunks(
         let start = now_ms();
         let mut more = true;
         while more && now_ms() - start < 12.0 {
-            for _ in 0..2000 {
+            for _ in 0..view::SAMPLE_EVERY {
                 if !sim.step() {
                     more = false;
                     break;
                 }
             }
+            samples.push(view::sample(&sim));
         }
         if *active.borrow() != r.id {
             return;
         }
-        samples.push(view::sample(&sim));
         if !more {
             break;
         }

@@ -6,7 +6,7 @@ use oomlab_core::hexdump::HexDump;
 use oomlab_core::mm::memory::VmaSnap;
 use oomlab_core::permalink::Permalink;
 use oomlab_core::scenario::Watermarks;
-use oomlab_core::trace::TraceRecord;
+use oomlab_core::trace::{TraceKind, TraceRecord};
 use oomlab_core::{ChoiceSource, RunResult, Sim, ValidScenario};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +32,43 @@ pub struct MemSample {
     pub t: u64,
     pub free_pages: u64,
     pub mms: Vec<MmSample>,
+}
+
+/// Steps between two memory samples (about 70 samples for an R1 run).
+pub const SAMPLE_EVERY: u32 = 2000;
+
+/// A task blocked on a lock: from its `... wait` record to its next record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockWait {
+    pub start: u64,
+    pub end: u64,
+    pub cpu: u32,
+    pub pid: u32,
+}
+
+/// Lock waits found in a trace (a record of kind `lock` whose message says
+/// `wait`, ended by the same task's next record).
+pub fn lock_waits(trace: &[TraceRecord]) -> Vec<LockWait> {
+    let mut open: std::collections::BTreeMap<u32, (u64, u32)> = Default::default();
+    let mut out = Vec::new();
+    for r in trace {
+        let Some(pid) = r.pid else { continue };
+        if let Some((start, cpu)) = open.remove(&pid) {
+            out.push(LockWait {
+                start,
+                end: r.t.0,
+                cpu,
+                pid,
+            });
+        }
+        if r.kind == TraceKind::Lock && r.msg.contains(" wait") {
+            if let Some(cpu) = r.cpu {
+                open.insert(pid, (r.t.0, cpu));
+            }
+        }
+    }
+    out.sort_by_key(|w| w.start);
+    out
 }
 
 /// Takes a memory sample of a running simulation.
@@ -69,6 +106,8 @@ pub struct RunView {
     /// The victim's VMAs at the end of the run, and its mm flags.
     pub victim_vmas: Vec<VmaSnap>,
     pub victim_flags: Vec<&'static str>,
+    /// Lock waits, by start time.
+    pub lock_waits: Vec<LockWait>,
 }
 
 impl PartialEq for RunView {
@@ -109,10 +148,12 @@ impl RunView {
             ChoiceSource::Seed(s) => *s,
             _ => result.seed,
         };
+        let trace = sim.trace().to_vec();
         RunView {
             seed,
+            lock_waits: lock_waits(&trace),
             link: Permalink::new(sc, source.clone()).encode(),
-            trace: sim.trace().to_vec(),
+            trace,
             files,
             cpus: sc.scenario.machine.cpus,
             watermarks: sc.watermarks,
@@ -204,5 +245,7 @@ mod tests {
         assert!(v.victim.is_some());
         assert!(v.trace.iter().any(|r| r.ipi_to.is_some()));
         assert!(v.link.starts_with("v1."));
+        assert!(!v.lock_waits.is_empty(), "R1 waits on mmap_sem");
+        assert!(v.lock_waits.iter().all(|w| w.end >= w.start));
     }
 }

@@ -18,15 +18,11 @@ pub fn mem_view(p: &Props) -> Html {
     let (w, h) = (420.0, 150.0);
     let t_max = s.last().map_or(1, |x| x.t.max(1)) as f64;
     let wm = v.watermarks;
-    let y_max = s
-        .iter()
-        .map(|x| x.free_pages)
-        .chain([wm.high * 2])
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
+    // The interesting range is around the watermarks: free pages above
+    // 3 × high are clipped at the top.
+    let y_max = (wm.high * 3).max(1) as f64;
     let x = |t: u64| t as f64 / t_max * w;
-    let y = |pg: u64| h - pg as f64 / y_max * h;
+    let y = |pg: u64| (h - pg as f64 / y_max * h).max(0.0);
     let free: String = s
         .iter()
         .map(|p| format!("{:.1},{:.1}", x(p.t), y(p.free_pages)))
@@ -56,11 +52,11 @@ pub fn mem_view(p: &Props) -> Html {
         .iter()
         .find(|p| p.mms.iter().any(|m| Some(m.tgid) == victim && m.unstable))
         .map(|p| p.t);
-    let hline = |pg: u64, label: &'static str, class: &'static str| {
+    let hline = |pg: u64, label: &'static str, class: &'static str, lx: f64| {
         html! {
             <g class={class}>
                 <line x1="0" x2={w.to_string()} y1={y(pg).to_string()} y2={y(pg).to_string()} />
-                <text x="4" y={(y(pg) - 2.0).to_string()}>{ format!("{label} {pg}") }</text>
+                <text x={lx.to_string()} y={(y(pg) - 2.0).to_string()}>{ format!("{label} {pg}") }</text>
             </g>
         }
     };
@@ -93,9 +89,9 @@ pub fn mem_view(p: &Props) -> Html {
             <h3>{ "Free pages and watermarks" }</h3>
             <svg class="chart" viewBox={format!("0 0 {w} {h}")} role="img"
                 aria-label="Free pages over time against the min, low and high watermarks; the victim's present pages">
-                { hline(wm.high, "high", "wm high") }
-                { hline(wm.low, "low", "wm low") }
-                { hline(wm.min, "min", "wm min") }
+                { hline(wm.high, "high", "wm high", 4.0) }
+                { hline(wm.low, "low", "wm low", 90.0) }
+                { hline(wm.min, "min", "wm min", 176.0) }
                 <polyline class="present" points={present} />
                 <polyline class="free" points={free} />
                 if let Some(t) = unstable_t {
@@ -104,7 +100,7 @@ pub fn mem_view(p: &Props) -> Html {
                 }
             </svg>
             <p class="legend small">
-                <span class="lg free-key">{ "free pages" }</span>
+                <span class="lg free-key">{ "free pages (clipped above 3 × high)" }</span>
                 <span class="lg present-key">{ "victim present PTEs (scaled)" }</span>
                 <span class="muted">{ format!("{} samples", s.len()) }</span>
             </p>

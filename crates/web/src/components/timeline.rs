@@ -164,6 +164,30 @@ fn draw(
             }
         }
     }
+    // Lock waits: hatched spans at the bottom of the lane where the task blocked.
+    let lock = kind_color(TraceKind::Lock);
+    ctx.set_stroke_style_str(lock);
+    ctx.set_line_width(1.0);
+    let hi = v.lock_waits.partition_point(|w| (w.start as f64) <= win.t1);
+    for w in &v.lock_waits[..hi] {
+        if (w.end as f64) < win.t0 || w.cpu >= v.cpus {
+            continue;
+        }
+        let (x0, x1) = (x(w.start as f64).max(0.0), x(w.end as f64).min(css_w));
+        if x1 - x0 < 2.0 {
+            continue;
+        }
+        let y0 = lane_y(w.cpu) + LANE_H - 6.0;
+        ctx.stroke_rect(x0, y0, x1 - x0, 5.0);
+        let mut hx = x0;
+        ctx.begin_path();
+        while hx < x1 {
+            ctx.move_to(hx, y0 + 5.0);
+            ctx.line_to((hx + 5.0).min(x1), y0);
+            hx += 4.0;
+        }
+        ctx.stroke();
+    }
     for (kind, list) in &by_kind {
         ctx.set_fill_style_str(kind_color(*kind));
         for &(px, l) in list {
