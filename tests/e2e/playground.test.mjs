@@ -253,6 +253,47 @@ describe("playground", () => {
     );
   });
 
+  test("trace and timeline share hover and focus; Cancel stops a run; Random seed runs a new seed", async (t) => {
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForRun(page, 1);
+        await page.click("#tab-trace");
+        const row = page.locator("#trace .trace-row").nth(3);
+        const idx = await row.getAttribute("data-idx");
+        await row.hover();
+        await page.locator(`#trace .trace-row.hover[data-idx="${idx}"]`).waitFor();
+        await page.waitForFunction((i) => document.querySelector("#timeline").dataset.hover === i, idx);
+        await row.click();
+        await page.locator(`#trace .trace-row.focus[data-idx="${idx}"]`).waitFor();
+        await page.waitForFunction((i) => document.querySelector("#timeline").dataset.focus === i, idx);
+        await screenshot(page, "trace-timeline-sync");
+
+        // A bigger machine makes a long run; cancel it mid-way.
+        await page.fill("#f-memory", "1G");
+        await page.press("#f-memory", "Enter");
+        await page.waitForFunction(() => document.querySelector("#scenario-text").value.includes('memory = "1G"'));
+        await page.click("#run");
+        await page.waitForFunction(() => document.querySelector("#status").textContent.startsWith("Running"));
+        await page.click("#cancel");
+        await page.waitForFunction(() => document.querySelector("#status").textContent === "Cancelled.");
+        assert.ok(await page.locator("#verdict.stale").count(), "the previous verdict is marked stale");
+        assert.ok(await page.locator("#cancel").isDisabled());
+
+        await page.fill("#f-memory", "64M");
+        await page.press("#f-memory", "Enter");
+        await page.click("#random-seed");
+        await page.waitForFunction(() => {
+          const seed = document.querySelector("#seed").value;
+          return seed !== "1" && document.querySelector("#status").textContent.startsWith(`Seed ${seed}:`);
+        });
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
   test("dark theme and a narrow screen render a run without errors", async (t) => {
     await withPage(
       t,

@@ -293,6 +293,10 @@ pub fn app() -> Html {
         let d = state.dispatcher();
         Callback::from(move |f: Option<u64>| d.dispatch(Action::Focus(f)))
     };
+    let on_hover = {
+        let d = state.dispatcher();
+        Callback::from(move |h: Option<u64>| d.dispatch(Action::Hover(h)))
+    };
     let on_jump = dispatch(|| Action::JumpToEvidence);
     let on_od = {
         let d = state.dispatcher();
@@ -346,7 +350,7 @@ pub fn app() -> Html {
         },
         (Some(v), Tab::Memory) => html! { <MemView view={v.clone()} dark={dark} /> },
         (Some(v), Tab::Trace) => html! {
-            <TraceView view={v.clone()} focus={state.focus} on_focus={on_focus.clone()} />
+            <TraceView view={v.clone()} focus={state.focus} hover={state.hover} on_focus={on_focus.clone()} on_hover={on_hover.clone()} />
         },
     };
 
@@ -390,7 +394,7 @@ pub fn app() -> Html {
                     </div>
                     <Verdict view={state.view.clone()} stale={stale_view} on_jump={on_jump} />
                     if let Some(v) = &state.view {
-                        <Timeline view={v.clone()} focus={state.focus} on_focus={on_focus.clone()} dark={dark} />
+                        <Timeline view={v.clone()} focus={state.focus} hover={state.hover} on_focus={on_focus.clone()} on_hover={on_hover.clone()} dark={dark} />
                     } else {
                         <div class="timeline-placeholder muted">{ "The timeline appears after the first run." }</div>
                     }

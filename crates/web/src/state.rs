@@ -96,6 +96,8 @@ pub struct AppState {
     pub theme: Theme,
     /// The trace record highlighted in the timeline and the trace.
     pub focus: Option<u64>,
+    /// The trace record under the pointer, in either view.
+    pub hover: Option<u64>,
     /// Fragment (`run=...`) the URL effect should write, and how.
     pub url: Option<(String, HistoryMode)>,
     pub url_gen: u64,
@@ -130,6 +132,7 @@ pub enum Action {
     SelectFile(usize),
     SetTheme(Theme),
     Focus(Option<u64>),
+    Hover(Option<u64>),
     /// Show the first bad byte: its file in the File tab, its event focused.
     JumpToEvidence,
 }
@@ -163,6 +166,7 @@ impl AppState {
             stale_link: None,
             theme: Theme::Auto,
             focus: None,
+            hover: None,
             url: None,
             url_gen: 0,
         };
@@ -228,6 +232,7 @@ impl AppState {
         }));
         self.status = RunStatus::Running { steps: 0, t_ns: 0 };
         self.focus = None;
+        self.hover = None;
     }
 
     /// A new run gets a new history entry, except the first one of the page
@@ -330,6 +335,7 @@ impl AppState {
             Action::SelectFile(i) => s.file = i,
             Action::SetTheme(t) => s.theme = t,
             Action::Focus(f) => s.focus = f,
+            Action::Hover(h) => s.hover = h,
             Action::JumpToEvidence => {
                 if let Some(v) = &s.view {
                     if let Some((i, _)) = v.first_bad() {

@@ -20,7 +20,9 @@ const TOP: f64 = 16.0;
 pub struct Props {
     pub view: Rc<RunView>,
     pub focus: Option<u64>,
+    pub hover: Option<u64>,
     pub on_focus: Callback<Option<u64>>,
+    pub on_hover: Callback<Option<u64>>,
     pub dark: bool,
 }
 
@@ -76,6 +78,7 @@ fn draw(
     v: &RunView,
     win: Win,
     focus: Option<u64>,
+    hover: Option<u64>,
     dark: bool,
 ) -> Option<DrawStats> {
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
@@ -258,6 +261,15 @@ fn draw(
     if let Some(u) = v.result.unstable_at {
         marker(u.0, "MMF_UNSTABLE (reap)", "#7c3aed", LANE_H);
     }
+    if let Some(pos) = hover.and_then(|f| v.trace_pos(f)) {
+        let px = x(trace[pos].t.0 as f64);
+        ctx.set_fill_style_str(if dark {
+            "rgba(250,204,21,0.5)"
+        } else {
+            "rgba(234,179,8,0.5)"
+        });
+        ctx.fill_rect(px - 1.5, TOP, 3.0, h - TOP);
+    }
     if let Some(pos) = focus.and_then(|f| v.trace_pos(f)) {
         let r = &trace[pos];
         let px = x(r.t.0 as f64);
@@ -326,16 +338,20 @@ pub fn timeline(p: &Props) -> Html {
         let v = p.view.clone();
         let stats = stats.clone();
         let focus = p.focus;
+        let hover = p.hover;
         let dark = p.dark;
         use_effect_with(
-            (*win, focus, dark, p.view.result.trace_hash),
+            (*win, focus, hover, dark, p.view.result.trace_hash),
             move |(w, ..)| {
                 if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
                     let t0 = crate::app::now_ms();
-                    if let Some(s) = draw(&c, &v, *w, focus, dark) {
+                    if let Some(s) = draw(&c, &v, *w, focus, hover, dark) {
                         let ms = crate::app::now_ms() - t0;
                         let _ = c.set_attribute("data-ipi-arrows", &s.arrows.to_string());
                         let _ = c.set_attribute("data-draw-ms", &format!("{ms:.2}"));
+                        let idx = |x: Option<u64>| x.map_or(String::new(), |i| i.to_string());
+                        let _ = c.set_attribute("data-focus", &idx(focus));
+                        let _ = c.set_attribute("data-hover", &idx(hover));
                         stats.set((s.arrows, s.marks, ms));
                     }
                 }
@@ -422,7 +438,10 @@ pub fn timeline(p: &Props) -> Html {
                 .map(|(k, _)| k)
         }
     };
+    let last_hover = use_mut_ref(|| None::<u64>);
     let on_move = {
+        let last_hover = last_hover.clone();
+        let on_hover = p.on_hover.clone();
         let drag = drag.clone();
         let win = win.clone();
         let hover = hover.clone();
@@ -449,7 +468,13 @@ pub fn timeline(p: &Props) -> Html {
                 }
             }
             drop(d);
-            let tip = nearest(&e).map(|k| {
+            let k = nearest(&e);
+            let idx = k.map(|k| v.trace[k].idx);
+            if idx != *last_hover.borrow() {
+                *last_hover.borrow_mut() = idx;
+                on_hover.emit(idx);
+            }
+            let tip = k.map(|k| {
                 (
                     f64::from(e.offset_x()),
                     f64::from(e.offset_y()),
@@ -475,8 +500,11 @@ pub fn timeline(p: &Props) -> Html {
     let on_leave = {
         let drag = drag.clone();
         let hover = hover.clone();
+        let on_hover = p.on_hover.clone();
         Callback::from(move |_: MouseEvent| {
             *drag.borrow_mut() = None;
+            *last_hover.borrow_mut() = None;
+            on_hover.emit(None);
             hover.set(None);
         })
     };

@@ -11,7 +11,9 @@ const ROW_H: f64 = 18.0;
 pub struct Props {
     pub view: Rc<RunView>,
     pub focus: Option<u64>,
+    pub hover: Option<u64>,
     pub on_focus: Callback<Option<u64>>,
+    pub on_hover: Callback<Option<u64>>,
 }
 
 #[function_component(TraceView)]
@@ -85,15 +87,19 @@ pub fn trace_view(p: &Props) -> Html {
                 <input id="trace-filter" class="mono" placeholder="oom_reaper, SIGKILL, cpu3…" value={(*filter).clone()} oninput={on_filter} />
                 <span class="muted small">{ format!("{} of {} records", rows.len(), p.view.trace.len()) }</span>
             </div>
-            <div class="trace-scroll mono" id="trace" ref={scroll} onscroll={on_scroll} tabindex="0" aria-label="Trace">
+            <div class="trace-scroll mono" id="trace" ref={scroll} onscroll={on_scroll} tabindex="0" aria-label="Trace"
+                onmouseleave={let hv = p.on_hover.clone(); Callback::from(move |_: MouseEvent| hv.emit(None))}>
                 <div class="hex-space" style={format!("height:{}px", rows.len() as f64 * ROW_H)}>
                     { for rows[first..last].iter().enumerate().map(|(k, &pos)| {
                         let r = &p.view.trace[pos];
                         let idx = r.idx;
                         let on = p.on_focus.clone();
+                        let hv = p.on_hover.clone();
                         html! {
-                            <div class={classes!("trace-row", format!("k-{:?}", r.kind).to_lowercase(), (p.focus == Some(idx)).then_some("focus"))}
+                            <div class={classes!("trace-row", format!("k-{:?}", r.kind).to_lowercase(),
+                                    (p.focus == Some(idx)).then_some("focus"), (p.hover == Some(idx)).then_some("hover"))}
                                 style={format!("top:{}px", (first + k) as f64 * ROW_H)} data-idx={idx.to_string()}
+                                onmouseenter={Callback::from(move |_: MouseEvent| hv.emit(Some(idx)))}
                                 onclick={Callback::from(move |_: MouseEvent| on.emit(Some(idx)))}>
                                 { r.to_line() }
                             </div>
