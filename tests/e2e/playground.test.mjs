@@ -294,6 +294,36 @@ describe("playground", () => {
     );
   });
 
+  test("a panic shows the error panel with the permalink and a copy button", async (t) => {
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForRun(page, 1);
+        const hash = await page.evaluate(() => location.hash);
+        const thrown = await page.evaluate(async () => {
+          const m = await import("./pkg/oomlab_web.js");
+          try {
+            m.self_test_panic();
+            return null;
+          } catch (e) {
+            return String(e);
+          }
+        });
+        assert.ok(thrown, "the panic aborts the call");
+        const panel = page.locator("#panic-panel");
+        await panel.waitFor();
+        const report = await page.locator("#bug-report").inputValue();
+        assert.match(report, /self-test panic requested by the page/);
+        assert.ok(report.includes(hash), "the report carries the permalink");
+        assert.equal(await panel.locator("button", { hasText: "Copy bug report" }).count(), 1);
+        await screenshot(page, "panic-panel");
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
   test("dark theme and a narrow screen render a run without errors", async (t) => {
     await withPage(
       t,

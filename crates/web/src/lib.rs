@@ -30,6 +30,13 @@ mod entry {
     /// Panics: `Renderer::render` installs `console_error_panic_hook` unless
     /// `yew::set_custom_panic_hook` was called first, so a panic already
     /// reaches the console with its message and location.
+    /// Panics on purpose, so the end-to-end tests can check that a panic
+    /// becomes the error panel (with the permalink and "copy bug report").
+    #[wasm_bindgen]
+    pub fn self_test_panic() {
+        panic!("self-test panic requested by the page");
+    }
+
     #[wasm_bindgen]
     pub fn run() {
         yew::set_custom_panic_hook(Box::new(crate::panic::show));

@@ -326,10 +326,8 @@ pub fn timeline(p: &Props) -> Html {
             if let Some(pos) = f.and_then(|f| v.trace_pos(f)) {
                 let t = v.trace[pos].t.0 as f64;
                 let span = (win.t1 - win.t0).min(400_000.0);
-                win.set(Win {
-                    t0: t - span / 2.0,
-                    t1: t + span / 2.0,
-                });
+                let t0 = (t - span / 2.0).max(0.0);
+                win.set(Win { t0, t1: t0 + span });
             }
         });
     }
