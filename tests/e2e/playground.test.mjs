@@ -336,6 +336,10 @@ describe("playground", () => {
         await page.click("#theme-toggle"); // auto -> dark (explicit)
         await page.click("#theme-toggle"); // dark -> light
         assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light");
+        // The choice survives a reload, against the dark system preference.
+        await page.reload();
+        await waitForRun(page, 1);
+        assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light");
       },
       { colorScheme: "dark", viewport: VIEWPORT },
     );

@@ -81,6 +81,10 @@ fn location_hash() -> String {
         .unwrap_or_default()
 }
 
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
 fn prefers_dark() -> bool {
     web_sys::window()
         .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
@@ -163,6 +167,27 @@ pub fn app() -> Html {
         });
     }
 
+    // Theme: restored from and saved to localStorage (an edge, not the reducer).
+    {
+        let d = state.dispatcher();
+        use_effect_with((), move |_| {
+            let saved = storage().and_then(|s| s.get_item("oomlab-theme").ok().flatten());
+            match saved.as_deref() {
+                Some("dark") => d.dispatch(Action::SetTheme(Theme::Dark)),
+                Some("light") => d.dispatch(Action::SetTheme(Theme::Light)),
+                _ => {}
+            }
+        });
+    }
+    use_effect_with(state.theme, |t| {
+        if let Some(s) = storage() {
+            let _ = match t {
+                Theme::Auto => s.remove_item("oomlab-theme"),
+                Theme::Dark => s.set_item("oomlab-theme", "dark"),
+                Theme::Light => s.set_item("oomlab-theme", "light"),
+            };
+        }
+    });
     // Theme: an attribute on <html>; "auto" follows prefers-color-scheme.
     let dark = match state.theme {
         Theme::Dark => true,

@@ -119,6 +119,7 @@ fn draw(
     // Per CPU lane: (band start x, pid) of the task running there.
     let mut running: Vec<Option<(f64, u32)>> = vec![None; v.cpus as usize];
     let mut bands: std::collections::BTreeMap<u32, Vec<(f64, f64, u32)>> = Default::default();
+    let mut names: std::collections::BTreeMap<u32, &str> = Default::default();
     let mut marks = 0u32;
     for r in &trace[start..end] {
         let px = x(r.t.0 as f64);
@@ -136,6 +137,9 @@ fn draw(
                             bands.entry(p0).or_default().push((x0, px, l));
                         }
                         running[li] = pid.map(|p| (px, p));
+                        if let Some(p) = pid {
+                            names.entry(p).or_insert(r.comm.as_str());
+                        }
                     }
                 }
             }
@@ -159,13 +163,23 @@ fn draw(
             bands.entry(*p).or_default().push((*x0, x_end, l as u32));
         }
     }
+    let mut labels = Vec::new();
     for (pid, list) in &bands {
         ctx.set_fill_style_str(&pid_color(*pid));
         for &(x0, x1, l) in list {
             if x1 - x0 >= 0.5 {
                 ctx.fill_rect(x0, lane_y(l) + 2.0, x1 - x0, 6.0);
             }
+            if x1 - x0 >= 90.0 {
+                labels.push((x0.max(0.0), l, *pid));
+            }
         }
+    }
+    // Who runs, where a band is wide enough to say it.
+    ctx.set_fill_style_str(fg);
+    for (x0, l, pid) in labels {
+        let name = names.get(&pid).copied().unwrap_or("");
+        let _ = ctx.fill_text(&format!("{name}/{pid}"), x0 + 3.0, lane_y(l) + 8.0);
     }
     // Lock waits: hatched spans at the bottom of the lane where the task blocked.
     let lock = kind_color(TraceKind::Lock);
