@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
-const LANE_H: f64 = 22.0;
+const LANE_H: f64 = 34.0;
 const TOP: f64 = 16.0;
 
 #[derive(Properties, PartialEq)]
@@ -121,6 +121,10 @@ fn draw(
     let mut bands: std::collections::BTreeMap<u32, Vec<(f64, f64, u32)>> = Default::default();
     let mut names: std::collections::BTreeMap<u32, &str> = Default::default();
     let mut marks = 0u32;
+    // The kernel function of a step, where there is room to print it.
+    let mut last_label: Vec<f64> = vec![f64::MIN; lanes as usize];
+    let zoomed = span < 2_000_000.0;
+    let mut funcs: Vec<(f64, u32, &str)> = Vec::new();
     for r in &trace[start..end] {
         let px = x(r.t.0 as f64);
         for l in lanes_of(r, v.cpus).into_iter().flatten() {
@@ -148,6 +152,10 @@ fn draw(
                 continue;
             }
             last_px[li] = key;
+            if zoomed && px - last_label[li] >= 90.0 {
+                last_label[li] = px;
+                funcs.push((px, l, r.func));
+            }
             match by_kind.iter_mut().find(|(k, _)| *k == r.kind) {
                 Some((_, list)) => list.push((px, l)),
                 None => by_kind.push((r.kind, vec![(px, l)])),
@@ -194,7 +202,8 @@ fn draw(
         if x1 - x0 < 2.0 {
             continue;
         }
-        let y0 = lane_y(w.cpu) + LANE_H - 6.0;
+        let y0 = lane_y(w.cpu) + 21.0;
+        // (hatch: y0 .. y0 + 5, under the marks and above the function names)
         ctx.stroke_rect(x0, y0, x1 - x0, 5.0);
         let mut hx = x0;
         ctx.begin_path();
@@ -205,10 +214,16 @@ fn draw(
         }
         ctx.stroke();
     }
+    ctx.set_fill_style_str(if dark { "#9aa1ad" } else { "#5c6370" });
+    ctx.set_font("9px ui-monospace, monospace");
+    for (px, l, f) in funcs {
+        let _ = ctx.fill_text(f, px + 2.0, lane_y(l) + 32.0);
+    }
+    ctx.set_font("10px ui-monospace, monospace");
     for (kind, list) in &by_kind {
         ctx.set_fill_style_str(kind_color(*kind));
         for &(px, l) in list {
-            ctx.fill_rect(px, lane_y(l) + 9.0, 1.5, LANE_H - 11.0);
+            ctx.fill_rect(px, lane_y(l) + 9.0, 1.5, 11.0);
         }
     }
     // IPI arrows (including ones sent before the window but delivered in it).
