@@ -77,6 +77,12 @@ describe("playground", () => {
         await page.locator("#hexdump .hex-row .cell.b-expected", { hasText: "377" }).first().waitFor();
         await screenshot(page, "r1-zeros-od-b");
 
+        // Clicking a zero row focuses the copy that wrote it, in the timeline.
+        const event = await row.getAttribute("data-event");
+        assert.match(event, /^\d+$/);
+        await row.click();
+        await page.waitForFunction((e) => document.querySelector("#timeline").dataset.focus === e, event);
+
         // Timeline: a lane per CPU plus reaper and kswapd, and IPI arrows.
         const lanes = await page.locator(".lane-label").allTextContents();
         assert.ok(lanes.includes("cpu0") && lanes.includes("cpu7"), lanes.join(","));

@@ -371,7 +371,7 @@ pub fn app() -> Html {
             html! { <p class="muted placeholder">{ "Run a scenario to see its files, memory and trace." }</p> }
         }
         (Some(v), Tab::File) => html! {
-            <HexView view={v.clone()} file={state.file} od={state.od} on_od={on_od} on_file={on_file} />
+            <HexView view={v.clone()} file={state.file} od={state.od} on_od={on_od} on_file={on_file} on_focus={on_focus.clone()} />
         },
         (Some(v), Tab::Memory) => html! { <MemView view={v.clone()} dark={dark} /> },
         (Some(v), Tab::Trace) => html! {

@@ -17,6 +17,8 @@ pub struct Props {
     pub od: OdStyle,
     pub on_od: Callback<OdStyle>,
     pub on_file: Callback<usize>,
+    /// Show the trace record that wrote a row's bytes.
+    pub on_focus: Callback<Option<u64>>,
 }
 
 #[function_component(HexView)]
@@ -125,10 +127,19 @@ pub fn hex_view(p: &Props) -> Html {
                 <div class="hex-space" style={format!("height:{}px", rows as f64 * ROW_H)}>
                     { for (first..last).map(|i| {
                         let row = f.dump.row(i, p.od);
+                        // The event that wrote the row's worst byte.
+                        let event = (row.offset..(row.offset + ROW_BYTES).min(f.dump.len))
+                            .filter_map(|o| f.dump.span_at(o))
+                            .max_by_key(|s| s.class)
+                            .and_then(|s| s.event);
+                        let on_focus = p.on_focus.clone();
                         let marker = if Some(i) == acked_row { Some("S_ack") } else if i + 1 == rows { Some("i_size") } else { None };
                         html! {
                             <div class="hex-row" style={format!("top:{}px", i as f64 * ROW_H)}
-                                data-offset={format!("{:#x}", row.offset)}>
+                                data-offset={format!("{:#x}", row.offset)}
+                                data-event={event.map(|e| e.to_string())}
+                                title={event.map(|e| format!("written by trace record {e}; click to show it in the timeline"))}
+                                onclick={Callback::from(move |_: MouseEvent| if event.is_some() { on_focus.emit(event) })}>
                                 <span class="off">{ row.offset_text }</span>
                                 { for row.cells.into_iter().map(|c| html! {
                                     <span class={classes!("cell", format!("b-{}", c.class.name()))}>{ c.text }</span>
