@@ -281,9 +281,11 @@ fn explore_pct_and_exhaustive() {
 // ---------------------------------------------------------------- check
 
 /// Run counts that reach each preset's expectations: R1 corrupts in about half
-/// of its runs; R4's zeros are rare (about 3% of runs, the first at run 41 of
-/// seed base 0), so it needs more.
-const CHECK_RUNS: &[(&str, &str)] = &[("r1", "40"), ("r2", "20"), ("r3", "20"), ("r4", "120")];
+/// of its runs; R4's zeros are rare (about 1% of runs with seed base 0: runs 81
+/// and 163 of the first 200), so it needs many more. Every run is
+/// deterministic, so these counts do not flake; a model change that moves R4's
+/// first corrupting run beyond 200 shows up here.
+const CHECK_RUNS: &[(&str, &str)] = &[("r1", "40"), ("r2", "20"), ("r3", "20"), ("r4", "200")];
 
 #[test]
 fn check_passes_on_every_preset() {
