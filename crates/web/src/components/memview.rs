@@ -48,6 +48,18 @@ pub fn mem_view(p: &Props) -> Html {
         })
         .collect::<Vec<_>>()
         .join(" ");
+    let zero: String = s
+        .iter()
+        .filter_map(|p| {
+            let m = p.mms.iter().find(|m| Some(m.tgid) == victim)?;
+            Some(format!(
+                "{:.1},{:.1}",
+                x(p.t),
+                h - m.zero as f64 / present_max * h
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     let unstable_t = s
         .iter()
         .find(|p| p.mms.iter().any(|m| Some(m.tgid) == victim && m.unstable))
@@ -93,6 +105,7 @@ pub fn mem_view(p: &Props) -> Html {
                 { hline(wm.low, "low", "wm low", 90.0) }
                 { hline(wm.min, "min", "wm min", 176.0) }
                 <polyline class="present" points={present} />
+                <polyline class="zero" points={zero} />
                 <polyline class="free" points={free} />
                 if let Some(t) = unstable_t {
                     <line class="unstable" x1={x(t).to_string()} x2={x(t).to_string()} y1="0" y2={h.to_string()} />
@@ -102,6 +115,7 @@ pub fn mem_view(p: &Props) -> Html {
             <p class="legend small">
                 <span class="lg free-key">{ "free pages (clipped above 3 × high)" }</span>
                 <span class="lg present-key">{ "victim present PTEs (scaled)" }</span>
+                <span class="lg zero-key">{ "victim zero-pfn PTEs (same scale)" }</span>
                 <span class="muted">{ format!("{} samples", s.len()) }</span>
             </p>
         </div>
