@@ -242,13 +242,23 @@ describe("playground", () => {
         await runSeed(page, found.seed);
         assert.equal((await outcomes(page))[0], "zeros_in_file");
         await page.selectOption("#f-unstable-check", "pre_pte");
-        await page.waitForFunction(() =>
-          document.querySelector("#scenario-text").value.includes('unstable_check = "pre_pte"'),
+        await page.waitForFunction(
+          () => document.querySelector("#scenario-text").value.includes('unstable_check = "pre_pte"'),
+          null,
+          { timeout: 60_000 },
         );
         await page.click("#run");
-        await page.waitForFunction(() =>
-          [...document.querySelectorAll("#verdict .chip")].some((c) => c.dataset.code === "fix_engaged"),
-        );
+        await waitForRun(page, found.seed);
+        await page
+          .waitForFunction(
+            () => [...document.querySelectorAll("#verdict .chip")].some((c) => c.dataset.code === "fix_engaged"),
+            null,
+            { timeout: 60_000 },
+          )
+          .catch(async (err) => {
+            err.message += `\n(outcomes: ${await outcomes(page)}; status: ${await page.locator("#status").textContent()})`;
+            throw err;
+          });
         const codes = await outcomes(page);
         assert.ok(!codes.includes("zeros_in_file"), codes.join(","));
         await page.click("#tab-memory");
