@@ -709,6 +709,31 @@ pub fn parse_scenario(text: &str) -> Result<ValidScenario, Vec<ScenarioError>> {
             message: m,
         }]
     })?;
+    // The current version deserializes straight from the text, so that type
+    // errors carry a span; an older one goes through the migrated value.
+    let direct =
+        if value.get("version").and_then(|v| v.as_integer()) == Some(i64::from(SCENARIO_VERSION)) {
+            Some(toml::from_str::<Scenario>(text))
+        } else {
+            None
+        };
+    if let Some(Err(e)) = &direct {
+        if let Some(span) = e.span() {
+            let (line, column) = offset_to_line_col(text, span.start);
+            let key = e
+                .message()
+                .split('`')
+                .nth(1)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            return Err(vec![ScenarioError {
+                path: key,
+                line: Some(line),
+                column: Some(column),
+                message: e.message().to_string(),
+            }]);
+        }
+    }
     let scenario: Scenario = match Scenario::deserialize(value) {
         Ok(s) => s,
         Err(e) => {

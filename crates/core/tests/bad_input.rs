@@ -46,6 +46,14 @@ fn out_of_range_values_are_all_reported() {
 }
 
 #[test]
+fn wrong_types_are_located() {
+    let e = errs(&BASE.replace("cpus = 4", "cpus = \"many\""));
+    assert_eq!(e[0].line, Some(3), "{e:?}");
+    assert!(e[0].column.is_some());
+    assert!(e[0].message.contains("invalid type"), "{}", e[0].message);
+}
+
+#[test]
 fn bad_sizes_and_durations() {
     let e = errs(&BASE.replace("\"64M\"", "\"64Q\""));
     assert!(e[0].message.contains("not a size"), "{}", e[0].message);
