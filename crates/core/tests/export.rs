@@ -1,6 +1,7 @@
 //! Trace exports: the Chrome trace-event JSON must be structurally valid for
 //! Perfetto (every event has ph/ts/pid/tid/name, tracks are named, every flow
 //! start has its finish), and the other two formats must carry the run.
+#![cfg(not(target_arch = "wasm32"))]
 
 use oomlab_core::export::{ascii_diagram, chrome_trace, text, CHROME_PID_CPUS, CHROME_PID_TASKS};
 use oomlab_core::{presets, ChoiceSource, Sim};
