@@ -185,21 +185,26 @@ pub fn shrink(
         )));
     };
     let permalink = link(sc, res.source.clone());
-    // The trace of the shrunk run, to show where each critical decision bites.
+    // The trace of the shrunk run, to show where each critical decision bites:
+    // step it until the decision is taken and note the next trace record.
     let mut sim = Sim::new(sc, res.source.clone());
+    let mut order: Vec<usize> = (0..res.critical.len()).collect();
+    order.sort_by_key(|&k| res.critical[k].index);
+    let mut marks = vec![0usize; res.critical.len()];
+    for k in order {
+        while sim.recorded_choices().len() as u32 <= res.critical[k].index && sim.step() {}
+        marks[k] = sim.trace().len();
+    }
     sim.run_to_end(u64::MAX);
     let tr = sim.trace();
-    let near = |i: u64| {
-        tr.iter()
-            .find(|r| r.idx >= i)
-            .map(|r| r.to_line())
-            .unwrap_or_default()
-    };
+    let near_rec = |k: usize| tr.get(marks[k]).or(tr.last());
+    let near = |k: usize| near_rec(k).map(|r| r.to_line()).unwrap_or_default();
     if json {
         let crit: Vec<_> = res
             .critical
             .iter()
-            .map(|c| json!({"index": c.index, "value": c.value, "kind": c.kind, "options": c.options, "near_event": c.near_event, "near": near(c.near_event)}))
+            .enumerate()
+            .map(|(k, c)| json!({"index": c.index, "value": c.value, "kind": c.kind, "options": c.options, "near_event": near_rec(k).map(|r| r.idx), "near": near(k)}))
             .collect();
         print_json(&json!({
             "model_version": oomlab_core::MODEL_VERSION,
@@ -233,14 +238,22 @@ pub fn shrink(
     outln!("outcomes: {}", outcome_codes(&res.result).join(", "));
     outln!("{}", res.result.explain());
     outln!("critical decisions (removing any one loses the outcome):");
-    for c in &res.critical {
+    // A shrink stopped by --max-runs can leave hundreds; the JSON has them all.
+    const SHOWN: usize = 20;
+    for (k, c) in res.critical.iter().enumerate().take(SHOWN) {
         outln!(
             "  #{:<6} {:<14} option {} of {}  near {}",
             c.index,
             c.kind,
             c.value,
             c.options,
-            near(c.near_event)
+            near(k)
+        );
+    }
+    if res.critical.len() > SHOWN {
+        outln!(
+            "  ... {} more (all of them with --json)",
+            res.critical.len() - SHOWN
         );
     }
     outln!("permalink: {permalink}");
