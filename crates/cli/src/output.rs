@@ -213,6 +213,7 @@ pub fn shrink(
             "source": res.source,
             "critical": crit,
             "runs": res.runs,
+            "minimal": res.minimal,
             "original_choices": res.original_choices,
             "original_deviations": res.original_deviations,
             "original_steps": res.original_steps,
@@ -237,6 +238,12 @@ pub fn shrink(
     );
     outln!("outcomes: {}", outcome_codes(&res.result).join(", "));
     outln!("{}", res.result.explain());
+    if !res.minimal {
+        outln!(
+            "not minimal: the budget ran out after {} test runs (raise --max-runs); critical decisions are reported for a minimal run only",
+            res.runs
+        );
+    }
     outln!("critical decisions (removing any one loses the outcome):");
     // A shrink stopped by --max-runs can leave hundreds; the JSON has them all.
     const SHOWN: usize = 20;

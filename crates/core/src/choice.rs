@@ -74,6 +74,9 @@ pub struct Choice {
     /// Number of options that were available.
     pub options: u32,
     pub value: u32,
+    /// Index of the next trace record when the decision was taken: where a
+    /// front end shows it.
+    pub event: u64,
 }
 
 /// Where decisions come from.
@@ -107,6 +110,8 @@ pub struct Chooser {
     /// Deviations mode: sorted (index, value); every other decision is 0.
     devs: Option<Vec<(u32, u32)>>,
     recorded: Vec<Choice>,
+    /// The trace's length, kept current by the simulator.
+    pub(crate) event: u64,
 }
 
 impl Chooser {
@@ -130,6 +135,7 @@ impl Chooser {
             pos: 0,
             devs,
             recorded: Vec::new(),
+            event: 0,
         }
     }
 
@@ -157,6 +163,7 @@ impl Chooser {
             kind,
             options,
             value,
+            event: self.event,
         });
         value
     }
@@ -184,6 +191,7 @@ impl Chooser {
             kind,
             options: 2,
             value,
+            event: self.event,
         });
         value == 1
     }

@@ -3,15 +3,18 @@
 //!
 //! A run's recorded choices are turned into the set of its non-default
 //! decisions; a candidate subset is tested by running with only those
-//! deviations (every other decision at its default). The result is 1-minimal:
-//! removing any single remaining deviation loses the target outcome, and the
-//! shrinker checks that explicitly for each one, so the critical choices it
-//! reports are critical by test, not by assumption.
+//! deviations (every other decision at its default). Before ddmin, a pre-pass
+//! tries dropping every deviation of one kind at once (all jitter, all IPI
+//! latencies, ...), which removes most of a seeded run's thousands of
+//! deviations in a handful of runs. If ddmin finishes within the budget the
+//! result is 1-minimal; the shrinker then checks each remaining deviation by
+//! removing it, so the critical choices it reports are critical by test, not by
+//! assumption. A budget that runs out leaves the result unverified, and says so.
 //!
 //! Not done: shrinking the number of threads (scenarios are left as written),
 //! and lowering deviation values (a deviation is kept with its value).
 
-use crate::choice::{Choice, ChoiceSource};
+use crate::choice::{Choice, ChoiceKind, ChoiceSource};
 use crate::outcome::{Outcome, RunResult};
 use crate::scenario::ValidScenario;
 use crate::sim::Sim;
@@ -21,10 +24,11 @@ use serde::{Deserialize, Serialize};
 pub struct CriticalChoice {
     /// Index of the decision in the run.
     pub index: u32,
+    /// The value the shrunk run took there (in `0..options`).
     pub value: u32,
     pub kind: String,
     pub options: u32,
-    /// Trace record index where that decision was taken (nearest after it).
+    /// Index of the trace record that follows the decision.
     pub near_event: u64,
 }
 
@@ -32,6 +36,9 @@ pub struct CriticalChoice {
 pub struct ShrinkResult {
     pub source: ChoiceSource,
     pub critical: Vec<CriticalChoice>,
+    /// True when ddmin reached a 1-minimal set and every deviation left was
+    /// checked; false when the run budget ran out first.
+    pub minimal: bool,
     pub runs: u64,
     pub original_choices: u64,
     pub original_deviations: u64,
@@ -52,7 +59,8 @@ fn run_devs(sc: &ValidScenario, seed: u64, devs: &[(u32, u32)]) -> (RunResult, V
 }
 
 /// Shrinks a run that shows `target`. Returns None if the run does not show it.
-/// `progress` is called after every test run with the number of runs so far.
+/// `max_runs` bounds every test run, the final checks included; `progress` is
+/// called after each one with the number of runs so far.
 pub fn shrink(
     sc: &ValidScenario,
     source: &ChoiceSource,
@@ -80,13 +88,34 @@ pub fn shrink(
         progress(*runs);
         run_devs(sc, seed, d).0.has(target)
     };
-    // The full deviation set replays the original exactly; start from nothing
-    // if even that is enough.
+    let mut complete = true;
     if test(&[], &mut runs) {
         devs.clear();
     } else {
+        // Pre-pass: whole kinds of decisions at once.
+        let mut kinds: Vec<ChoiceKind> = devs.iter().map(|(i, _)| rec[*i as usize].kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        for k in kinds {
+            if runs >= max_runs {
+                break;
+            }
+            let without: Vec<(u32, u32)> = devs
+                .iter()
+                .copied()
+                .filter(|(i, _)| rec[*i as usize].kind != k)
+                .collect();
+            if without.len() < devs.len() && test(&without, &mut runs) {
+                devs = without;
+            }
+        }
+        // ddmin.
         let mut n = 2usize;
-        while devs.len() >= 2 && runs < max_runs {
+        while devs.len() >= 2 {
+            if runs >= max_runs {
+                complete = false;
+                break;
+            }
             let chunk = devs.len().div_ceil(n);
             let mut reduced = false;
             let mut start = 0;
@@ -106,42 +135,51 @@ pub fn shrink(
                 start = end;
             }
             if !reduced {
+                if runs >= max_runs {
+                    complete = false;
+                    break;
+                }
                 if n >= devs.len() {
                     break;
                 }
                 n = (2 * n).min(devs.len());
             }
         }
-        if devs.len() == 1 && runs < max_runs && test(&[], &mut runs) {
-            devs.clear();
-        }
     }
     let (result, choices) = run_devs(sc, seed, &devs);
     runs += 1;
-    // Verify criticality one by one.
+    // Verify criticality one by one, within what is left of the budget.
     let mut critical = Vec::new();
-    for k in 0..devs.len() {
-        let without: Vec<(u32, u32)> = devs
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != k)
-            .map(|(_, d)| *d)
-            .collect();
-        if !test(&without, &mut runs) {
-            let (i, v) = devs[k];
-            let c = choices.get(i as usize);
-            critical.push(CriticalChoice {
-                index: i,
-                value: v,
-                kind: c.map_or("?", |c| c.kind.name()).to_string(),
-                options: c.map_or(0, |c| c.options),
-                near_event: 0,
-            });
+    if complete {
+        for k in 0..devs.len() {
+            if runs >= max_runs {
+                complete = false;
+                break;
+            }
+            let without: Vec<(u32, u32)> = devs
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != k)
+                .map(|(_, d)| *d)
+                .collect();
+            if !test(&without, &mut runs) {
+                let i = devs[k].0;
+                if let Some(c) = choices.get(i as usize) {
+                    critical.push(CriticalChoice {
+                        index: i,
+                        value: c.value,
+                        kind: c.kind.name().to_string(),
+                        options: c.options,
+                        near_event: c.event,
+                    });
+                }
+            }
         }
     }
     Some(ShrinkResult {
         source: ChoiceSource::Deviations { seed, devs },
         critical,
+        minimal: complete,
         runs,
         original_choices: rec.len() as u64,
         original_deviations,

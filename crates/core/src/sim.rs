@@ -551,6 +551,7 @@ impl Sim {
     ) -> u64 {
         let idx = self.trace_total;
         self.trace_total += 1;
+        self.chooser.event = self.trace_total;
         let (pid, comm) = match tid {
             Some(t) => {
                 let t = &self.tasks[t as usize];
