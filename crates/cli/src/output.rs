@@ -184,10 +184,10 @@ pub fn shrink(
             target.code()
         )));
     };
-    let permalink = link(sc, res.source.clone());
+    let permalink = link(&res.scenario, res.source.clone());
     // The trace of the shrunk run, to show where each critical decision bites:
     // step it until the decision is taken and note the next trace record.
-    let mut sim = Sim::new(sc, res.source.clone());
+    let mut sim = Sim::new(&res.scenario, res.source.clone());
     let mut order: Vec<usize> = (0..res.critical.len()).collect();
     order.sort_by_key(|&k| res.critical[k].index);
     let mut marks = vec![0usize; res.critical.len()];
@@ -214,6 +214,8 @@ pub fn shrink(
             "critical": crit,
             "runs": res.runs,
             "minimal": res.minimal,
+            "threads_before": res.threads_before,
+            "threads_after": res.threads_after,
             "original_choices": res.original_choices,
             "original_deviations": res.original_deviations,
             "original_steps": res.original_steps,
@@ -236,6 +238,13 @@ pub fn shrink(
         res.result.steps,
         res.runs,
     );
+    if res.threads_after < res.threads_before {
+        outln!(
+            "threads: {} -> {} (the permalink carries the smaller scenario)",
+            res.threads_before,
+            res.threads_after
+        );
+    }
     outln!("outcomes: {}", outcome_codes(&res.result).join(", "));
     outln!("{}", res.result.explain());
     if !res.minimal {

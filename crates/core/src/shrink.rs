@@ -11,12 +11,15 @@
 //! removing it, so the critical choices it reports are critical by test, not by
 //! assumption. A budget that runs out leaves the result unverified, and says so.
 //!
-//! Not done: shrinking the number of threads (scenarios are left as written),
-//! and lowering deviation values (a deviation is kept with its value).
+//! First, where the scenario allows it, the thread counts of its
+//! `[[process.thread]]` entries are lowered (halving, then one by one) while the
+//! outcome holds with the same choices; the result carries that smaller
+//! scenario. Not done: lowering deviation values (a deviation is kept with its
+//! value), and removing whole processes or program statements.
 
 use crate::choice::{Choice, ChoiceKind, ChoiceSource};
 use crate::outcome::{Outcome, RunResult};
-use crate::scenario::ValidScenario;
+use crate::scenario::{validate, ValidScenario};
 use crate::sim::Sim;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +37,12 @@ pub struct CriticalChoice {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ShrinkResult {
+    /// The scenario of the shrunk run: the input with fewer threads where
+    /// that kept the outcome.
+    #[serde(skip)]
+    pub scenario: ValidScenario,
+    pub threads_before: u32,
+    pub threads_after: u32,
     pub source: ChoiceSource,
     pub critical: Vec<CriticalChoice>,
     /// True when ddmin reached a 1-minimal set and every deviation left was
@@ -58,6 +67,65 @@ fn run_devs(sc: &ValidScenario, seed: u64, devs: &[(u32, u32)]) -> (RunResult, V
     (r, sim.recorded_choices().to_vec())
 }
 
+fn thread_count(sc: &ValidScenario) -> u32 {
+    sc.scenario
+        .processes
+        .iter()
+        .flat_map(|p| p.threads.iter())
+        .map(|t| t.count)
+        .sum()
+}
+
+/// Lowers thread counts while `target` still shows with the same choices.
+fn shrink_threads(
+    sc: &ValidScenario,
+    source: &ChoiceSource,
+    target: Outcome,
+    max_runs: u64,
+    runs: &mut u64,
+    progress: &mut dyn FnMut(u64),
+) -> ValidScenario {
+    let mut best = sc.clone();
+    let entries: Vec<(usize, usize)> = sc
+        .scenario
+        .processes
+        .iter()
+        .enumerate()
+        .flat_map(|(pi, p)| (0..p.threads.len()).map(move |ti| (pi, ti)))
+        .collect();
+    for (pi, ti) in entries {
+        loop {
+            let count = best.scenario.processes[pi].threads[ti].count;
+            if count <= 1 || *runs >= max_runs {
+                break;
+            }
+            let mut accepted = false;
+            // Halve first, then one at a time.
+            for next in [count / 2, count - 1] {
+                if next == 0 || next >= count || *runs >= max_runs {
+                    continue;
+                }
+                let mut cand = best.scenario.clone();
+                cand.processes[pi].threads[ti].count = next;
+                let Ok(v) = validate(cand, None) else {
+                    continue;
+                };
+                *runs += 1;
+                progress(*runs);
+                if crate::run(&v, source.clone()).has(target) {
+                    best = v;
+                    accepted = true;
+                    break;
+                }
+            }
+            if !accepted {
+                break;
+            }
+        }
+    }
+    best
+}
+
 /// Shrinks a run that shows `target`. Returns None if the run does not show it.
 /// `max_runs` bounds every test run, the final checks included; `progress` is
 /// called after each one with the number of runs so far.
@@ -68,11 +136,16 @@ pub fn shrink(
     max_runs: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Option<ShrinkResult> {
-    let mut sim = Sim::new(sc, source.clone());
-    let orig = sim.run_to_end(u64::MAX);
-    if !orig.has(target) {
+    if !crate::run(sc, source.clone()).has(target) {
         return None;
     }
+    let threads_before = thread_count(sc);
+    let mut runs = 1u64;
+    let small = shrink_threads(sc, source, target, max_runs, &mut runs, progress);
+    let sc = &small;
+    let mut sim = Sim::new(sc, source.clone());
+    let orig = sim.run_to_end(u64::MAX);
+    runs += 1;
     let seed = source.seed();
     let rec = sim.recorded_choices().to_vec();
     let mut devs: Vec<(u32, u32)> = rec
@@ -82,7 +155,6 @@ pub fn shrink(
         .map(|(i, c)| (i as u32, c.value))
         .collect();
     let original_deviations = devs.len() as u64;
-    let mut runs = 1u64;
     let mut test = |d: &[(u32, u32)], runs: &mut u64| -> bool {
         *runs += 1;
         progress(*runs);
@@ -177,6 +249,9 @@ pub fn shrink(
         }
     }
     Some(ShrinkResult {
+        scenario: small.clone(),
+        threads_before,
+        threads_after: thread_count(&small),
         source: ChoiceSource::Deviations { seed, devs },
         critical,
         minimal: complete,

@@ -120,8 +120,8 @@ fn shrinking_keeps_the_outcome_and_critical_choices_are_critical() {
             c.index
         );
     }
-    // Replaying the shrunk source reproduces it exactly.
-    let again = run(&sc, s.source.clone());
+    // Replaying the shrunk source on the shrunk scenario reproduces it exactly.
+    let again = run(&s.scenario, s.source.clone());
     assert_eq!(again.trace_hash, s.result.trace_hash);
 }
 
