@@ -33,10 +33,7 @@ impl Sim {
 
     pub(crate) fn wakeup_flusher(&mut self, by: Tid) {
         let f = self.flusher_tid;
-        if self.tasks[f as usize].state == TaskState::Interruptible {
-            let cpu = self.cpu_of(by);
-            self.wake_up_process(f, cpu);
-        }
+        self.wake_up_queue(f, "wb_wait_for_work", by);
     }
 
     pub(crate) fn step_balance_dirty(&mut self, tid: Tid, waited: &mut bool) -> Fr {

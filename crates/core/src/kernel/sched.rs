@@ -343,6 +343,20 @@ impl Sim {
         true
     }
 
+    pub(crate) fn sleeps_on(&self, tid: Tid, queue: &'static str) -> bool {
+        self.tasks[tid as usize].blocked_on == Some(queue)
+    }
+
+    /// `wake_up(&queue)`: wakes `tid` only if it sleeps on that wait queue, not
+    /// in some other sleep (a timeout, a lock). Returns whether it woke.
+    pub(crate) fn wake_up_queue(&mut self, tid: Tid, queue: &'static str, by: Tid) -> bool {
+        if !self.sleeps_on(tid, queue) {
+            return false;
+        }
+        let cpu = self.cpu_of(by);
+        self.wake_up_process(tid, cpu)
+    }
+
     /// An interrupt arrives while the CPU runs user code: the user step is cut
     /// short and the task goes through `exit_to_usermode_loop`.
     pub(crate) fn interrupt_user(&mut self, cpu: CpuId) {

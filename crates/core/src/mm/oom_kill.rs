@@ -168,12 +168,8 @@ impl Sim {
             TraceKind::Oom,
             format!("queued {pid}"),
         );
-        // wake_up(&oom_reaper_wait): only a reaper idle on its wait queue is
-        // woken; one sleeping between attempts or on oom_lock is not.
-        if self.tasks[reaper as usize].blocked_on == Some("oom_reaper_wait") {
-            let cpu = self.cpu_of(by);
-            self.wake_up_process(reaper, cpu);
-        }
+        // A reaper sleeping between attempts or on oom_lock is not woken.
+        self.wake_up_queue(reaper, "oom_reaper_wait", by);
     }
 
     pub(crate) fn step_oom(&mut self, tid: Tid, f: &mut OomFrame) -> Fr {

@@ -185,15 +185,14 @@ impl Sim {
 
     pub(crate) fn wakeup_kswapd(&mut self, tid: Tid) {
         let k = self.kswapd_tid;
-        if self.tasks[k as usize].state == TaskState::Interruptible {
+        if self.sleeps_on(k, "kswapd_wait") {
             self.tr(
                 tid,
                 "wakeup_kswapd",
                 TraceKind::Reclaim,
                 format!("free {} < low {}", self.mem.nr_free(), self.mem.wmark.low),
             );
-            let cpu = self.cpu_of(tid);
-            self.wake_up_process(k, cpu);
+            self.wake_up_queue(k, "kswapd_wait", tid);
         }
     }
 
