@@ -116,15 +116,22 @@ enum IntOrStr {
     Str(String),
 }
 
+/// An integer, or a string parsed by `parse`; `what` names it in errors.
+fn int_or_str<'de, D: Deserializer<'de>>(
+    d: D,
+    what: &str,
+    parse: fn(&str) -> Result<u64, String>,
+) -> Result<u64, D::Error> {
+    match IntOrStr::deserialize(d)? {
+        IntOrStr::Int(i) if i >= 0 => Ok(i as u64),
+        IntOrStr::Int(i) => Err(serde::de::Error::custom(format!("{what} {i} is negative"))),
+        IntOrStr::Str(s) => parse(&s).map_err(serde::de::Error::custom),
+    }
+}
+
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match IntOrStr::deserialize(d)? {
-            IntOrStr::Int(i) if i >= 0 => Ok(Size(i as u64)),
-            IntOrStr::Int(i) => Err(serde::de::Error::custom(format!("size {i} is negative"))),
-            IntOrStr::Str(s) => parse_size_str(&s)
-                .map(Size)
-                .map_err(serde::de::Error::custom),
-        }
+        int_or_str(d, "size", parse_size_str).map(Size)
     }
 }
 impl Serialize for Size {
@@ -134,15 +141,7 @@ impl Serialize for Size {
 }
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match IntOrStr::deserialize(d)? {
-            IntOrStr::Int(i) if i >= 0 => Ok(Dur(i as u64)),
-            IntOrStr::Int(i) => Err(serde::de::Error::custom(format!(
-                "duration {i} is negative"
-            ))),
-            IntOrStr::Str(s) => parse_duration_str(&s)
-                .map(Dur)
-                .map_err(serde::de::Error::custom),
-        }
+        int_or_str(d, "duration", parse_duration_str).map(Dur)
     }
 }
 impl Serialize for Dur {
