@@ -570,11 +570,10 @@ impl Sim {
             msg,
             ipi_to,
         };
-        let line = rec.to_line();
-        for b in line.as_bytes().iter().chain(std::iter::once(&b'\n')) {
-            self.trace_hash ^= u64::from(*b);
-            self.trace_hash = self.trace_hash.wrapping_mul(0x0000_0100_0000_01B3);
-        }
+        let mut h = crate::trace::FnvWriter(self.trace_hash);
+        let _ = rec.write_line(&mut h);
+        let _ = std::fmt::Write::write_str(&mut h, "\n");
+        self.trace_hash = h.0;
         if (self.trace.len() as u64) < self.sc.scenario.limits.max_trace {
             self.trace.push(rec);
         }

@@ -44,15 +44,37 @@ pub struct TraceRecord {
 impl TraceRecord {
     /// `[    0.001234] cpu3 a.out/12 oom_kill_process: Killed process 41 (a.out)`
     pub fn to_line(&self) -> String {
-        let cpu = match self.cpu {
-            Some(c) => format!("cpu{c}"),
-            None => "-".to_string(),
-        };
-        let who = match self.pid {
-            Some(p) => format!("{}/{}", self.comm, p),
-            None => "-".into(),
-        };
-        format!("[{}] {} {} {}: {}", self.t, cpu, who, self.func, self.msg)
+        let mut s = String::with_capacity(96);
+        let _ = self.write_line(&mut s);
+        s
+    }
+
+    /// Writes the line without intermediate strings: the simulator hashes
+    /// every record this way as it is made.
+    pub fn write_line<W: std::fmt::Write>(&self, w: &mut W) -> std::fmt::Result {
+        write!(w, "[{}] ", self.t)?;
+        match self.cpu {
+            Some(c) => write!(w, "cpu{c} ")?,
+            None => w.write_str("- ")?,
+        }
+        match self.pid {
+            Some(p) => write!(w, "{}/{} ", self.comm, p)?,
+            None => w.write_str("- ")?,
+        }
+        write!(w, "{}: {}", self.func, self.msg)
+    }
+}
+
+/// FNV-1a over whatever is written to it.
+pub(crate) struct FnvWriter(pub u64);
+
+impl std::fmt::Write for FnvWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.as_bytes() {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01B3);
+        }
+        Ok(())
     }
 }
 
@@ -60,7 +82,7 @@ impl TraceRecord {
 pub fn trace_text(records: &[TraceRecord]) -> String {
     let mut s = String::with_capacity(records.len() * 80);
     for r in records {
-        s.push_str(&r.to_line());
+        let _ = r.write_line(&mut s);
         s.push('\n');
     }
     s
