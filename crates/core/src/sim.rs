@@ -428,6 +428,18 @@ impl Sim {
         self.now
     }
 
+    /// The pid running on each CPU and its mode, without building a snapshot:
+    /// cheap enough to sample after every step (the timeline's user/kernel
+    /// bands). Kernel threads are always in kernel mode.
+    pub fn cpu_modes(&self) -> impl Iterator<Item = Option<(u32, Mode)>> + '_ {
+        self.cpus.iter().map(|c| {
+            c.curr.map(|t| {
+                let t = &self.tasks[t as usize];
+                (t.pid, t.mode)
+            })
+        })
+    }
+
     pub fn is_done(&self) -> bool {
         self.end.is_some()
     }

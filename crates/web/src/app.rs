@@ -40,6 +40,7 @@ async fn run_chunks(
 ) {
     let mut sim = Sim::new(&r.scenario, r.source.clone());
     let mut samples = Vec::new();
+    let mut modes = view::ModeTracker::default();
     loop {
         let start = now_ms();
         let mut more = true;
@@ -49,6 +50,7 @@ async fn run_chunks(
                     more = false;
                     break;
                 }
+                modes.observe(&sim);
             }
             samples.push(view::sample(&sim));
         }
@@ -68,7 +70,8 @@ async fn run_chunks(
             return;
         }
     }
-    let v = RunView::build(&r.scenario, &r.source, &mut sim, samples);
+    let spans = modes.finish(&sim);
+    let v = RunView::build(&r.scenario, &r.source, &mut sim, samples).with_user_spans(spans);
     d.dispatch(Action::Finished {
         id: r.id,
         view: Rc::new(v),
@@ -331,13 +334,20 @@ pub fn app() -> Html {
         let d = state.dispatcher();
         Callback::from(move |i: usize| d.dispatch(Action::SelectFile(i)))
     };
+    // On narrow screens the Details pane is a bottom drawer; picking a tab
+    // opens it. On wide screens the class has no effect.
+    let drawer = use_state(|| false);
     let tab = |t: Tab, label: &'static str, id: &'static str| {
         let d = state.dispatcher();
         let selected = state.tab == t;
+        let drawer = drawer.clone();
         html! {
             <button role="tab" id={id} aria-selected={selected.to_string()}
                 class={classes!("tab", selected.then_some("active"))}
-                onclick={Callback::from(move |_: MouseEvent| d.dispatch(Action::SetTab(t)))}>
+                onclick={Callback::from(move |_: MouseEvent| {
+                    drawer.set(true);
+                    d.dispatch(Action::SetTab(t));
+                })}>
                 { label }
             </button>
         }
@@ -424,11 +434,16 @@ pub fn app() -> Html {
                         <div class="timeline-placeholder muted">{ "The timeline appears after the first run." }</div>
                     }
                 </section>
-                <section class="pane details-pane" aria-label="Details">
+                <section id="details" class={classes!("pane", "details-pane", drawer.then_some("open"))} aria-label="Details">
                     <div role="tablist" class="tabs">
                         { tab(Tab::File, "File", "tab-file") }
                         { tab(Tab::Memory, "Memory", "tab-memory") }
                         { tab(Tab::Trace, "Trace", "tab-trace") }
+                        <button id="drawer-toggle" class="small-btn drawer-handle" aria-controls="details"
+                            aria-expanded={drawer.to_string()}
+                            onclick={{ let drawer = drawer.clone(); Callback::from(move |_: MouseEvent| drawer.set(!*drawer)) }}>
+                            { if *drawer { "Close ▾" } else { "Details ▴" } }
+                        </button>
                     </div>
                     { details }
                 </section>

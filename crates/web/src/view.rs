@@ -6,6 +6,7 @@ use oomlab_core::hexdump::HexDump;
 use oomlab_core::mm::memory::VmaSnap;
 use oomlab_core::permalink::Permalink;
 use oomlab_core::scenario::Watermarks;
+use oomlab_core::sim::Mode;
 use oomlab_core::trace::{TraceKind, TraceRecord};
 use oomlab_core::{ChoiceSource, RunResult, Sim, ValidScenario};
 
@@ -108,6 +109,74 @@ pub struct RunView {
     pub victim_flags: Vec<&'static str>,
     /// Lock waits, by start time.
     pub lock_waits: Vec<LockWait>,
+    /// When each CPU ran a task in user mode, by start time; the rest of a
+    /// task's band is kernel mode.
+    pub user_spans: Vec<UserSpan>,
+}
+
+/// A stretch of user-mode execution on one CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserSpan {
+    pub cpu: u32,
+    pub pid: u32,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Follows which task runs on each CPU, and in which mode, step by step.
+/// The trace has no records for user-mode execution, so the mode comes from
+/// the simulator's state after each step rather than from the records.
+#[derive(Default)]
+pub struct ModeTracker {
+    /// Per CPU: the pid in user mode there and since when.
+    open: Vec<Option<(u32, u64)>>,
+    spans: Vec<UserSpan>,
+}
+
+impl ModeTracker {
+    pub fn observe(&mut self, sim: &Sim) {
+        let now = sim.now().0;
+        for (cpu, m) in sim.cpu_modes().enumerate() {
+            if cpu >= self.open.len() {
+                self.open.resize(cpu + 1, None);
+            }
+            let user = match m {
+                Some((pid, Mode::User)) => Some(pid),
+                _ => None,
+            };
+            match (self.open[cpu], user) {
+                (Some((p, _)), Some(q)) if p == q => {}
+                (prev, _) => {
+                    if let Some((pid, start)) = prev {
+                        self.push(cpu as u32, pid, start, now);
+                    }
+                    self.open[cpu] = user.map(|p| (p, now));
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, cpu: u32, pid: u32, start: u64, end: u64) {
+        if end > start {
+            self.spans.push(UserSpan {
+                cpu,
+                pid,
+                start,
+                end,
+            });
+        }
+    }
+
+    pub fn finish(mut self, sim: &Sim) -> Vec<UserSpan> {
+        let now = sim.now().0;
+        for (cpu, o) in std::mem::take(&mut self.open).into_iter().enumerate() {
+            if let Some((pid, start)) = o {
+                self.push(cpu as u32, pid, start, now);
+            }
+        }
+        self.spans.sort_by_key(|s| (s.start, s.cpu));
+        self.spans
+    }
 }
 
 impl PartialEq for RunView {
@@ -161,8 +230,14 @@ impl RunView {
             victim,
             victim_vmas: vm.map(|m| m.vmas.clone()).unwrap_or_default(),
             victim_flags: vm.map(|m| m.flags.clone()).unwrap_or_default(),
+            user_spans: Vec::new(),
             result,
         }
+    }
+
+    pub fn with_user_spans(mut self, spans: Vec<UserSpan>) -> Self {
+        self.user_spans = spans;
+        self
     }
 
     /// Index of the file holding the first bad byte, and that byte's offset.
@@ -201,14 +276,17 @@ pub(crate) mod tests_support {
         let src = ChoiceSource::Seed(seed);
         let mut sim = Sim::new(&sc, src.clone());
         let mut samples = Vec::new();
+        let mut modes = ModeTracker::default();
         let mut n = 0u64;
         while sim.step() {
+            modes.observe(&sim);
             n += 1;
             if n.is_multiple_of(20_000) {
                 samples.push(sample(&sim));
             }
         }
-        RunView::build(&sc, &src, &mut sim, samples)
+        let spans = modes.finish(&sim);
+        RunView::build(&sc, &src, &mut sim, samples).with_user_spans(spans)
     }
 
     /// The first R1 seed whose run puts zeros in a file (the model evolves,
@@ -247,5 +325,13 @@ mod tests {
         assert!(v.link.starts_with("v1."));
         assert!(!v.lock_waits.is_empty(), "R1 waits on mmap_sem");
         assert!(v.lock_waits.iter().all(|w| w.end >= w.start));
+        // The writers spend time in user mode (memset of the buffer) between
+        // write() calls; spans are ordered and well-formed.
+        assert!(v.user_spans.len() > 8, "{} user spans", v.user_spans.len());
+        assert!(v
+            .user_spans
+            .iter()
+            .all(|s| s.end > s.start && s.cpu < v.cpus));
+        assert!(v.user_spans.windows(2).all(|w| w[0].start <= w[1].start));
     }
 }

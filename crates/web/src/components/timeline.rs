@@ -1,9 +1,11 @@
-//! The timeline: one lane per CPU plus lanes for the OOM reaper and kswapd,
-//! drawn on a canvas. Only records inside the visible window are visited
-//! (binary search on time), and at most one mark per lane, kind and pixel is
-//! drawn, so a 100k-record trace pans smoothly. IPIs are arrows from sender to
-//! receiver labelled with their latency; the kill and MMF_UNSTABLE are
-//! markers. Drag to pan, wheel or +/- to zoom, hover for the record.
+//! The timeline: one lane per CPU plus lanes for the OOM reaper, kswapd and
+//! khugepaged, drawn on a canvas. Only records inside the visible window are
+//! visited (binary search on time), and at most one mark per lane, kind and
+//! pixel is drawn, so a 100k-record trace pans smoothly. A task's band is
+//! solid in kernel mode and hollow in user mode. IPIs are arrows from sender
+//! to receiver labelled with their latency; the kill and MMF_UNSTABLE are
+//! markers. Drag to pan, wheel or +/- to zoom, hover for the record. Panning
+//! and zooming repaint the canvas directly, without a yew render.
 
 use super::fmt_ns;
 use crate::view::RunView;
@@ -15,6 +17,8 @@ use yew::prelude::*;
 
 const LANE_H: f64 = 34.0;
 const TOP: f64 = 16.0;
+/// Lanes after the CPUs: the OOM reaper, kswapd and khugepaged.
+const EXTRA_LANES: u32 = 3;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -32,6 +36,8 @@ fn lanes_of(r: &TraceRecord, cpus: u32) -> [Option<u32>; 2] {
         Some(cpus)
     } else if r.comm.starts_with("kswapd") {
         Some(cpus + 1)
+    } else if r.comm.starts_with("khugepaged") {
+        Some(cpus + 2)
     } else {
         None
     };
@@ -84,10 +90,16 @@ fn draw(
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
     let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
     let css_w = f64::from(canvas.client_width().max(100));
-    let lanes = v.cpus + 2;
+    let lanes = v.cpus + EXTRA_LANES;
     let css_h = TOP + f64::from(lanes) * LANE_H + 4.0;
-    canvas.set_width((css_w * dpr) as u32);
-    canvas.set_height((css_h * dpr) as u32);
+    // Resizing the backing store reallocates it: only when the size changed.
+    let (pw, ph) = ((css_w * dpr) as u32, (css_h * dpr) as u32);
+    if canvas.width() != pw {
+        canvas.set_width(pw);
+    }
+    if canvas.height() != ph {
+        canvas.set_height(ph);
+    }
     let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
     let fg = if dark { "#e6e8ec" } else { "#1d1f24" };
     let muted = if dark { "#3a3f4b" } else { "#e4e6ec" };
@@ -182,6 +194,27 @@ fn draw(
                 labels.push((x0.max(0.0), l, *pid));
             }
         }
+    }
+    // User mode: the task's band is hollow (kernel mode stays solid), so the
+    // mode reads without relying on colour.
+    let panel = if dark { "#1a1d24" } else { "#ffffff" };
+    let hi = v.user_spans.partition_point(|u| (u.start as f64) <= win.t1);
+    let mut last_user: Vec<f64> = vec![f64::MIN; v.cpus as usize];
+    for u in &v.user_spans[..hi] {
+        if (u.end as f64) < win.t0 || u.cpu >= v.cpus {
+            continue;
+        }
+        let (x0, x1) = (
+            x(u.start as f64).max(-1.0),
+            x(u.end as f64).min(css_w + 1.0),
+        );
+        // Narrower than a pixel or already covered: nothing to show.
+        if x1 - x0 < 3.0 || x1 <= last_user[u.cpu as usize] {
+            continue;
+        }
+        last_user[u.cpu as usize] = x1;
+        ctx.set_fill_style_str(if u.cpu % 2 == 0 { muted } else { panel });
+        ctx.fill_rect(x0 + 1.0, lane_y(u.cpu) + 3.5, x1 - x0 - 2.0, 3.0);
     }
     // Who runs, where a band is wide enough to say it.
     ctx.set_fill_style_str(fg);
@@ -332,19 +365,82 @@ fn full(v: &RunView) -> Win {
     }
 }
 
+/// Everything a redraw needs besides the window, so that panning and zooming
+/// draw straight onto the canvas without a yew render per frame.
+struct Painter {
+    canvas: NodeRef,
+    range: NodeRef,
+    stats: NodeRef,
+    view: Rc<RunView>,
+    focus: Option<u64>,
+    hover: Option<u64>,
+    dark: bool,
+}
+
+impl Painter {
+    fn paint(&self, w: Win) {
+        if let Some(c) = self.canvas.cast::<HtmlCanvasElement>() {
+            let t0 = crate::app::now_ms();
+            if let Some(s) = draw(&c, &self.view, w, self.focus, self.hover, self.dark) {
+                let ms = crate::app::now_ms() - t0;
+                let _ = c.set_attribute("data-ipi-arrows", &s.arrows.to_string());
+                let _ = c.set_attribute("data-draw-ms", &format!("{ms:.2}"));
+                let idx = |x: Option<u64>| x.map_or(String::new(), |i| i.to_string());
+                let _ = c.set_attribute("data-focus", &idx(self.focus));
+                let _ = c.set_attribute("data-hover", &idx(self.hover));
+                let _ = c.set_attribute("data-t0", &format!("{:.0}", w.t0));
+                let _ = c.set_attribute("data-user-spans", &self.view.user_spans.len().to_string());
+                if let Some(e) = self.stats.cast::<web_sys::Element>() {
+                    e.set_text_content(Some(&format!(
+                        "{} IPI arrows, {} marks, drawn in {ms:.1} ms",
+                        s.arrows, s.marks
+                    )));
+                }
+            }
+        }
+        if let Some(e) = self.range.cast::<web_sys::Element>() {
+            e.set_text_content(Some(&format!(
+                "{} – {}",
+                fmt_ns(w.t0.max(0.0) as u64),
+                fmt_ns(w.t1.max(0.0) as u64)
+            )));
+        }
+    }
+}
+
 #[function_component(Timeline)]
 pub fn timeline(p: &Props) -> Html {
     let canvas = use_node_ref();
-    let win = use_state(|| full(&p.view));
+    let range = use_node_ref();
+    let stats_ref = use_node_ref();
+    // The window lives outside yew state: interactions change it and repaint
+    // directly, which keeps a pan frame to the cost of the canvas draw.
+    let win = use_mut_ref(|| full(&p.view));
     let drag = use_mut_ref(|| None::<(f64, Win, bool)>);
     let hover = use_state(|| None::<(f64, f64, String)>);
-    let stats = use_state(|| (0u32, 0u32, 0.0f64));
+    let painter = Rc::new(Painter {
+        canvas: canvas.clone(),
+        range: range.clone(),
+        stats: stats_ref.clone(),
+        view: p.view.clone(),
+        focus: p.focus,
+        hover: p.hover,
+        dark: p.dark,
+    });
+    let set_win = {
+        let win = win.clone();
+        let painter = painter.clone();
+        Rc::new(move |w: Win| {
+            *win.borrow_mut() = w;
+            painter.paint(w);
+        })
+    };
     // A new run: show all of it.
     {
         let win = win.clone();
         let v = p.view.clone();
         use_effect_with((p.view.link.clone(), p.view.result.trace_hash), move |_| {
-            win.set(full(&v));
+            *win.borrow_mut() = full(&v);
         });
     }
     // A focus change centres the window on the record, zooming in if needed.
@@ -354,41 +450,32 @@ pub fn timeline(p: &Props) -> Html {
         use_effect_with(p.focus, move |f| {
             if let Some(pos) = f.and_then(|f| v.trace_pos(f)) {
                 let t = v.trace[pos].t.0 as f64;
-                let span = (win.t1 - win.t0).min(400_000.0);
+                let w = *win.borrow();
+                let span = (w.t1 - w.t0).min(400_000.0);
                 let t0 = (t - span / 2.0).max(0.0);
-                win.set(Win { t0, t1: t0 + span });
+                *win.borrow_mut() = Win { t0, t1: t0 + span };
             }
         });
     }
     {
-        let canvas = canvas.clone();
-        let v = p.view.clone();
-        let stats = stats.clone();
-        let focus = p.focus;
-        let hover = p.hover;
-        let dark = p.dark;
+        let painter = painter.clone();
+        let win = win.clone();
         use_effect_with(
-            (*win, focus, hover, dark, p.view.result.trace_hash),
-            move |(w, ..)| {
-                if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
-                    let t0 = crate::app::now_ms();
-                    if let Some(s) = draw(&c, &v, *w, focus, hover, dark) {
-                        let ms = crate::app::now_ms() - t0;
-                        let _ = c.set_attribute("data-ipi-arrows", &s.arrows.to_string());
-                        let _ = c.set_attribute("data-draw-ms", &format!("{ms:.2}"));
-                        let idx = |x: Option<u64>| x.map_or(String::new(), |i| i.to_string());
-                        let _ = c.set_attribute("data-focus", &idx(focus));
-                        let _ = c.set_attribute("data-hover", &idx(hover));
-                        stats.set((s.arrows, s.marks, ms));
-                    }
-                }
-            },
+            (
+                p.focus,
+                p.hover,
+                p.dark,
+                p.view.link.clone(),
+                p.view.result.trace_hash,
+            ),
+            move |_| painter.paint(*win.borrow()),
         );
     }
     let t_at = {
         let canvas = canvas.clone();
-        let win = *win;
+        let win = win.clone();
         move |client_x: i32| -> f64 {
+            let win = *win.borrow();
             let Some(c) = canvas.cast::<web_sys::Element>() else {
                 return win.t0;
             };
@@ -399,13 +486,14 @@ pub fn timeline(p: &Props) -> Html {
     };
     let zoom = {
         let win = win.clone();
+        let set_win = set_win.clone();
         let v = p.view.clone();
         move |factor: f64, at: Option<f64>| {
-            let w = *win;
+            let w = *win.borrow();
             let c = at.unwrap_or((w.t0 + w.t1) / 2.0);
             let span = ((w.t1 - w.t0) * factor).clamp(200.0, full(&v).t1 * 1.2);
             let f = (c - w.t0) / (w.t1 - w.t0);
-            win.set(Win {
+            set_win(Win {
                 t0: c - span * f,
                 t1: c - span * f + span,
             });
@@ -413,10 +501,11 @@ pub fn timeline(p: &Props) -> Html {
     };
     let pan = {
         let win = win.clone();
+        let set_win = set_win.clone();
         move |frac: f64| {
-            let w = *win;
+            let w = *win.borrow();
             let d = (w.t1 - w.t0) * frac;
-            win.set(Win {
+            set_win(Win {
                 t0: w.t0 + d,
                 t1: w.t1 + d,
             });
@@ -435,16 +524,17 @@ pub fn timeline(p: &Props) -> Html {
     };
     let on_down = {
         let drag = drag.clone();
-        let win = *win;
+        let win = win.clone();
         Callback::from(move |e: MouseEvent| {
-            *drag.borrow_mut() = Some((f64::from(e.client_x()), win, false));
+            *drag.borrow_mut() = Some((f64::from(e.client_x()), *win.borrow(), false));
         })
     };
     let nearest = {
         let v = p.view.clone();
         let canvas = canvas.clone();
-        let win = *win;
+        let win = win.clone();
         move |e: &MouseEvent| -> Option<usize> {
+            let win = *win.borrow();
             let c = canvas.cast::<web_sys::Element>()?;
             let rect = c.get_bounding_client_rect();
             let lane = ((f64::from(e.client_y()) - rect.top() - TOP) / LANE_H).floor();
@@ -470,7 +560,7 @@ pub fn timeline(p: &Props) -> Html {
         let last_hover = last_hover.clone();
         let on_hover = p.on_hover.clone();
         let drag = drag.clone();
-        let win = win.clone();
+        let set_win = set_win.clone();
         let hover = hover.clone();
         let nearest = nearest.clone();
         let v = p.view.clone();
@@ -487,7 +577,7 @@ pub fn timeline(p: &Props) -> Html {
                         .cast::<web_sys::Element>()
                         .map_or(800.0, |c| c.get_bounding_client_rect().width());
                     let dt = dx / width.max(1.0) * (w0.t1 - w0.t0);
-                    win.set(Win {
+                    set_win(Win {
                         t0: w0.t0 - dt,
                         t1: w0.t1 - dt,
                     });
@@ -561,9 +651,9 @@ pub fn timeline(p: &Props) -> Html {
         Callback::from(move |_| z(2.0, None))
     };
     let fit = {
-        let win = win.clone();
+        let set_win = set_win.clone();
         let v = p.view.clone();
-        Callback::from(move |_| win.set(full(&v)))
+        Callback::from(move |_| set_win(full(&v)))
     };
     let left = {
         let pan = pan.clone();
@@ -575,13 +665,13 @@ pub fn timeline(p: &Props) -> Html {
     };
     let lanes: Vec<String> = (0..p.view.cpus)
         .map(|c| format!("cpu{c}"))
-        .chain(["oom_reaper".into(), "kswapd".into()])
+        .chain(["oom_reaper".into(), "kswapd".into(), "khugepaged".into()])
         .collect();
     html! {
         <div class="timeline">
             <div class="timeline-bar">
                 <strong>{ "Timeline" }</strong>
-                <span class="muted small mono">{ format!("{} – {}", fmt_ns(win.t0.max(0.0) as u64), fmt_ns(win.t1.max(0.0) as u64)) }</span>
+                <span class="muted small mono" ref={range}></span>
                 <span class="spacer"></span>
                 { btn("◀", "Pan left", "tl-left", left) }
                 { btn("▶", "Pan right", "tl-right", right) }
@@ -595,7 +685,7 @@ pub fn timeline(p: &Props) -> Html {
                 </div>
                 <div class="canvas-wrap">
                     <canvas id="timeline" ref={canvas} tabindex="0" data-lanes={lanes.len().to_string()}
-                        aria-label="Timeline: one lane per CPU, plus the OOM reaper and kswapd. Drag to pan, wheel or +/- to zoom, arrow keys to pan."
+                        aria-label="Timeline: one lane per CPU, plus the OOM reaper, kswapd and khugepaged. Drag to pan, wheel or +/- to zoom, arrow keys to pan."
                         onwheel={on_wheel} onmousedown={on_down} onmousemove={on_move} onmouseup={on_up}
                         onmouseleave={on_leave} onkeydown={on_key} />
                     if let Some((x, y, text)) = &*hover {
@@ -604,10 +694,12 @@ pub fn timeline(p: &Props) -> Html {
                 </div>
             </div>
             <div class="timeline-legend small">
+                <span class="lg"><span class="swatch band-kernel"></span>{ "kernel mode" }</span>
+                <span class="lg"><span class="swatch band-user"></span>{ "user mode" }</span>
                 { for [TraceKind::Sched, TraceKind::Ipi, TraceKind::Lock, TraceKind::Fault, TraceKind::Alloc, TraceKind::Oom, TraceKind::Reap, TraceKind::Signal, TraceKind::Copy, TraceKind::Writeback, TraceKind::Tlb].iter().map(|k| html! {
                     <span class="lg"><span class="swatch" style={format!("background:{}", kind_color(*k))}></span>{ format!("{k:?}").to_lowercase() }</span>
                 }) }
-                <span class="muted">{ format!("{} IPI arrows, {} marks, drawn in {:.1} ms", stats.0, stats.1, stats.2) }</span>
+                <span class="muted" ref={stats_ref}></span>
             </div>
         </div>
     }
