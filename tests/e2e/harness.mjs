@@ -48,10 +48,12 @@ function slug(s) {
 }
 
 /** Saves a full-page screenshot as target/e2e/NAME.png and returns its path. */
-export async function screenshot(page, name) {
+// A full-page capture resizes the viewport, which moves fixed elements (the
+// narrow-screen drawer); `{ fullPage: false }` shows what the user sees.
+export async function screenshot(page, name, { fullPage = true } = {}) {
   mkdirSync(SHOTS, { recursive: true });
   const path = join(SHOTS, `${slug(name)}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage });
   return path;
 }
 

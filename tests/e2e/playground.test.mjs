@@ -83,10 +83,13 @@ describe("playground", () => {
         await row.click();
         await page.waitForFunction((e) => document.querySelector("#timeline").dataset.focus === e, event);
 
-        // Timeline: a lane per CPU plus reaper and kswapd, and IPI arrows.
+        // Timeline: a lane per CPU plus the kthreads, IPI arrows, and
+        // user-mode stretches (the writers' memset between write() calls).
         const lanes = await page.locator(".lane-label").allTextContents();
         assert.ok(lanes.includes("cpu0") && lanes.includes("cpu7"), lanes.join(","));
-        assert.ok(lanes.includes("oom_reaper"));
+        for (const k of ["oom_reaper", "kswapd", "khugepaged"]) assert.ok(lanes.includes(k), lanes.join(","));
+        const spans = Number(await page.locator("#timeline").getAttribute("data-user-spans"));
+        assert.ok(spans > 8, `${spans} user-mode spans`);
         const arrows = Number(await page.locator("#timeline").getAttribute("data-ipi-arrows"));
         assert.ok(arrows >= 1, `${arrows} IPI arrows`);
 
@@ -365,7 +368,20 @@ describe("playground", () => {
       server.url,
       async (page) => {
         await waitForRun(page, 1);
-        await screenshot(page, "run-narrow");
+        // Details is a bottom drawer here: closed, it leaves only its tab
+        // bar on screen; the handle and a tab open it.
+        const top = () => page.evaluate(() => document.querySelector("#details").getBoundingClientRect().top);
+        const vh = 900;
+        await page.waitForFunction(() => getComputedStyle(document.querySelector("#details")).position === "fixed");
+        assert.ok((await top()) > vh - 60, `closed drawer top ${await top()}`);
+        await screenshot(page, "run-narrow", { fullPage: false });
+        await page.click("#drawer-toggle");
+        assert.equal(await page.getAttribute("#drawer-toggle", "aria-expanded"), "true");
+        await page.waitForFunction(() => document.querySelector("#details").getBoundingClientRect().top < 600);
+        await page.click("#tab-memory");
+        await screenshot(page, "run-narrow-drawer", { fullPage: false });
+        await page.click("#drawer-toggle");
+        await page.waitForFunction(() => document.querySelector("#details").getBoundingClientRect().top > 840);
       },
       { viewport: { width: 700, height: 900 } },
     );
