@@ -127,6 +127,7 @@ pub struct Observations {
     /// Where each thread of the group was when the first fatal signal was
     /// posted (pid, position).
     pub at_kill: Vec<(u32, String)>,
+    pub hang: Option<crate::locking::HangEvidence>,
 }
 
 /// A range of bad bytes in a file.
@@ -181,6 +182,9 @@ pub struct RunResult {
     pub reaper_gave_up: Vec<GaveUp>,
     pub pages_reaped: u64,
     pub free_pages_end: u64,
+    /// For `oom_hang`: the wait-for chain (task, lock, holder) and every edge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hang: Option<crate::locking::HangEvidence>,
 }
 
 impl RunResult {
@@ -234,6 +238,29 @@ impl RunResult {
                 f.pid,
                 f.addr,
                 fmt_duration(f.since_kill_ns)
+            );
+        }
+        if let Some(h) = &self.hang {
+            let chain: Vec<String> = h
+                .chain
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} ({}) waits on {} held by {} ({})",
+                        e.pid, e.comm, e.lock, e.holder_pid, e.holder_comm
+                    )
+                })
+                .collect();
+            return format!(
+                "OOM hang: no forward progress with free memory at {} pages (min {}); {}{}.",
+                h.free_pages,
+                h.min,
+                if chain.is_empty() {
+                    "no wait chain".to_string()
+                } else {
+                    chain.join("; ")
+                },
+                if h.cycle { ", and round again" } else { "" }
             );
         }
         if self.has(Outcome::OomPanic) {
@@ -380,6 +407,7 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
         reaper_gave_up: sim.obs.reaper_gave_up.clone(),
         pages_reaped: sim.obs.reaped.iter().map(|r| r.2).sum(),
         free_pages_end: sim.mem.nr_free(),
+        hang: sim.obs.hang.clone(),
     }
 }
 
@@ -393,11 +421,26 @@ impl Sim {
     pub(crate) fn check_hang(&mut self) {
         let thr = self.sc.scenario.limits.hang_threshold.0;
         if self.mem.nr_free() <= self.mem.wmark.min && self.now.since(self.last_progress) > thr {
+            let ev = self.hang_evidence();
+            let chain: Vec<String> = ev
+                .chain
+                .iter()
+                .map(|e| format!("{} -[{}]-> {}", e.pid, e.lock, e.holder_pid))
+                .collect();
             self.trace_info(
                 None,
                 "check_hung_task",
-                "no forward progress while free <= min: OOM hang".into(),
+                format!(
+                    "no forward progress while free <= min: OOM hang; waits: {}{}",
+                    if chain.is_empty() {
+                        "none".to_string()
+                    } else {
+                        chain.join(", ")
+                    },
+                    if ev.cycle { " (cycle)" } else { "" }
+                ),
             );
+            self.obs.hang = Some(ev);
             self.end = Some(EndReason::Hang);
         }
     }

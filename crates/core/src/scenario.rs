@@ -326,6 +326,16 @@ pub struct KernelCfg {
     pub reaper_trylock: Option<ReaperTrylock>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_path: Option<WritePath>,
+    /// A2 off (`true`, the kernel's behaviour): direct reclaim calls filesystem
+    /// shrinkers. `false`: they run from kswapd only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_shrinkers_direct_reclaim: Option<bool>,
+    /// A3: a kernel thread doing work for an OOM victim allocates below min.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pf_memalloc_pid: Option<bool>,
+    /// khugepaged's `scan_sleep_millisecs` (it runs when `machine.thp` is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub khugepaged_scan_sleep: Option<Dur>,
 }
 
 fn default_preset() -> String {
@@ -340,6 +350,9 @@ impl Default for KernelCfg {
             reaper: None,
             reaper_trylock: None,
             write_path: None,
+            fs_shrinkers_direct_reclaim: None,
+            pf_memalloc_pid: None,
+            khugepaged_scan_sleep: None,
         }
     }
 }
@@ -477,6 +490,10 @@ pub struct Toggles {
     pub write_path: WritePath,
     /// Reaper retries (`MAX_OOM_REAP_RETRIES`).
     pub reap_retries: u32,
+    pub fs_shrinkers_direct_reclaim: bool,
+    pub pf_memalloc_pid: bool,
+    /// ns between khugepaged scans.
+    pub khugepaged_scan_sleep: u64,
 }
 
 /// Zone watermarks, in pages, derived from `min_free_kbytes` the kernel's way.
@@ -895,6 +912,14 @@ pub fn validate(
             ),
         );
     }
+    if let Some(d) = scenario.kernel.khugepaged_scan_sleep {
+        if d.0 < 1_000_000 || d.0 > 60_000_000_000 {
+            push(
+                "kernel.khugepaged_scan_sleep",
+                format!("must be between 1ms and 60s, got {}", fmt_dur(d.0)),
+            );
+        }
+    }
     let l = &scenario.limits;
     if l.duration.0 == 0 || l.duration.0 > MAX_DURATION {
         push("limits.duration", "must be between 1ns and 600s".into());
@@ -1124,6 +1149,9 @@ pub fn resolve_toggles(s: &Scenario) -> Toggles {
         reaper_trylock: k.reaper_trylock.unwrap_or(ReaperTrylock::Fair),
         write_path: k.write_path.unwrap_or(default_path),
         reap_retries: 10, // MAX_OOM_REAP_RETRIES
+        fs_shrinkers_direct_reclaim: k.fs_shrinkers_direct_reclaim.unwrap_or(true),
+        pf_memalloc_pid: k.pf_memalloc_pid.unwrap_or(false),
+        khugepaged_scan_sleep: k.khugepaged_scan_sleep.map_or(10_000_000_000, |d| d.0),
     }
 }
 

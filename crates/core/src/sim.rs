@@ -98,6 +98,9 @@ pub(crate) enum Frame {
     Reaper(crate::mm::oom_kill::ReaperFrame),
     Kswapd(crate::mm::vmscan::KswapdFrame),
     Flusher(crate::fs::writeback::FlusherFrame),
+    ShrinkSlab(crate::mm::shrinker::ShrinkSlabFrame),
+    Xlog(crate::mm::shrinker::XlogFrame),
+    Khugepaged(crate::mm::khugepaged::KhugepagedFrame),
 }
 
 /// Value a finished frame hands to its caller.
@@ -124,6 +127,9 @@ pub enum KthreadKind {
     OomReaper,
     Kswapd,
     Flusher,
+    /// The `xfs-cil` workqueue worker that writes log checkpoints.
+    XfsLog,
+    Khugepaged,
 }
 
 /// A user variable's value: a mapping or a file descriptor.
@@ -185,10 +191,14 @@ pub struct Task {
     pub(crate) ran_since: SimTime,
     /// Sum of write() return values this thread has seen, per inode.
     pub(crate) oom_reaper_queued: bool,
+    /// `pf_memalloc_pid` (A3): pids of the `PF_MEMALLOC` tasks whose work this
+    /// kernel thread is doing.
+    pub(crate) pf_memalloc_pid: Vec<u32>,
 }
 
 pub const PF_EXITING: u32 = 0x4;
 pub const PF_MEMALLOC: u32 = 0x800;
+pub const PF_WQ_WORKER: u32 = 0x20;
 pub const PF_KTHREAD: u32 = 0x0020_0000;
 pub const TIF_SIGPENDING: u32 = 1 << 2;
 pub const TIF_NEED_RESCHED: u32 = 1 << 3;
@@ -262,6 +272,9 @@ pub struct Sim {
     pub(crate) mem: MemState,
     pub inodes: Vec<Inode>,
     pub(crate) oom_lock: Mutex,
+    pub(crate) shrinker_rwsem: RwSem,
+    pub(crate) s_umount: RwSem,
+    pub xfs: crate::mm::shrinker::XfsIcache,
     pub(crate) oom_reaper_list: VecDeque<Tid>,
     pub(crate) reaper_tid: Option<Tid>,
     pub(crate) kswapd_tid: Tid,
@@ -353,6 +366,9 @@ impl Sim {
             mem,
             inodes: Vec::new(),
             oom_lock: Mutex::new("oom_lock"),
+            shrinker_rwsem: RwSem::new("shrinker_rwsem"),
+            s_umount: RwSem::new("s_umount"),
+            xfs: crate::mm::shrinker::XfsIcache::new(),
             oom_reaper_list: VecDeque::new(),
             reaper_tid: None,
             kswapd_tid: 0,
@@ -382,6 +398,17 @@ impl Sim {
         }
         self.kswapd_tid = self.spawn_kthread("kswapd0", KthreadKind::Kswapd);
         self.flusher_tid = self.spawn_kthread("kworker/u:flush", KthreadKind::Flusher);
+        if self.sc.scenario.fs.fs_type == crate::scenario::FsType::Xfs {
+            let t = self.spawn_kthread("kworker/xfs-cil", KthreadKind::XfsLog);
+            self.xfs.log.worker = Some(t);
+            self.xfs.enabled = true;
+            // The reclaimable slab is the XFS inode cache: unused inodes on
+            // the VFS LRU, recently dirtied.
+            self.xfs.vfs_lru = std::mem::take(&mut self.mem.slab);
+        }
+        if self.sc.scenario.machine.thp {
+            self.spawn_kthread("khugepaged", KthreadKind::Khugepaged);
+        }
         let sc = self.sc.clone();
         let mut pid = 100;
         for p in &sc.scenario.processes {
@@ -688,6 +715,10 @@ impl Sim {
             }
         }
         self.oom_lock.check(self);
+        self.xfs.pag_ici_reclaim_lock.check(self);
+        self.xfs.ilock.check(self);
+        self.shrinker_rwsem.check(self);
+        self.s_umount.check(self);
         for m in &self.mms {
             m.mmap_sem.check(self);
             assert!(

@@ -53,6 +53,9 @@ impl Sim {
                 Frame::Reaper(x) => self.step_reaper(tid, x),
                 Frame::Kswapd(x) => self.step_kswapd(tid, x),
                 Frame::Flusher(x) => self.step_flusher(tid, x),
+                Frame::ShrinkSlab(x) => self.step_shrink_slab(tid, x),
+                Frame::Xlog(x) => self.step_xlog(tid, x),
+                Frame::Khugepaged(x) => self.step_khugepaged(tid, x),
             };
             let t = &mut self.tasks[tid as usize];
             match r {

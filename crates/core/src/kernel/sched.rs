@@ -109,6 +109,7 @@ impl Sim {
             stack_used: 0,
             ran_since: SimTime::ZERO,
             oom_reaper_queued: false,
+            pf_memalloc_pid: Vec::new(),
         });
         tid
     }
@@ -120,10 +121,17 @@ impl Sim {
             KthreadKind::OomReaper => Frame::Reaper(Default::default()),
             KthreadKind::Kswapd => Frame::Kswapd(Default::default()),
             KthreadKind::Flusher => Frame::Flusher(Default::default()),
+            KthreadKind::XfsLog => Frame::Xlog(Default::default()),
+            KthreadKind::Khugepaged => {
+                Frame::Khugepaged(crate::mm::khugepaged::KhugepagedFrame::first())
+            }
         };
         self.tasks[tid as usize].frames.push(frame);
         if kind == KthreadKind::Kswapd {
             self.tasks[tid as usize].flags |= PF_MEMALLOC;
+        }
+        if kind == KthreadKind::XfsLog {
+            self.tasks[tid as usize].flags |= PF_WQ_WORKER;
         }
         // Kernel threads start asleep, waiting for work.
         self.tasks[tid as usize].state = TaskState::Interruptible;
@@ -132,7 +140,13 @@ impl Sim {
             KthreadKind::OomReaper => "oom_reaper_wait",
             KthreadKind::Kswapd => "kswapd_wait",
             KthreadKind::Flusher => "wb_wait_for_work",
+            KthreadKind::XfsLog => "worker_thread",
+            KthreadKind::Khugepaged => "khugepaged_wait",
         });
+        if kind == KthreadKind::Khugepaged {
+            let ns = self.toggles.khugepaged_scan_sleep;
+            self.sleep_task(tid, TaskState::Interruptible, Some(ns), "khugepaged_wait");
+        }
         tid
     }
 
@@ -421,6 +435,9 @@ impl Frame {
             Frame::Reaper(_) => "oom_reaper",
             Frame::Kswapd(_) => "kswapd",
             Frame::Flusher(_) => "wb_workfn",
+            Frame::ShrinkSlab(_) => "shrink_slab",
+            Frame::Xlog(_) => "xlog_cil_push_work",
+            Frame::Khugepaged(_) => "khugepaged",
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Sleeping locks: `rw_semaphore` (mmap_sem) with 4.13 fairness, and `mutex`
-//! (oom_lock).
+//! Sleeping locks: `rw_semaphore` (mmap_sem, shrinker_rwsem, s_umount) with
+//! 4.13 fairness, and `mutex` (oom_lock, the XFS reclaim locks).
 //!
 //! A lock released to waiters is handed over at wake-up time (the waker does the
 //! accounting for the woken tasks, as `__rwsem_mark_wake` does for readers).
@@ -7,8 +7,10 @@
 //! `RWSEM_ACTIVE_BIAS` arithmetic (the count is kept as explicit fields).
 
 pub mod rwsem;
+pub mod waitgraph;
 
 pub use rwsem::{RwKind, RwSem};
+pub use waitgraph::{HangEvidence, WaitEdge};
 
 use crate::choice::ChoiceKind;
 use crate::kernel::sched::TaskState;
@@ -36,12 +38,18 @@ impl Mutex {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MutexId {
     OomLock,
+    /// `pag->pag_ici_reclaim_lock` of the XFS allocation group.
+    PagIciReclaim,
+    /// The ilock of the XFS inode being reclaimed.
+    XfsIlock,
 }
 
 impl Sim {
     fn mutex_mut(&mut self, id: MutexId) -> &mut Mutex {
         match id {
             MutexId::OomLock => &mut self.oom_lock,
+            MutexId::PagIciReclaim => &mut self.xfs.pag_ici_reclaim_lock,
+            MutexId::XfsIlock => &mut self.xfs.ilock,
         }
     }
 

@@ -47,22 +47,58 @@ impl RwSem {
     }
 }
 
+/// Which `rw_semaphore`: an mm's `mmap_sem`, or one of the global ones on the
+/// reclaim path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum RwSemId {
+    Mmap(u32),
+    /// `shrinker_rwsem`: `shrink_slab` takes it with a read trylock.
+    Shrinker,
+    /// The XFS superblock's `s_umount` (`trylock_super`).
+    SUmount,
+}
+
 impl Sim {
-    fn sem(&mut self, mm: u32) -> &mut RwSem {
-        &mut self.mms[mm as usize].mmap_sem
+    pub(crate) fn sem(&mut self, id: RwSemId) -> &mut RwSem {
+        match id {
+            RwSemId::Mmap(mm) => &mut self.mms[mm as usize].mmap_sem,
+            RwSemId::Shrinker => &mut self.shrinker_rwsem,
+            RwSemId::SUmount => &mut self.s_umount,
+        }
     }
 
     /// `down_read(&mm->mmap_sem)`: true if taken now; otherwise the task sleeps
     /// in TASK_UNINTERRUPTIBLE and holds the lock when woken.
     pub(crate) fn down_read(&mut self, mm: u32, tid: Tid) -> bool {
-        let s = self.sem(mm);
+        self.down_read_sem(RwSemId::Mmap(mm), tid)
+    }
+
+    pub(crate) fn down_read_trylock(&mut self, mm: u32, tid: Tid, unfair: bool) -> bool {
+        self.down_read_trylock_sem(RwSemId::Mmap(mm), tid, unfair)
+    }
+
+    pub(crate) fn down_write(&mut self, mm: u32, tid: Tid) -> bool {
+        self.down_write_sem(RwSemId::Mmap(mm), tid)
+    }
+
+    pub(crate) fn up_read(&mut self, mm: u32, tid: Tid) {
+        self.up_read_sem(RwSemId::Mmap(mm), tid)
+    }
+
+    pub(crate) fn up_write(&mut self, mm: u32, tid: Tid) {
+        self.up_write_sem(RwSemId::Mmap(mm), tid)
+    }
+
+    pub(crate) fn down_read_sem(&mut self, id: RwSemId, tid: Tid) -> bool {
+        let s = self.sem(id);
+        let name = s.name;
         if s.writer.is_none() && s.waiters.is_empty() {
             s.grant_read(tid);
             self.tr(
                 tid,
                 "down_read",
                 TraceKind::Lock,
-                "mmap_sem acquired".into(),
+                format!("{name} acquired"),
             );
             true
         } else {
@@ -76,15 +112,16 @@ impl Sim {
                 tid,
                 "down_read",
                 TraceKind::Lock,
-                format!("mmap_sem wait ({why})"),
+                format!("{name} wait ({why})"),
             );
-            self.sleep_task(tid, TaskState::Uninterruptible, None, "mmap_sem");
+            self.sleep_task(tid, TaskState::Uninterruptible, None, name);
             false
         }
     }
 
-    pub(crate) fn down_read_trylock(&mut self, mm: u32, tid: Tid, unfair: bool) -> bool {
-        let s = self.sem(mm);
+    pub(crate) fn down_read_trylock_sem(&mut self, id: RwSemId, tid: Tid, unfair: bool) -> bool {
+        let s = self.sem(id);
+        let name = s.name;
         let ok = s.can_trylock_read(unfair);
         let why = if ok {
             "acquired"
@@ -101,59 +138,63 @@ impl Sim {
         } else {
             "down_read_trylock"
         };
-        self.tr(tid, f, TraceKind::Lock, format!("mmap_sem {why}"));
+        self.tr(tid, f, TraceKind::Lock, format!("{name} {why}"));
         ok
     }
 
     /// `down_write`: true if taken now, else sleeps until handed the lock.
-    pub(crate) fn down_write(&mut self, mm: u32, tid: Tid) -> bool {
-        let s = self.sem(mm);
+    pub(crate) fn down_write_sem(&mut self, id: RwSemId, tid: Tid) -> bool {
+        let s = self.sem(id);
+        let name = s.name;
         if s.writer.is_none() && s.readers == 0 && s.waiters.is_empty() {
             s.writer = Some(tid);
             self.tr(
                 tid,
                 "down_write",
                 TraceKind::Lock,
-                "mmap_sem acquired".into(),
+                format!("{name} acquired"),
             );
             true
         } else {
             s.waiters.push_back((tid, RwKind::Write));
-            self.tr(tid, "down_write", TraceKind::Lock, "mmap_sem wait".into());
-            self.sleep_task(tid, TaskState::Uninterruptible, None, "mmap_sem");
+            self.tr(tid, "down_write", TraceKind::Lock, format!("{name} wait"));
+            self.sleep_task(tid, TaskState::Uninterruptible, None, name);
             false
         }
     }
 
-    pub(crate) fn up_read(&mut self, mm: u32, tid: Tid) {
-        let s = self.sem(mm);
+    pub(crate) fn up_read_sem(&mut self, id: RwSemId, tid: Tid) {
+        let s = self.sem(id);
+        let name = s.name;
         let pos = s.reader_tids.iter().position(|t| *t == tid);
         debug_assert!(pos.is_some(), "up_read by a non-reader");
         if let Some(p) = pos {
             s.reader_tids.swap_remove(p);
         }
         s.readers -= 1;
-        self.tr(tid, "up_read", TraceKind::Lock, "mmap_sem released".into());
-        let s = self.sem(mm);
+        self.tr(tid, "up_read", TraceKind::Lock, format!("{name} released"));
+        let s = self.sem(id);
         if s.readers == 0 {
-            self.rwsem_wake(mm, tid);
+            self.rwsem_wake(id, tid);
         }
     }
 
-    pub(crate) fn up_write(&mut self, mm: u32, tid: Tid) {
-        let s = self.sem(mm);
+    pub(crate) fn up_write_sem(&mut self, id: RwSemId, tid: Tid) {
+        let s = self.sem(id);
+        let name = s.name;
         debug_assert_eq!(s.writer, Some(tid));
         s.writer = None;
-        self.tr(tid, "up_write", TraceKind::Lock, "mmap_sem released".into());
-        self.rwsem_wake(mm, tid);
+        self.tr(tid, "up_write", TraceKind::Lock, format!("{name} released"));
+        self.rwsem_wake(id, tid);
     }
 
     /// `__rwsem_mark_wake`: a writer at the head gets the lock alone; readers at
     /// the head are all woken together, up to the first writer.
-    fn rwsem_wake(&mut self, mm: u32, waker: Tid) {
+    fn rwsem_wake(&mut self, id: RwSemId, waker: Tid) {
         let mut woken = Vec::new();
+        let name = self.sem(id).name;
         {
-            let s = self.sem(mm);
+            let s = self.sem(id);
             match s.waiters.front() {
                 None => return,
                 Some((t, RwKind::Write)) => {
@@ -178,7 +219,7 @@ impl Sim {
                 waker,
                 "rwsem_wake",
                 TraceKind::Lock,
-                format!("mmap_sem handed to {pid}"),
+                format!("{name} handed to {pid}"),
             );
             self.wake_up_process(t, cpu);
         }

@@ -701,7 +701,17 @@ impl Sim {
                 }
             }
             MmapPhase::Populate => {
-                // The previous full fault (if any) has returned; go on.
+                // The previous full fault (if any) has returned; go on, unless
+                // it failed or a fatal signal is pending (__get_user_pages).
+                if let Ret::Fault(r) = self.tasks[tid as usize].ret {
+                    self.tasks[tid as usize].ret = Ret::None;
+                    if r != FaultResult::Ok {
+                        return Fr::Done(Ret::Int(-14), Step::Busy(100));
+                    }
+                }
+                if self.fatal_signal_pending(tid) {
+                    return Fr::Done(Ret::Int(-4), Step::Busy(100));
+                }
                 let pages = f.populate / PAGE_SIZE;
                 let mut cost = 0;
                 let mut n = 0;

@@ -151,6 +151,8 @@ pub(crate) struct AllocFrame {
     no_progress_loops: u32,
     /// The last freelist attempt ignored watermarks.
     no_wmark: bool,
+    /// Direct reclaim called the filesystem shrinker; its result is in `ret`.
+    slab_called: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +174,7 @@ impl AllocFrame {
             phase: AllocPhase::Fast,
             no_progress_loops: 0,
             no_wmark: false,
+            slab_called: false,
         }
     }
 }
@@ -223,6 +226,17 @@ impl Sim {
                     );
                     return self.got_page(f.kind);
                 }
+                if self.mem.nr_free() > 0 {
+                    if let Some(pid) = self.pf_memalloc_dependency(tid) {
+                        self.tr(
+                            tid,
+                            "get_page_from_freelist",
+                            TraceKind::Alloc,
+                            format!("ALLOC_NO_WATERMARKS (pf_memalloc_pid {pid} is an OOM victim)"),
+                        );
+                        return self.got_page(f.kind);
+                    }
+                }
                 if self.tasks[tid as usize].flags & PF_MEMALLOC != 0 {
                     // Avoid recursion of direct reclaim.
                     return Fr::Done(Ret::NoPage, Step::Busy(100));
@@ -233,9 +247,21 @@ impl Sim {
                 let jitter = u64::from(self.chooser.choose(ChoiceKind::Jitter, 8));
                 let cost = 15_000 + reclaimed * 1_000 + jitter * 10_000;
                 f.phase = AllocPhase::AfterReclaim(reclaimed);
+                if let Some(frame) = self.fs_shrink_slab(tid, f.gfp_fs, true, reclaimed) {
+                    // shrink_slab: the superblock shrinker, which may block.
+                    f.slab_called = true;
+                    return Fr::Call(frame, Step::Busy(cost));
+                }
                 Fr::Stay(Step::Busy(cost))
             }
-            AllocPhase::AfterReclaim(progress) => {
+            AllocPhase::AfterReclaim(mut progress) => {
+                if f.slab_called {
+                    f.slab_called = false;
+                    if let Ret::Int(n) = self.tasks[tid as usize].ret {
+                        progress += n.max(0) as u64;
+                    }
+                    self.tasks[tid as usize].ret = Ret::None;
+                }
                 self.tasks[tid as usize].flags &= !PF_MEMALLOC;
                 if progress > 0 && self.mem.nr_free() > w.min {
                     return self.got_page(f.kind);
@@ -264,7 +290,7 @@ impl Sim {
                         );
                         return Fr::Stay(Step::Sleep);
                     }
-                    return self.cond_resched(tid, 100);
+                    return self.reclaim_retry_pause(tid);
                 }
                 f.phase = AllocPhase::MayOom;
                 Fr::Stay(Step::Busy(100))
@@ -315,6 +341,22 @@ impl Sim {
                 self.cond_resched(tid, 200)
             }
         }
+    }
+
+    /// The end of `should_reclaim_retry`: a workqueue worker sleeps a tick so
+    /// that the workqueue sees it as congested; everyone else `cond_resched`s.
+    fn reclaim_retry_pause(&mut self, tid: Tid) -> Fr {
+        if self.tasks[tid as usize].flags & PF_WQ_WORKER != 0 {
+            let tick = self.tick_ns;
+            self.sleep_task(
+                tid,
+                TaskState::Uninterruptible,
+                Some(tick),
+                "schedule_timeout_uninterruptible",
+            );
+            return Fr::Stay(Step::Sleep);
+        }
+        self.cond_resched(tid, 100)
     }
 
     /// `cond_resched`: yield if a reschedule is pending.

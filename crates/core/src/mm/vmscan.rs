@@ -2,9 +2,14 @@
 //! slab shrinker, used by direct reclaim and by kswapd.
 //!
 //! Not modelled: active/inactive list aging, anon reclaim (there is no swap),
-//! dirty-page writeout from reclaim, refault detection, per-memcg LRUs, and
-//! filesystem shrinkers that block (the XFS inode shrinker belongs to the
-//! lockup model).
+//! dirty-page writeout from reclaim, refault detection, per-memcg LRUs. The
+//! XFS superblock shrinker, which can block, is in `mm::shrinker`: a pass that
+//! scanned LRU pages calls it on top (from kswapd always, from direct reclaim
+//! unless `fs_shrinkers_direct_reclaim = false`). As in `do_shrink_slab`, the
+//! pressure on slab caches is proportional to the LRU pages scanned: a pass
+//! over an empty LRU leaves them alone (the deferred scan count that would
+//! carry the work to a later pass is not modelled), so the OOM killer can
+//! fire while the XFS inode cache still holds reclaimable inodes.
 
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
@@ -14,6 +19,9 @@ use crate::trace::TraceKind;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KswapdFrame {
     running: bool,
+    /// Pages the LRU part of this pass freed, while the filesystem shrinker
+    /// runs on top.
+    in_slab: Option<u64>,
 }
 
 impl Sim {
@@ -75,7 +83,24 @@ impl Sim {
             self.sleep_task(tid, TaskState::Interruptible, None, "kswapd_wait");
             return Fr::Stay(Step::Sleep);
         }
-        let freed = self.shrink_node(tid, 32, false);
+        let freed = match f.in_slab.take() {
+            Some(lru) => {
+                let slab = match self.tasks[tid as usize].ret {
+                    Ret::Int(n) => n.max(0) as u64,
+                    _ => 0,
+                };
+                self.tasks[tid as usize].ret = Ret::None;
+                lru + slab
+            }
+            None => {
+                let lru = self.shrink_node(tid, 32, false);
+                if let Some(frame) = self.fs_shrink_slab(tid, true, false, lru) {
+                    f.in_slab = Some(lru);
+                    return Fr::Call(frame, Step::Busy(5_000 + lru * 1_000));
+                }
+                lru
+            }
+        };
         if freed == 0 {
             // Nothing left to reclaim: kswapd gives up until woken again.
             f.running = false;

@@ -1,0 +1,145 @@
+//! khugepaged (`mm/khugepaged.c`, 4.13): every `scan_sleep_millisecs` it scans
+//! an mm under `mmap_sem` for read, and to collapse a range it follows
+//! `collapse_huge_page`: drop `mmap_sem`, allocate the huge page (which may
+//! enter direct reclaim), then `down_write(&mm->mmap_sem)`. While it waits for
+//! the write lock it is a *queued writer*: 4.13's fair `down_read_trylock`
+//! fails for everyone after it, the OOM reaper included, and new `down_read`s
+//! queue behind it.
+//!
+//! Not modelled: the PTE→PMD remapping itself (the collapse costs time and the
+//! huge page is then released; rss does not change), orders above 0 (one page
+//! stands for the huge page's allocation), `khugepaged_max_ptes_none`,
+//! revalidation under a second read lock, `alloc_sleep_millisecs` after a failed
+//! allocation (the next scan simply waits a scan interval).
+
+use crate::kernel::entry::Fr;
+use crate::kernel::sched::TaskState;
+use crate::mm::memory::{VmaKind, MMF_OOM_SKIP};
+use crate::mm::page_alloc::{AllocFrame, PageKind};
+use crate::sim::*;
+use crate::trace::TraceKind;
+
+/// `HPAGE_PMD_SIZE`.
+const HPAGE_SIZE: u64 = 2 << 20;
+/// Copying 512 small pages into the huge page.
+const COLLAPSE_NS: u64 = 200_000;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KhugepagedFrame {
+    phase: KhugepagedPhase,
+    mm: u32,
+    hpage: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum KhugepagedPhase {
+    #[default]
+    Sleep,
+    Scan,
+    Scanned,
+    Allocated,
+    Collapse,
+}
+
+impl KhugepagedFrame {
+    /// The thread starts in its first `scan_sleep`, then scans.
+    pub(crate) fn first() -> KhugepagedFrame {
+        KhugepagedFrame {
+            phase: KhugepagedPhase::Scan,
+            ..Default::default()
+        }
+    }
+}
+
+impl Sim {
+    /// The first mm with a private anonymous VMA big enough for a huge page
+    /// and some pages present (`khugepaged_scan_mm_slot`).
+    fn khugepaged_pick(&self) -> Option<u32> {
+        self.mms.iter().find_map(|m| {
+            let live = m.users > 0 && !m.dead && m.flags & MMF_OOM_SKIP == 0;
+            let candidate = m.vmas.iter().any(|v| {
+                v.kind == VmaKind::Anon
+                    && !v.locked
+                    && v.end - v.start >= HPAGE_SIZE
+                    && v.ptes.iter().any(|p| *p >= 2)
+            });
+            (live && candidate).then_some(m.id)
+        })
+    }
+
+    pub(crate) fn step_khugepaged(&mut self, tid: Tid, f: &mut KhugepagedFrame) -> Fr {
+        match f.phase {
+            KhugepagedPhase::Sleep => {
+                f.phase = KhugepagedPhase::Scan;
+                let ns = self.toggles.khugepaged_scan_sleep;
+                self.sleep_task(tid, TaskState::Interruptible, Some(ns), "khugepaged_wait");
+                Fr::Stay(Step::Sleep)
+            }
+            KhugepagedPhase::Scan => {
+                let Some(mm) = self.khugepaged_pick() else {
+                    f.phase = KhugepagedPhase::Sleep;
+                    return Fr::Stay(Step::Busy(1_000));
+                };
+                f.mm = mm;
+                f.phase = KhugepagedPhase::Scanned;
+                if self.down_read(mm, tid) {
+                    Fr::Stay(Step::Busy(20_000))
+                } else {
+                    Fr::Stay(Step::Sleep)
+                }
+            }
+            KhugepagedPhase::Scanned => {
+                // collapse_huge_page: the read lock is dropped before allocating.
+                self.up_read(f.mm, tid);
+                self.tr(
+                    tid,
+                    "collapse_huge_page",
+                    TraceKind::Fault,
+                    format!(
+                        "mm of {}: allocate a huge page",
+                        self.mms[f.mm as usize].owner_tgid
+                    ),
+                );
+                f.phase = KhugepagedPhase::Allocated;
+                Fr::Call(
+                    Frame::Alloc(AllocFrame::new(true, PageKind::Anon)),
+                    Step::Busy(1_000),
+                )
+            }
+            KhugepagedPhase::Allocated => {
+                let Ret::Page(pfn) = self.tasks[tid as usize].ret else {
+                    f.phase = KhugepagedPhase::Sleep;
+                    return Fr::Stay(Step::Busy(1_000));
+                };
+                self.tasks[tid as usize].ret = Ret::None;
+                f.hpage = Some(pfn);
+                f.phase = KhugepagedPhase::Collapse;
+                if self.down_write(f.mm, tid) {
+                    Fr::Stay(Step::Busy(COLLAPSE_NS))
+                } else {
+                    Fr::Stay(Step::Sleep)
+                }
+            }
+            KhugepagedPhase::Collapse => {
+                let m = &self.mms[f.mm as usize];
+                let exiting = m.users == 0 || m.dead || m.flags & MMF_OOM_SKIP != 0;
+                self.tr(
+                    tid,
+                    "collapse_huge_page",
+                    TraceKind::Fault,
+                    if exiting {
+                        "mm exiting: collapse abandoned".into()
+                    } else {
+                        "collapsed".into()
+                    },
+                );
+                self.up_write(f.mm, tid);
+                if let Some(pfn) = f.hpage.take() {
+                    self.mem.free_page(pfn);
+                }
+                f.phase = KhugepagedPhase::Sleep;
+                self.cond_resched(tid, 1_000)
+            }
+        }
+    }
+}
