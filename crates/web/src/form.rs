@@ -17,12 +17,14 @@ pub enum Field {
     UnstableCheck,
     Reaper,
     ReaperTrylock,
+    FsShrinkersDirect,
+    PfMemallocPid,
     FsType,
     Writers,
 }
 
 impl Field {
-    pub const ALL: [Field; 13] = [
+    pub const ALL: [Field; 15] = [
         Field::Cpus,
         Field::Sockets,
         Field::Memory,
@@ -34,6 +36,8 @@ impl Field {
         Field::UnstableCheck,
         Field::Reaper,
         Field::ReaperTrylock,
+        Field::FsShrinkersDirect,
+        Field::PfMemallocPid,
         Field::FsType,
         Field::Writers,
     ];
@@ -50,6 +54,8 @@ impl Field {
             Field::UnstableCheck => "kernel.unstable_check",
             Field::Reaper => "kernel.reaper",
             Field::ReaperTrylock => "kernel.reaper_trylock",
+            Field::FsShrinkersDirect => "kernel.fs_shrinkers_direct_reclaim",
+            Field::PfMemallocPid => "kernel.pf_memalloc_pid",
             Field::FsType => "fs.type",
             Field::Writers => "process.thread.count",
         }
@@ -69,6 +75,8 @@ impl Field {
             Field::UnstableCheck => "f-unstable-check",
             Field::Reaper => "f-reaper",
             Field::ReaperTrylock => "f-reaper-trylock",
+            Field::FsShrinkersDirect => "f-fs-shrinkers-direct",
+            Field::PfMemallocPid => "f-pf-memalloc-pid",
             Field::FsType => "f-fs",
             Field::Writers => "f-writers",
         }
@@ -85,6 +93,8 @@ impl Field {
             Field::UnstableCheck => ("kernel", "unstable_check"),
             Field::Reaper => ("kernel", "reaper"),
             Field::ReaperTrylock => ("kernel", "reaper_trylock"),
+            Field::FsShrinkersDirect => ("kernel", "fs_shrinkers_direct_reclaim"),
+            Field::PfMemallocPid => ("kernel", "pf_memalloc_pid"),
             Field::FsType => ("fs", "type"),
             Field::Writers => ("process.thread", "count"),
         }
@@ -93,7 +103,12 @@ impl Field {
     fn quoted(self) -> bool {
         !matches!(
             self,
-            Field::Cpus | Field::Sockets | Field::Reaper | Field::Writers
+            Field::Cpus
+                | Field::Sockets
+                | Field::Reaper
+                | Field::FsShrinkersDirect
+                | Field::PfMemallocPid
+                | Field::Writers
         )
     }
 
@@ -306,6 +321,8 @@ mod tests {
             (Field::UnstableCheck, "pre_pte"),
             (Field::Reaper, "false"),
             (Field::ReaperTrylock, "unfair"),
+            (Field::FsShrinkersDirect, "false"),
+            (Field::PfMemallocPid, "true"),
             (Field::FsType, "ext4"),
             (Field::Writers, "3"),
         ] {
@@ -319,6 +336,8 @@ mod tests {
         let sc = parse_scenario(&t).unwrap_or_else(|e| panic!("{e:?}\n{t}"));
         assert_eq!(sc.scenario.machine.cpus, 4);
         assert_eq!(sc.scenario.fs.fs_type.name(), "ext4");
+        assert!(!sc.toggles.fs_shrinkers_direct_reclaim);
+        assert!(sc.toggles.pf_memalloc_pid);
         // Removing a toggle restores the preset default.
         let t2 = set(&t, Field::UnstableCheck, "");
         assert_eq!(get(&t2, Field::UnstableCheck), None);

@@ -84,6 +84,9 @@ pub fn scenario_form(p: &Props) -> Html {
         ReaperTrylock::Fair => "fair",
         ReaperTrylock::Unfair => "unfair",
     });
+    let yes_no = |b: bool| if b { "true" } else { "false" };
+    let a2_default = t.map(|t| yes_no(t.fs_shrinkers_direct_reclaim));
+    let a3_default = t.map(|t| yes_no(t.pf_memalloc_pid));
     html! {
         <details class="form" open=true>
             <summary>{ "Knobs" }<span class="muted small">{ " — two-way synced with the TOML below" }</span></summary>
@@ -102,7 +105,9 @@ pub fn scenario_form(p: &Props) -> Html {
                 { select(Field::KernelPreset, "Kernel preset", &["4.13-rc", "4.13", "4.14", "5.18"], None) }
                 { select(Field::UnstableCheck, "unstable_check", &["none", "post_fault", "pre_pte"], unstable_default.or(Some("?"))) }
                 { select(Field::Reaper, "OOM reaper", &["true", "false"], reaper_default.or(Some("?"))) }
-                { select(Field::ReaperTrylock, "reaper_trylock", &["fair", "unfair"], trylock_default.or(Some("?"))) }
+                { select(Field::ReaperTrylock, "reaper_trylock (A1: unfair)", &["fair", "unfair"], trylock_default.or(Some("?"))) }
+                { select(Field::FsShrinkersDirect, "fs_shrinkers_direct_reclaim (A2: false)", &["true", "false"], a2_default.or(Some("?"))) }
+                { select(Field::PfMemallocPid, "pf_memalloc_pid (A3: true)", &["true", "false"], a3_default.or(Some("?"))) }
             </fieldset>
             <fieldset>
                 <legend>{ "Filesystem and workload" }</legend>
