@@ -8,6 +8,7 @@ pub mod presets;
 pub mod timeline;
 pub mod traceview;
 pub mod verdict;
+pub mod waitgraph;
 
 /// "4.13-rc", "btrfs": small helpers shared by components.
 pub fn fmt_ns(ns: u64) -> String {

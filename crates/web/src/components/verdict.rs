@@ -49,6 +49,9 @@ pub fn verdict(p: &Props) -> Html {
                 title="Show this event in the timeline, the trace and the file">
                 { r.explain() }
             </button>
+            if let Some(h) = &r.hang {
+                <super::waitgraph::WaitGraph hang={h.clone()} />
+            }
         </div>
     }
 }
