@@ -102,12 +102,41 @@ pub struct FixEngaged {
     pub user: bool,
 }
 
+/// One finished `__oom_reap_task_mm`, with the mm's rss counters (pages)
+/// before and after it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reap {
+    pub pid: u32,
+    pub t: SimTime,
+    /// Pages unmapped and freed.
+    pub freed: u64,
+    /// `[anon, file, shmem]` rss when `MMF_UNSTABLE` was set.
+    pub rss_before: [u64; 3],
+    pub rss_after: [u64; 3],
+    /// `process_mrelease` did it, not the `oom_reaper` thread.
+    pub mrelease: bool,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct GaveUp {
     pub pid: u32,
     pub event: u64,
     pub t: SimTime,
     pub since_kill_ns: u64,
+    /// Who held or waited on the victim's `mmap_sem` at the last failed
+    /// trylock.
+    pub mmap_sem: Vec<LockUser>,
+}
+
+/// A task holding or queued on a lock, and where its kernel stack is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LockUser {
+    pub pid: u32,
+    pub comm: String,
+    /// `read held`, `write held`, `write queued`, `read queued`.
+    pub how: &'static str,
+    /// The innermost kernel function it is in (`shrink_slab`, `khugepaged`).
+    pub in_func: &'static str,
 }
 
 /// What the run observed while it ran.
@@ -120,8 +149,7 @@ pub struct Observations {
     pub user_after_reap: Vec<UserAfterReap>,
     pub fix_engaged: Vec<FixEngaged>,
     pub reaper_gave_up: Vec<GaveUp>,
-    /// (pid, time, pages freed) per successful reap.
-    pub reaped: Vec<(u32, SimTime, u64)>,
+    pub reaped: Vec<Reap>,
     pub zero_refaults: u64,
     pub panic: bool,
     /// Where each thread of the group was when the first fatal signal was
@@ -181,6 +209,7 @@ pub struct RunResult {
     pub fix_engaged: Vec<FixEngaged>,
     pub reaper_gave_up: Vec<GaveUp>,
     pub pages_reaped: u64,
+    pub reaps: Vec<Reap>,
     pub free_pages_end: u64,
     /// For `oom_hang`: the wait-for chain (task, lock, holder) and every edge.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,11 +255,36 @@ impl RunResult {
             return s;
         }
         if let Some(g) = self.reaper_gave_up.first() {
-            return format!(
-                "The OOM reaper gave up on pid {} {} after the kill.",
+            let mut s = format!(
+                "The OOM reaper gave up on pid {} {} after the kill: down_read_trylock(mmap_sem) kept failing",
                 g.pid,
                 fmt_duration(g.since_kill_ns)
             );
+            let who = |u: &LockUser| format!("{} ({}, in {})", u.pid, u.comm, u.in_func);
+            let writer = g.mmap_sem.iter().find(|u| u.how.starts_with("write"));
+            let reader = g.mmap_sem.iter().find(|u| u.how == "read held");
+            match (writer, reader) {
+                (Some(w), Some(r)) if w.how == "write queued" => s.push_str(&format!(
+                    ", as {} was queued to write behind reader {}",
+                    who(w),
+                    who(r)
+                )),
+                (Some(w), _) => s.push_str(&format!(
+                    ", as {} {}",
+                    who(w),
+                    w.how.replace(" held", "-held it")
+                )),
+                _ => {}
+            }
+            s.push('.');
+            if self.has(Outcome::Overkill) && self.kills.len() > 1 {
+                let k = &self.kills[1];
+                s.push_str(&format!(
+                    " MMF_OOM_SKIP let the OOM killer move on to {} ({}).",
+                    k.tgid, k.comm
+                ));
+            }
+            return s;
         }
         if let Some(f) = self.fix_engaged.first() {
             return format!(
@@ -268,6 +322,22 @@ impl RunResult {
         }
         if self.has(Outcome::BudgetExhausted) {
             return "The run hit its step budget before it ended.".into();
+        }
+        if let [first, next, ..] = self.kills.as_slice() {
+            return format!(
+                "The OOM killer killed {} ({}), then {} ({}) {} later: the reaper freed {} pages of the first victim, and its memory stayed in use.",
+                first.tgid,
+                first.comm,
+                next.tgid,
+                next.comm,
+                fmt_duration(next.t.since(first.t)),
+                self.reaps
+                    .iter()
+                    .filter(|r| r.pid >= first.tgid)
+                    .map(|r| r.freed)
+                    .next()
+                    .unwrap_or(0)
+            );
         }
         if let Some(k) = self.kills.first() {
             return format!(
@@ -405,7 +475,8 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
         user_ran_after_reap: sim.obs.user_after_reap.clone(),
         fix_engaged: sim.obs.fix_engaged.clone(),
         reaper_gave_up: sim.obs.reaper_gave_up.clone(),
-        pages_reaped: sim.obs.reaped.iter().map(|r| r.2).sum(),
+        pages_reaped: sim.obs.reaped.iter().map(|r| r.freed).sum(),
+        reaps: sim.obs.reaped.clone(),
         free_pages_end: sim.mem.nr_free(),
         hang: sim.obs.hang.clone(),
     }

@@ -8,13 +8,16 @@
 //! map NAME = file "PATH" shared|private SIZE # file mapping
 //! munmap NAME
 //! fill NAME BYTE                             # memset the whole buffer from user mode
-//! touch NAME                                 # write one byte per page (the hog)
+//! touch NAME [CHUNK]                         # write one byte per page (the hog); with CHUNK,
+//!                                            # the next CHUNK bytes after this statement's last run
 //! open NAME "PATH" [append]                  # {tid} and {n} expand per thread
 //! write FD BUF [LEN]                         # write(fd, buf, len); len defaults to the buffer size
 //! memcpy DST SRC [LEN]                       # user-mode copy between mappings
 //! sleep DURATION                             # nanosleep
 //! spin DURATION                              # user-mode computation
 //! exit_group [CODE]
+//! kill "PROCESS"                             # kill(pid, SIGKILL) on a [[process]] by name
+//! process_mrelease "PROCESS"                 # reap a dying process's memory (5.18+)
 //! loop [COUNT] {                             # without COUNT: forever
 //! }
 //! ```
@@ -67,6 +70,9 @@ pub enum Op {
     },
     Touch {
         var: u16,
+        /// Touch only the next `chunk` bytes, continuing where this
+        /// statement stopped the last time it ran.
+        chunk: Option<u64>,
     },
     Open {
         var: u16,
@@ -91,6 +97,14 @@ pub enum Op {
     },
     ExitGroup {
         code: u32,
+    },
+    /// `kill(pid, SIGKILL)` on the first live process of that name.
+    Kill {
+        process: String,
+    },
+    /// `process_mrelease(pidfd_open(pid))` on the first process of that name.
+    ProcessMrelease {
+        process: String,
     },
     /// Start of a loop: `count` None is forever. `end` is the index after LoopEnd.
     LoopStart {
@@ -241,15 +255,19 @@ fn int_arg(t: &Tok<'_>) -> Result<u64, (u32, String)> {
         .map_err(|_| (t.col, format!("expected a number, found `{}`", t.text)))
 }
 
-fn string_arg(t: &Tok<'_>) -> Result<String, (u32, String)> {
+/// A quoted string; `what` names it in errors ("path", "process name").
+fn string_arg(t: &Tok<'_>, what: &str) -> Result<String, (u32, String)> {
     if t.text.len() >= 2 && t.text.starts_with('"') && t.text.ends_with('"') {
         let s = &t.text[1..t.text.len() - 1];
         if s.is_empty() {
-            return Err((t.col, "empty path".into()));
+            return Err((t.col, format!("empty {what}")));
         }
         Ok(s.to_string())
     } else {
-        Err((t.col, format!("expected a quoted path, found `{}`", t.text)))
+        Err((
+            t.col,
+            format!("expected a quoted {what}, found `{}`", t.text),
+        ))
     }
 }
 
@@ -386,7 +404,7 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
                     "file" => {
                         need(7, usage)?;
                         at_most(7, usage)?;
-                        let path = string_arg(&toks[4]).map_err(err)?;
+                        let path = string_arg(&toks[4], "path").map_err(err)?;
                         let kind = match toks[5].text {
                             "shared" => MapKind::FileShared,
                             "private" => MapKind::FilePrivate,
@@ -418,16 +436,29 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
                     path,
                 }
             }
-            "munmap" | "touch" => {
-                let usage = if kw == "touch" { "touch NAME" } else { "munmap NAME" };
+            "munmap" => {
+                let usage = "munmap NAME";
                 need(2, usage)?;
                 at_most(2, usage)?;
                 let var = p.lookup(&toks[1], false).map_err(err)?;
-                if kw == "touch" {
-                    Op::Touch { var }
-                } else {
-                    Op::Munmap { var }
-                }
+                Op::Munmap { var }
+            }
+            "touch" => {
+                let usage = "touch NAME [CHUNK]";
+                need(2, usage)?;
+                at_most(3, usage)?;
+                let var = p.lookup(&toks[1], false).map_err(err)?;
+                let chunk = match toks.get(2) {
+                    Some(t) => {
+                        let c = size_arg(t).map_err(err)?;
+                        if c < crate::scenario::PAGE_SIZE {
+                            return Err(err((t.col, "a chunk is at least one page (4K)".into())));
+                        }
+                        Some(c)
+                    }
+                    None => None,
+                };
+                Op::Touch { var, chunk }
             }
             "fill" => {
                 let usage = "fill NAME BYTE";
@@ -443,7 +474,7 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
                 let usage = "open NAME \"PATH\" [append]";
                 need(3, usage)?;
                 at_most(4, usage)?;
-                let path = string_arg(&toks[2]).map_err(err)?;
+                let path = string_arg(&toks[2], "path").map_err(err)?;
                 let append = match toks.get(3) {
                     None => false,
                     Some(t) if t.text == "append" => true,
@@ -505,6 +536,21 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
                 };
                 Op::ExitGroup { code }
             }
+            "kill" | "process_mrelease" => {
+                let usage = if kw == "kill" {
+                    "kill \"PROCESS\""
+                } else {
+                    "process_mrelease \"PROCESS\""
+                };
+                need(2, usage)?;
+                at_most(2, usage)?;
+                let process = string_arg(&toks[1], "process name").map_err(err)?;
+                if kw == "kill" {
+                    Op::Kill { process }
+                } else {
+                    Op::ProcessMrelease { process }
+                }
+            }
             "loop" => {
                 let usage = "loop [COUNT] {";
                 need(2, usage)?;
@@ -544,7 +590,7 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
             other => {
                 return Err(err((
                     toks[0].col,
-                    format!("unknown statement `{other}`, expected one of: buf, map, munmap, fill, touch, open, write, memcpy, sleep, spin, exit_group, loop, }}"),
+                    format!("unknown statement `{other}`, expected one of: buf, map, munmap, fill, touch, open, write, memcpy, sleep, spin, exit_group, kill, process_mrelease, loop, }}"),
                 )))
             }
         };
@@ -614,5 +660,26 @@ mod tests {
         assert_eq!((e.line, e.column), (2, 6));
         let e = parse_program("sleep 5 parsecs").unwrap_err();
         assert_eq!((e.line, e.column), (1, 9));
+        let e = parse_program("kill victim").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 6));
+        let e = parse_program("process_mrelease").unwrap_err();
+        assert!(
+            e.message.contains("process_mrelease \"PROCESS\""),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            parse_program("kill \"a.out\"\nprocess_mrelease \"a.out\"")
+                .unwrap()
+                .ops,
+            vec![
+                Op::Kill {
+                    process: "a.out".into()
+                },
+                Op::ProcessMrelease {
+                    process: "a.out".into()
+                }
+            ]
+        );
     }
 }

@@ -336,6 +336,28 @@ pub struct KernelCfg {
     /// khugepaged's `scan_sleep_millisecs` (it runs when `machine.thp` is on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub khugepaged_scan_sleep: Option<Dur>,
+    /// 4.14+: every thread of an OOM victim may allocate down to min/2
+    /// (`ALLOC_OOM`) instead of one `TIF_MEMDIE` thread ignoring watermarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alloc_oom: Option<bool>,
+    /// 4.13: the reaper pins the mm (`mmget_not_zero`) and skips one already
+    /// in `exit_mmap`. 4.14+ (`false`): `exit_mmap` of an `MMF_OOM_VICTIM` mm
+    /// sets `MMF_OOM_SKIP` and serializes with the reaper on `mmap_sem`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaper_mmget: Option<bool>,
+    /// 4.13/4.14: the reaper takes `oom_lock` around each attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaper_oom_lock: Option<bool>,
+    /// 5.18: the victim is handed to the reaper through a timer this long
+    /// after the kill (`OOM_REAPER_DELAY`, 2·HZ); 0 wakes it at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_reaper_delay: Option<Dur>,
+    /// 5.18: the reaper also unmaps `VM_LOCKED` VMAs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reap_mlocked: Option<bool>,
+    /// 5.18: the `process_mrelease(pidfd)` syscall exists (else `-ENOSYS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_mrelease: Option<bool>,
 }
 
 fn default_preset() -> String {
@@ -353,6 +375,12 @@ impl Default for KernelCfg {
             fs_shrinkers_direct_reclaim: None,
             pf_memalloc_pid: None,
             khugepaged_scan_sleep: None,
+            alloc_oom: None,
+            reaper_mmget: None,
+            reaper_oom_lock: None,
+            oom_reaper_delay: None,
+            reap_mlocked: None,
+            process_mrelease: None,
         }
     }
 }
@@ -494,6 +522,13 @@ pub struct Toggles {
     pub pf_memalloc_pid: bool,
     /// ns between khugepaged scans.
     pub khugepaged_scan_sleep: u64,
+    pub alloc_oom: bool,
+    pub reaper_mmget: bool,
+    pub reaper_oom_lock: bool,
+    /// ns from the kill to the reaper's wake-up.
+    pub oom_reaper_delay: u64,
+    pub reap_mlocked: bool,
+    pub process_mrelease: bool,
 }
 
 /// Zone watermarks, in pages, derived from `min_free_kbytes` the kernel's way.
@@ -912,6 +947,14 @@ pub fn validate(
             ),
         );
     }
+    if let Some(d) = scenario.kernel.oom_reaper_delay {
+        if d.0 > 60_000_000_000 {
+            push(
+                "kernel.oom_reaper_delay",
+                format!("must be at most 60s, got {}", fmt_dur(d.0)),
+            );
+        }
+    }
     if let Some(d) = scenario.kernel.khugepaged_scan_sleep {
         if d.0 < 1_000_000 || d.0 > 60_000_000_000 {
             push(
@@ -1134,6 +1177,12 @@ pub fn validate(
 pub fn resolve_toggles(s: &Scenario) -> Toggles {
     let k = &s.kernel;
     let fixed = k.preset != "4.13-rc";
+    // The presets in release order; later ones carry everything before them.
+    let at_least = |v: &str| {
+        let pos = |p: &str| KERNEL_PRESETS.iter().position(|x| *x == p);
+        pos(&k.preset) >= pos(v)
+    };
+    let hz = u64::from(s.machine.hz);
     let default_path = match s.fs.fs_type {
         FsType::Ext4 => WritePath::Generic,
         FsType::Xfs => WritePath::Iomap,
@@ -1152,6 +1201,20 @@ pub fn resolve_toggles(s: &Scenario) -> Toggles {
         fs_shrinkers_direct_reclaim: k.fs_shrinkers_direct_reclaim.unwrap_or(true),
         pf_memalloc_pid: k.pf_memalloc_pid.unwrap_or(false),
         khugepaged_scan_sleep: k.khugepaged_scan_sleep.map_or(10_000_000_000, |d| d.0),
+        alloc_oom: k.alloc_oom.unwrap_or(at_least("4.14")),
+        reaper_mmget: k.reaper_mmget.unwrap_or(!at_least("4.14")),
+        // "mm, oom: remove oom_lock from oom_reaper" (4.19).
+        reaper_oom_lock: k.reaper_oom_lock.unwrap_or(!at_least("5.18")),
+        oom_reaper_delay: k.oom_reaper_delay.map_or(
+            if at_least("5.18") {
+                2 * hz * (1_000_000_000 / hz)
+            } else {
+                0
+            },
+            |d| d.0,
+        ),
+        reap_mlocked: k.reap_mlocked.unwrap_or(at_least("5.18")),
+        process_mrelease: k.process_mrelease.unwrap_or(at_least("5.18")),
     }
 }
 

@@ -53,6 +53,8 @@ pub enum Event {
     TimerWake { tid: Tid, gen: u64 },
     /// A descheduled vCPU is given back its physical CPU.
     VcpuResume { cpu: CpuId },
+    /// `oom_reaper_timer` (5.18): hand the victim to the reaper now.
+    OomReaperTimer { tid: Tid },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -149,6 +151,8 @@ pub(crate) struct UserState {
     pub vars: Vec<Var>,
     /// Progress of a `touch`: next page to touch.
     pub touch_next: u64,
+    /// Bytes a chunked `touch` statement has covered so far (by op index).
+    pub touched: Vec<u64>,
     /// End of an in-progress `spin`.
     pub spin_until: Option<SimTime>,
     /// Index of this thread among the threads of its [[process.thread]] entry.
@@ -506,6 +510,7 @@ impl Sim {
                 }
             }
             Event::VcpuResume { cpu } => self.vcpu_resume(cpu),
+            Event::OomReaperTimer { tid } => self.wake_oom_reaper(tid),
         }
         if self.end.is_none() && self.user_tasks_alive() == 0 {
             self.end = Some(EndReason::AllExited);
@@ -572,7 +577,11 @@ impl Sim {
                 })
                 .collect(),
             tasks: self.tasks.iter().map(|t| t.snap()).collect(),
-            mms: self.mms.iter().map(|m| m.snap()).collect(),
+            mms: self
+                .mms
+                .iter()
+                .map(|m| m.snap(self.toggles.reap_mlocked))
+                .collect(),
             files: self.inodes.iter().map(|i| i.snap()).collect(),
         }
     }

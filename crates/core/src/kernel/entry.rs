@@ -256,8 +256,8 @@ impl Sim {
                     SYSCALL_NS,
                 )
             }
-            Op::Fill { var, byte } => self.user_fill(tid, var, Some(byte)),
-            Op::Touch { var } => self.user_fill(tid, var, None),
+            Op::Fill { var, byte } => self.user_fill(tid, var, Some(byte), None),
+            Op::Touch { var, chunk } => self.user_fill(tid, var, None, chunk.map(|c| (pc, c))),
             Op::Memcpy { dst, src, len } => self.user_memcpy(tid, dst, src, len),
             Op::Open {
                 var,
@@ -333,6 +333,24 @@ impl Sim {
                     Step::Busy(until.since(self.now))
                 }
             }
+            Op::Kill { ref process } => {
+                self.adv_pc(tid);
+                let cost = self.sys_kill(tid, process);
+                let t = &mut self.tasks[tid as usize];
+                t.mode = Mode::Kernel;
+                t.returning_to_user = true;
+                Step::Busy(SYSCALL_NS + cost)
+            }
+            Op::ProcessMrelease { ref process } => {
+                self.adv_pc(tid);
+                let t = &mut self.tasks[tid as usize];
+                t.mode = Mode::Kernel;
+                t.returning_to_user = true;
+                if let Some(frame) = self.sys_process_mrelease(tid, process) {
+                    self.tasks[tid as usize].frames.push(frame);
+                }
+                Step::Busy(SYSCALL_NS)
+            }
             Op::ExitGroup { code } => {
                 self.adv_pc(tid);
                 self.tr(
@@ -344,6 +362,82 @@ impl Sim {
                 self.enter_kernel(tid, Frame::GroupExit(GroupExitFrame::new(code)), SYSCALL_NS)
             }
         }
+    }
+
+    /// `kill(pid, SIGKILL)`: `complete_signal` under `siglock`, every thread
+    /// in one go. Returns the cost in ns.
+    fn sys_kill(&mut self, tid: Tid, process: &str) -> u64 {
+        let Some(v) = self
+            .signals
+            .iter()
+            .position(|s| s.comm == process && s.live > 0)
+        else {
+            self.tr(
+                tid,
+                "sys_kill",
+                TraceKind::Signal,
+                format!("{process}: -ESRCH"),
+            );
+            return 0;
+        };
+        let tgid = self.signals[v].tgid;
+        self.tr(
+            tid,
+            "sys_kill",
+            TraceKind::Signal,
+            format!("SIGKILL -> {tgid} ({process})"),
+        );
+        if self.obs.kill_time.is_none() {
+            self.obs.kill_time = Some(self.now);
+            self.note_positions(v);
+        }
+        self.signals[v].group_exit = true;
+        let threads = self.signals[v].threads.clone();
+        threads.into_iter().map(|t| self.post_sigkill(t, tid)).sum()
+    }
+
+    /// `process_mrelease`: reap a dying process's address space from the
+    /// caller's context. The frame that does the work, if any.
+    fn sys_process_mrelease(&mut self, tid: Tid, process: &str) -> Option<Frame> {
+        let err = |sim: &mut Sim, e: &str| {
+            sim.tr(
+                tid,
+                "process_mrelease",
+                TraceKind::Reap,
+                format!("{process}: {e}"),
+            );
+            None
+        };
+        if !self.toggles.process_mrelease {
+            return err(self, "-ENOSYS");
+        }
+        let Some(v) = self.signals.iter().position(|s| s.comm == process) else {
+            return err(self, "-ESRCH");
+        };
+        // find_lock_task_mm: a thread that still holds the mm.
+        let Some(p) = self.signals[v]
+            .threads
+            .iter()
+            .copied()
+            .find(|t| self.tasks[*t as usize].mm.is_some())
+        else {
+            return err(self, "-ESRCH");
+        };
+        let mm = self.tasks[p as usize].mm.expect("found by its mm");
+        if !self.task_will_free_mem(p) {
+            let skip = self.mms[mm as usize].flags & crate::mm::memory::MMF_OOM_SKIP != 0;
+            return err(
+                self,
+                if skip {
+                    "0 (already reaped)"
+                } else {
+                    "-EINVAL (not dying)"
+                },
+            );
+        }
+        Some(Frame::Reaper(crate::mm::oom_kill::ReaperFrame::mrelease(
+            p, mm,
+        )))
     }
 
     fn adv_pc(&mut self, tid: Tid) {
@@ -362,15 +456,28 @@ impl Sim {
     }
 
     /// `fill` (memset of a whole buffer) and `touch` (one store per page), page by
-    /// page from the cursor; a missing page enters the fault handler.
-    fn user_fill(&mut self, tid: Tid, var: u16, byte: Option<u8>) -> Step {
+    /// page from the cursor; a missing page enters the fault handler. A chunked
+    /// touch (`chunk` = (op index, bytes)) covers the next chunk only.
+    fn user_fill(
+        &mut self,
+        tid: Tid,
+        var: u16,
+        byte: Option<u8>,
+        chunk: Option<(usize, u64)>,
+    ) -> Step {
         let u = self.tasks[tid as usize].user.as_ref().expect("user task");
         let Var::Mem { start, len, .. } = u.vars[var as usize] else {
             self.adv_pc(tid);
             return Step::Busy(USER_OP_NS);
         };
-        let pages = len.div_ceil(PAGE_SIZE);
-        let mut i = u.touch_next;
+        let (from, pages) = match chunk {
+            Some((op, c)) => {
+                let done = u.touched[op];
+                (done / PAGE_SIZE, (done + c).min(len).div_ceil(PAGE_SIZE))
+            }
+            None => (0, len.div_ceil(PAGE_SIZE)),
+        };
+        let mut i = u.touch_next.max(from);
         let mut cost = 0;
         let batch = if byte.is_some() { 1 } else { TOUCH_BATCH };
         let mut done_now = 0;
@@ -425,6 +532,9 @@ impl Sim {
         if i >= pages {
             u.touch_next = 0;
             u.pc += 1;
+            if let Some((op, _)) = chunk {
+                u.touched[op] = pages * PAGE_SIZE;
+            }
             if let (Some(b), Var::Mem { start, len, .. }) = (byte, u.vars[var as usize]) {
                 u.vars[var as usize] = Var::Mem {
                     start,

@@ -1,13 +1,15 @@
 //! `do_exit`: `exit_signals` (PF_EXITING), `exit_mm` (which takes `mmap_sem` for
 //! read in 4.13, and so can queue behind a writer), `mmput` → `exit_mmap` for the
-//! last user, then `exit_notify`.
+//! last user, then `exit_notify`. From 4.14 (`reaper_mmget = false`), `exit_mmap`
+//! of an OOM victim's mm sets `MMF_OOM_SKIP` and then takes and drops
+//! `mmap_sem` for write, so that a reaper still unmapping finishes first.
 //!
 //! Not modelled: files, fs_struct, namespaces, the zombie/reap-by-parent dance
 //! (a dead thread simply disappears).
 
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
-use crate::mm::memory::{MMF_OOM_SKIP, MMF_UNSTABLE};
+use crate::mm::memory::{MMF_OOM_SKIP, MMF_OOM_VICTIM};
 use crate::sim::*;
 use crate::trace::TraceKind;
 
@@ -25,6 +27,10 @@ pub(crate) enum ExitPhase {
     ExitSignals,
     ExitMm,
     ExitMmLocked,
+    /// 4.14+: `set_bit(MMF_OOM_SKIP)`, then `down_write(&mm->mmap_sem)`.
+    ExitMmapOomSync,
+    /// ... and `up_write`.
+    ExitMmapOomLocked,
     ExitMmap,
     ExitNotify,
 }
@@ -90,7 +96,12 @@ impl Sim {
                     );
                 }
                 if users == 0 {
-                    f.phase = ExitPhase::ExitMmap;
+                    let victim = self.mms[mm as usize].flags & MMF_OOM_VICTIM != 0;
+                    f.phase = if victim && !self.toggles.reaper_mmget {
+                        ExitPhase::ExitMmapOomSync
+                    } else {
+                        ExitPhase::ExitMmap
+                    };
                     f.cursor = (0, 0);
                     self.tr(
                         tid,
@@ -103,6 +114,21 @@ impl Sim {
                 }
                 Fr::Stay(Step::Busy(500))
             }
+            ExitPhase::ExitMmapOomSync => {
+                // "Wait for oom_reap_task() to stop working on this mm."
+                self.mms[f.mm as usize].flags |= MMF_OOM_SKIP;
+                f.phase = ExitPhase::ExitMmapOomLocked;
+                if self.down_write(f.mm, tid) {
+                    Fr::Stay(Step::Busy(200))
+                } else {
+                    Fr::Stay(Step::Sleep)
+                }
+            }
+            ExitPhase::ExitMmapOomLocked => {
+                self.up_write(f.mm, tid);
+                f.phase = ExitPhase::ExitMmap;
+                Fr::Stay(Step::Busy(200))
+            }
             ExitPhase::ExitMmap => {
                 let (freed, done, cost) = self.zap_mm_batch(f.mm, &mut f.cursor, true, tid);
                 let _ = freed;
@@ -110,7 +136,6 @@ impl Sim {
                     let m = &mut self.mms[f.mm as usize];
                     m.flags |= MMF_OOM_SKIP;
                     m.dead = true;
-                    let _ = MMF_UNSTABLE;
                     self.tr(
                         tid,
                         "__mmput",

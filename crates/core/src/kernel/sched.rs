@@ -184,6 +184,7 @@ impl Sim {
                     prog: prog.clone(),
                     pc: 0,
                     touch_next: 0,
+                    touched: vec![0; prog.ops.len()],
                     spin_until: None,
                     n,
                 });
@@ -404,6 +405,9 @@ impl Sim {
         if ppm > 0 && self.chooser.chance(ChoiceKind::VcpuPreempt, ppm) {
             self.vcpu_pause(cpu);
             return;
+        }
+        if !self.xfs.rcu_pending.is_empty() {
+            self.rcu_do_batch();
         }
         self.check_hang();
         let Some(tid) = self.cpus[cpu as usize].curr else {

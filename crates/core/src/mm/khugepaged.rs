@@ -9,8 +9,14 @@
 //! Not modelled: the PTE→PMD remapping itself (the collapse costs time and the
 //! huge page is then released; rss does not change), orders above 0 (one page
 //! stands for the huge page's allocation), `khugepaged_max_ptes_none`,
-//! revalidation under a second read lock, `alloc_sleep_millisecs` after a failed
-//! allocation (the next scan simply waits a scan interval).
+//! revalidation under a second read lock, which ranges were already collapsed
+//! (every round finds the same mm a candidate), the `!CONFIG_NUMA`
+//! preallocation (this is the NUMA build's order: scan, drop the lock,
+//! allocate, `down_write`).
+//!
+//! The huge page is an order-9 allocation: costly, so it makes one reclaim
+//! attempt and fails instead of retrying or calling the OOM killer; after a
+//! failure khugepaged sleeps `alloc_sleep_millisecs` (60 s).
 
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
@@ -23,6 +29,8 @@ use crate::trace::TraceKind;
 const HPAGE_SIZE: u64 = 2 << 20;
 /// Copying 512 small pages into the huge page.
 const COLLAPSE_NS: u64 = 200_000;
+/// `khugepaged_alloc_sleep_millisecs`.
+const ALLOC_SLEEP_NS: u64 = 60_000_000_000;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KhugepagedFrame {
@@ -102,14 +110,26 @@ impl Sim {
                 );
                 f.phase = KhugepagedPhase::Allocated;
                 Fr::Call(
-                    Frame::Alloc(AllocFrame::new(true, PageKind::Anon)),
+                    Frame::Alloc(AllocFrame::costly(PageKind::Anon)),
                     Step::Busy(1_000),
                 )
             }
             KhugepagedPhase::Allocated => {
                 let Ret::Page(pfn) = self.tasks[tid as usize].ret else {
-                    f.phase = KhugepagedPhase::Sleep;
-                    return Fr::Stay(Step::Busy(1_000));
+                    self.tr(
+                        tid,
+                        "khugepaged_alloc_page",
+                        TraceKind::Fault,
+                        "THP_COLLAPSE_ALLOC_FAILED: khugepaged_alloc_sleep".into(),
+                    );
+                    f.phase = KhugepagedPhase::Scan;
+                    self.sleep_task(
+                        tid,
+                        TaskState::Interruptible,
+                        Some(ALLOC_SLEEP_NS),
+                        "khugepaged_alloc_sleep",
+                    );
+                    return Fr::Stay(Step::Sleep);
                 };
                 self.tasks[tid as usize].ret = Ret::None;
                 f.hpage = Some(pfn);

@@ -19,6 +19,10 @@ use serde::Serialize;
 
 pub const MMF_UNSTABLE: u32 = 1 << 0;
 pub const MMF_OOM_SKIP: u32 = 1 << 1;
+/// 4.14+: set by `mark_oom_victim`; `exit_mmap` then syncs with the reaper.
+pub const MMF_OOM_VICTIM: u32 = 1 << 2;
+/// 5.18: the mm is queued for the reaper (its timer is armed).
+pub const MMF_OOM_REAP_QUEUED: u32 = 1 << 3;
 
 pub(crate) const PTE_NONE: u32 = 0;
 pub(crate) const PTE_ZERO: u32 = 1;
@@ -57,9 +61,10 @@ pub struct Vma {
 }
 
 impl Vma {
-    /// `can_madv_dontneed_vma` && (`vma_is_anonymous` || !VM_SHARED), as in 4.13.
-    pub fn reapable(&self) -> bool {
-        !self.locked
+    /// `can_madv_dontneed_vma` && (`vma_is_anonymous` || !VM_SHARED), as in
+    /// 4.13; `reap_mlocked` (5.18) drops the `VM_LOCKED` exclusion.
+    pub fn reapable(&self, reap_mlocked: bool) -> bool {
+        (!self.locked || reap_mlocked)
             && matches!(
                 self.kind,
                 VmaKind::Anon | VmaKind::Stack | VmaKind::FilePrivate
@@ -112,13 +117,19 @@ pub struct VmaSnap {
 }
 
 impl Mm {
-    pub(crate) fn snap(&self) -> MmSnap {
+    pub(crate) fn snap(&self, reap_mlocked: bool) -> MmSnap {
         let mut flags = Vec::new();
         if self.flags & MMF_UNSTABLE != 0 {
             flags.push("MMF_UNSTABLE");
         }
         if self.flags & MMF_OOM_SKIP != 0 {
             flags.push("MMF_OOM_SKIP");
+        }
+        if self.flags & MMF_OOM_VICTIM != 0 {
+            flags.push("MMF_OOM_VICTIM");
+        }
+        if self.flags & MMF_OOM_REAP_QUEUED != 0 {
+            flags.push("MMF_OOM_REAP_QUEUED");
         }
         MmSnap {
             owner_tgid: self.owner_tgid,
@@ -135,7 +146,7 @@ impl Mm {
                     end: v.end,
                     kind: v.kind,
                     locked: v.locked,
-                    reapable: v.reapable(),
+                    reapable: v.reapable(reap_mlocked),
                     present: v.ptes.iter().filter(|p| **p >= 2).count() as u64,
                     zero: v.ptes.iter().filter(|p| **p == PTE_ZERO).count() as u64,
                 })
@@ -797,7 +808,11 @@ impl Sim {
         while cursor.0 < nv && (gathered.len() as u64) < ZAP_BATCH {
             let (kind, reapable, npages) = {
                 let v = &self.mms[mm as usize].vmas[cursor.0];
-                (v.kind, v.reapable(), v.ptes.len() as u64)
+                (
+                    v.kind,
+                    v.reapable(self.toggles.reap_mlocked),
+                    v.ptes.len() as u64,
+                )
             };
             if !exiting && !reapable {
                 cursor.0 += 1;

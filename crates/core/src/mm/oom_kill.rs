@@ -12,13 +12,23 @@
 //! in `mmu_gather` batches (flushing TLBs on every CPU of the mm and only then
 //! freeing), and finally sets `MMF_OOM_SKIP`.
 //!
+//! Later kernels, as toggles their presets set: 4.14 drops the reaper's
+//! `mmget_not_zero` (an `MMF_OOM_VICTIM` mm's `exit_mmap` sets `MMF_OOM_SKIP`
+//! and syncs on `mmap_sem` instead) and gives every victim thread `ALLOC_OOM`;
+//! 4.19+ (the 5.18 preset) reaps without `oom_lock`; 5.18 queues the victim
+//! through `oom_reaper_timer` (2·HZ, `MMF_OOM_REAP_QUEUED`), reaps `VM_LOCKED`
+//! VMAs, and has `process_mrelease`, which runs `__oom_reap_task_mm` in the
+//! caller's context after a blocking `mmap_read_lock`.
+//!
 //! Not modelled: memcg OOM, `oom_kill_allocating_task`, sacrificing a child,
-//! sysrq-triggered OOMs, processes sharing an mm across thread groups.
+//! sysrq-triggered OOMs, processes sharing an mm across thread groups, the
+//! non-blocking MMU-notifier path of 4.19+ (every kernel backs off for HZ),
+//! 5.18's `exit_mmap` reaping the mm itself before it syncs.
 
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::locking::MutexId;
-use crate::mm::memory::{MMF_OOM_SKIP, MMF_UNSTABLE};
+use crate::mm::memory::{MMF_OOM_REAP_QUEUED, MMF_OOM_SKIP, MMF_OOM_VICTIM, MMF_UNSTABLE};
 use crate::scenario::{ReaperTrylock, PAGE_SIZE};
 use crate::sim::*;
 use crate::time::fmt_duration;
@@ -62,6 +72,26 @@ pub(crate) struct ReaperFrame {
     cursor: (usize, u64),
     gathered: Vec<u32>,
     freed: u64,
+    rss_before: [u64; 3],
+    /// `mmap_sem`'s users at the last failed trylock.
+    blocked_by: Vec<crate::outcome::LockUser>,
+    /// `process_mrelease` running `__oom_reap_task_mm` in the caller's
+    /// context: a blocking `mmap_read_lock`, no `oom_lock`, no retries, and
+    /// the frame returns to the syscall when done.
+    mrelease: bool,
+}
+
+impl ReaperFrame {
+    /// `process_mrelease` on `mm`, whose owner `tsk` is dying.
+    pub(crate) fn mrelease(tsk: Tid, mm: u32) -> ReaperFrame {
+        ReaperFrame {
+            phase: ReaperPhase::MreleaseLock,
+            tsk,
+            mm,
+            mrelease: true,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -70,6 +100,8 @@ enum ReaperPhase {
     Wait,
     Lock,
     Locked,
+    MreleaseLock,
+    MreleaseLocked,
     NotifierBackoff,
     Unmap,
     Flushed,
@@ -142,6 +174,9 @@ impl Sim {
         let pid = t.pid;
         if self.signals[sig].oom_mm.is_none() {
             self.signals[sig].oom_mm = mm;
+            if let (Some(mm), false) = (mm, self.toggles.reaper_mmget) {
+                self.mms[mm as usize].flags |= MMF_OOM_VICTIM;
+            }
         }
         self.tr(
             by,
@@ -151,8 +186,42 @@ impl Sim {
         );
     }
 
-    /// `wake_oom_reaper`.
-    pub(crate) fn wake_oom_reaper(&mut self, tid: Tid, by: Tid) {
+    /// `wake_oom_reaper` (4.13, 4.14) or `queue_oom_reaper` (5.18), called by
+    /// the OOM killer: hands the victim to the reaper now, or arms the
+    /// victim's `oom_reaper_timer` for `OOM_REAPER_DELAY`.
+    pub(crate) fn queue_oom_reaper(&mut self, tid: Tid, by: Tid) {
+        if self.reaper_tid.is_none() {
+            return;
+        }
+        let delay = self.toggles.oom_reaper_delay;
+        if delay == 0 {
+            self.oom_reaper_enqueue(tid, Some(by));
+            return;
+        }
+        let t = &self.tasks[tid as usize];
+        let Some(mm) = self.signals[t.sig as usize].oom_mm.or(t.mm) else {
+            return;
+        };
+        if self.mms[mm as usize].flags & MMF_OOM_REAP_QUEUED != 0 {
+            return;
+        }
+        self.mms[mm as usize].flags |= MMF_OOM_REAP_QUEUED;
+        let pid = self.tasks[tid as usize].pid;
+        self.tr(
+            by,
+            "queue_oom_reaper",
+            TraceKind::Oom,
+            format!("{pid}: oom_reaper_timer in {}", fmt_duration(delay)),
+        );
+        self.push(self.now.after(delay), Event::OomReaperTimer { tid });
+    }
+
+    /// `wake_oom_reaper` as the 5.18 timer callback.
+    pub(crate) fn wake_oom_reaper(&mut self, tid: Tid) {
+        self.oom_reaper_enqueue(tid, None);
+    }
+
+    fn oom_reaper_enqueue(&mut self, tid: Tid, by: Option<Tid>) {
         let Some(reaper) = self.reaper_tid else {
             return;
         };
@@ -162,14 +231,20 @@ impl Sim {
         self.tasks[tid as usize].oom_reaper_queued = true;
         self.oom_reaper_list.push_back(tid);
         let pid = self.tasks[tid as usize].pid;
-        self.tr(
-            by,
-            "wake_oom_reaper",
-            TraceKind::Oom,
-            format!("queued {pid}"),
-        );
-        // A reaper sleeping between attempts or on oom_lock is not woken.
-        self.wake_up_queue(reaper, "oom_reaper_wait", by);
+        let msg = format!("queued {pid}");
+        match by {
+            Some(by) => {
+                self.tr(by, "wake_oom_reaper", TraceKind::Oom, msg);
+                // A reaper sleeping between attempts or on oom_lock is not woken.
+                self.wake_up_queue(reaper, "oom_reaper_wait", by);
+            }
+            None => {
+                self.trace_rec(None, None, "wake_oom_reaper", TraceKind::Oom, msg, None);
+                if self.sleeps_on(reaper, "oom_reaper_wait") {
+                    self.wake_up_process(reaper, None);
+                }
+            }
+        }
     }
 
     pub(crate) fn step_oom(&mut self, tid: Tid, f: &mut OomFrame) -> Fr {
@@ -183,7 +258,7 @@ impl Sim {
                         "task_will_free_mem(current): no kill".into(),
                     );
                     self.mark_oom_victim(tid, tid);
-                    self.wake_oom_reaper(tid, tid);
+                    self.queue_oom_reaper(tid, tid);
                     return Fr::Done(Ret::Int(1), Step::Busy(500));
                 }
                 if !f.gfp_fs {
@@ -241,7 +316,7 @@ impl Sim {
                         if let Some(l) = leader {
                             if self.task_will_free_mem(l) {
                                 self.mark_oom_victim(l, tid);
-                                self.wake_oom_reaper(l, tid);
+                                self.queue_oom_reaper(l, tid);
                                 return Fr::Done(Ret::Int(1), Step::Busy(500));
                             }
                         }
@@ -290,7 +365,7 @@ impl Sim {
                         m.rss_shmem * kb
                     );
                     self.tr(tid, "oom_kill_process", TraceKind::Oom, msg);
-                    self.wake_oom_reaper(l, tid);
+                    self.queue_oom_reaper(l, tid);
                 }
                 f.phase = OomPhase::Sleep;
                 Fr::Stay(Step::Busy(300))
@@ -344,17 +419,36 @@ impl Sim {
             }
             ReaperPhase::Lock => {
                 f.phase = ReaperPhase::Locked;
-                if self.mutex_lock(MutexId::OomLock, tid) {
+                if !self.toggles.reaper_oom_lock || self.mutex_lock(MutexId::OomLock, tid) {
                     Fr::Stay(Step::Busy(300))
                 } else {
                     Fr::Stay(Step::Sleep)
                 }
+            }
+            ReaperPhase::MreleaseLock => {
+                // mmap_read_lock_killable: blocks behind a queued writer.
+                f.phase = ReaperPhase::MreleaseLocked;
+                if self.down_read(f.mm, tid) {
+                    Fr::Stay(Step::Busy(300))
+                } else {
+                    Fr::Stay(Step::Sleep)
+                }
+            }
+            ReaperPhase::MreleaseLocked => {
+                let mm = f.mm;
+                if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
+                    self.up_read(mm, tid);
+                    return Fr::Done(Ret::Int(0), Step::Busy(200));
+                }
+                self.start_reaping(tid, f);
+                Fr::Stay(Step::Busy(500))
             }
             ReaperPhase::Locked => {
                 f.attempts += 1;
                 let unfair = self.toggles.reaper_trylock == ReaperTrylock::Unfair;
                 let mm = f.mm;
                 if !self.down_read_trylock(mm, tid, unfair) {
+                    f.blocked_by = self.mmap_sem_users(mm);
                     let pid = self.tasks[f.tsk as usize].pid;
                     self.tr(
                         tid,
@@ -362,7 +456,7 @@ impl Sim {
                         TraceKind::Reap,
                         format!("{pid} (attempt {})", f.attempts),
                     );
-                    self.mutex_unlock(MutexId::OomLock, tid);
+                    self.reaper_unlock(tid);
                     // schedule_timeout_idle(HZ/10) follows every failure, the
                     // last one included; then the reaper gives up.
                     f.phase = if f.attempts >= self.toggles.reap_retries {
@@ -398,7 +492,14 @@ impl Sim {
                     );
                     return Fr::Stay(Step::Sleep);
                 }
-                if m.flags & MMF_OOM_SKIP != 0 || m.users == 0 || m.dead {
+                // 4.13: mmget_not_zero fails for an mm already in exit_mmap.
+                // 4.14+: exit_mmap sets MMF_OOM_SKIP before it takes the lock.
+                let gone = if self.toggles.reaper_mmget {
+                    m.flags & MMF_OOM_SKIP != 0 || m.users == 0 || m.dead
+                } else {
+                    m.flags & MMF_OOM_SKIP != 0
+                };
+                if gone {
                     self.up_read(mm, tid);
                     self.tr(
                         tid,
@@ -406,45 +507,14 @@ impl Sim {
                         TraceKind::Reap,
                         "mm already exiting".into(),
                     );
-                    self.mutex_unlock(MutexId::OomLock, tid);
+                    self.reaper_unlock(tid);
                     f.phase = ReaperPhase::Done;
                     return Fr::Stay(Step::Busy(200));
                 }
-                // mmget_not_zero, then MMF_UNSTABLE before anything is unmapped.
-                let m = &mut self.mms[mm as usize];
-                m.users += 1;
-                m.flags |= MMF_UNSTABLE;
-                m.unstable_was_set = true;
-                let pid = self.tasks[f.tsk as usize].pid;
-                let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
-                let idx = self.tr(
-                    tid,
-                    "__oom_reap_task_mm",
-                    TraceKind::Reap,
-                    format!(
-                        "start_task_reaping {pid}: MMF_UNSTABLE set ({} after the kill)",
-                        fmt_duration(since)
-                    ),
-                );
-                if self.obs.unstable_time.is_none() {
-                    self.obs.unstable_time = Some((self.now, idx));
+                if self.toggles.reaper_mmget {
+                    self.mms[mm as usize].users += 1;
                 }
-                // Threads of the victim executing user code right now.
-                let running: Vec<Tid> = self
-                    .cpus
-                    .iter()
-                    .filter_map(|c| c.curr)
-                    .filter(|t| {
-                        self.tasks[*t as usize].mm == Some(mm)
-                            && self.tasks[*t as usize].mode == Mode::User
-                    })
-                    .collect();
-                for t in running {
-                    self.note_user_after_reap(t);
-                }
-                f.cursor = (0, 0);
-                f.freed = 0;
-                f.phase = ReaperPhase::Unmap;
+                self.start_reaping(tid, f);
                 Fr::Stay(Step::Busy(500))
             }
             ReaperPhase::GiveUp => {
@@ -462,12 +532,13 @@ impl Sim {
                     event: idx,
                     t: self.now,
                     since_kill_ns: since,
+                    mmap_sem: std::mem::take(&mut f.blocked_by),
                 });
                 f.phase = ReaperPhase::Done;
                 Fr::Stay(Step::Busy(200))
             }
             ReaperPhase::NotifierBackoff => {
-                self.mutex_unlock(MutexId::OomLock, tid);
+                self.reaper_unlock(tid);
                 f.phase = ReaperPhase::Done;
                 Fr::Stay(Step::Busy(200))
             }
@@ -531,7 +602,7 @@ impl Sim {
                         TraceKind::Exit,
                         "exit_mmap done (mmput_async)".into(),
                     );
-                    self.mutex_unlock(MutexId::OomLock, tid);
+                    self.reaper_unlock(tid);
                     f.phase = ReaperPhase::Done;
                 }
                 Fr::Stay(Step::Busy(cost))
@@ -552,11 +623,84 @@ impl Sim {
         }
     }
 
+    /// `__oom_reap_task_mm` once `mmap_sem` is held: `MMF_UNSTABLE` before
+    /// anything is unmapped.
+    fn start_reaping(&mut self, tid: Tid, f: &mut ReaperFrame) {
+        let mm = f.mm;
+        let m = &mut self.mms[mm as usize];
+        m.flags |= MMF_UNSTABLE;
+        m.unstable_was_set = true;
+        f.rss_before = [m.rss_anon, m.rss_file, m.rss_shmem];
+        let pid = self.tasks[f.tsk as usize].pid;
+        let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
+        let idx = self.tr(
+            tid,
+            "__oom_reap_task_mm",
+            TraceKind::Reap,
+            format!(
+                "start_task_reaping {pid}: MMF_UNSTABLE set ({} after the kill)",
+                fmt_duration(since)
+            ),
+        );
+        if self.obs.unstable_time.is_none() {
+            self.obs.unstable_time = Some((self.now, idx));
+        }
+        // Threads of the victim executing user code right now.
+        let running: Vec<Tid> = self
+            .cpus
+            .iter()
+            .filter_map(|c| c.curr)
+            .filter(|t| {
+                self.tasks[*t as usize].mm == Some(mm) && self.tasks[*t as usize].mode == Mode::User
+            })
+            .collect();
+        for t in running {
+            self.note_user_after_reap(t);
+        }
+        f.cursor = (0, 0);
+        f.freed = 0;
+        f.phase = ReaperPhase::Unmap;
+    }
+
+    /// The holders of an mm's `mmap_sem`, then its waiters in queue order.
+    fn mmap_sem_users(&self, mm: u32) -> Vec<crate::outcome::LockUser> {
+        let sem = &self.mms[mm as usize].mmap_sem;
+        let user = |t: Tid, how: &'static str| {
+            let task = &self.tasks[t as usize];
+            crate::outcome::LockUser {
+                pid: task.pid,
+                comm: task.comm.clone(),
+                how,
+                in_func: task.frames.last().map_or("user mode", |f| f.name()),
+            }
+        };
+        let mut out: Vec<crate::outcome::LockUser> = Vec::new();
+        out.extend(sem.writer.map(|w| user(w, "write held")));
+        out.extend(sem.reader_tids.iter().map(|r| user(*r, "read held")));
+        out.extend(sem.waiters.iter().map(|(t, k)| {
+            user(
+                *t,
+                match k {
+                    crate::locking::RwKind::Write => "write queued",
+                    crate::locking::RwKind::Read => "read queued",
+                },
+            )
+        }));
+        out
+    }
+
+    fn reaper_unlock(&mut self, tid: Tid) {
+        if self.toggles.reaper_oom_lock {
+            self.mutex_unlock(MutexId::OomLock, tid);
+        }
+    }
+
     fn reap_finish(&mut self, tid: Tid, f: &mut ReaperFrame) -> Fr {
         let mm = f.mm;
         let t = &self.tasks[f.tsk as usize];
         let (pid, comm) = (t.pid, t.comm.clone());
         let m = &self.mms[mm as usize];
+        let rss_after = [m.rss_anon, m.rss_file, m.rss_shmem];
         let kb = PAGE_SIZE / 1024;
         let msg = format!(
             "oom_reaper: reaped process {pid} ({comm}), now anon-rss:{}kB, file-rss:{}kB, shmem-rss:{}kB",
@@ -564,18 +708,35 @@ impl Sim {
             m.rss_file * kb,
             m.rss_shmem * kb
         );
-        self.tr(tid, "__oom_reap_task_mm", TraceKind::Reap, msg);
-        self.obs.reaped.push((pid, self.now, f.freed));
+        let func = if f.mrelease {
+            "process_mrelease"
+        } else {
+            "__oom_reap_task_mm"
+        };
+        self.tr(tid, func, TraceKind::Reap, msg);
+        self.obs.reaped.push(crate::outcome::Reap {
+            pid,
+            t: self.now,
+            freed: f.freed,
+            rss_before: f.rss_before,
+            rss_after,
+            mrelease: f.mrelease,
+        });
         self.up_read(mm, tid);
-        // mmput_async: the last reference tears the mm down from here.
-        let m = &mut self.mms[mm as usize];
-        m.users -= 1;
-        if m.users == 0 {
-            f.cursor = (0, 0);
-            f.phase = ReaperPhase::ExitMmap;
-            return Fr::Stay(Step::Busy(300));
+        if f.mrelease {
+            return Fr::Done(Ret::Int(0), Step::Busy(300));
         }
-        self.mutex_unlock(MutexId::OomLock, tid);
+        if self.toggles.reaper_mmget {
+            // mmput_async: the last reference tears the mm down from here.
+            let m = &mut self.mms[mm as usize];
+            m.users -= 1;
+            if m.users == 0 {
+                f.cursor = (0, 0);
+                f.phase = ReaperPhase::ExitMmap;
+                return Fr::Stay(Step::Busy(300));
+            }
+        }
+        self.reaper_unlock(tid);
         f.phase = ReaperPhase::Done;
         Fr::Stay(Step::Busy(300))
     }

@@ -93,6 +93,11 @@ impl MemState {
         self.free_list.len() as u64
     }
 
+    /// Pages on the file LRU (`nr_eligible` for slab pressure).
+    pub fn nr_lru(&self) -> u64 {
+        (self.boot_cache.len() + self.clean_lru.len() + self.dirty.len()) as u64
+    }
+
     pub fn nr_reclaimable(&self) -> u64 {
         (self.boot_cache.len() + self.slab.len() + self.clean_lru.len()) as u64
     }
@@ -153,6 +158,10 @@ pub(crate) struct AllocFrame {
     no_wmark: bool,
     /// Direct reclaim called the filesystem shrinker; its result is in `ret`.
     slab_called: bool,
+    /// An order above `PAGE_ALLOC_COSTLY_ORDER` without `__GFP_RETRY_MAYFAIL`
+    /// (khugepaged's huge page): one reclaim attempt, then fail; never the
+    /// OOM killer, never the reserves (`__GFP_NOMEMALLOC`).
+    costly: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +184,15 @@ impl AllocFrame {
             no_progress_loops: 0,
             no_wmark: false,
             slab_called: false,
+            costly: false,
+        }
+    }
+
+    /// A huge page for khugepaged (`GFP_TRANSHUGE`, order 9).
+    pub(crate) fn costly(kind: PageKind) -> AllocFrame {
+        AllocFrame {
+            costly: true,
+            ..AllocFrame::new(true, kind)
         }
     }
 }
@@ -184,6 +202,17 @@ impl Sim {
         let pfn = self.mem.alloc_page(kind).expect("caller checked");
         self.progress();
         Fr::Done(Ret::Page(pfn), Step::Busy(300))
+    }
+
+    /// Access to the reserves below min: `TIF_MEMDIE` in 4.13,
+    /// `oom_reserves_allowed` (any thread of an OOM victim) with `ALLOC_OOM`.
+    fn oom_reserves(&self, tid: Tid) -> bool {
+        let t = &self.tasks[tid as usize];
+        if self.toggles.alloc_oom {
+            t.kthread.is_none() && self.signals[t.sig as usize].oom_mm.is_some()
+        } else {
+            t.tif & TIF_MEMDIE != 0
+        }
     }
 
     pub(crate) fn wakeup_kswapd(&mut self, tid: Tid) {
@@ -211,22 +240,26 @@ impl Sim {
                 Fr::Stay(Step::Busy(200))
             }
             AllocPhase::Retry => {
-                let memdie = self.tasks[tid as usize].tif & TIF_MEMDIE != 0;
+                let reserves = self.oom_reserves(tid) && !f.costly;
                 if self.mem.nr_free() > w.min {
                     return self.got_page(f.kind);
                 }
                 self.wakeup_kswapd(tid);
-                f.no_wmark = memdie;
-                if memdie && self.mem.nr_free() > 0 {
-                    self.tr(
-                        tid,
-                        "get_page_from_freelist",
-                        TraceKind::Alloc,
-                        "ALLOC_NO_WATERMARKS (TIF_MEMDIE)".into(),
-                    );
-                    return self.got_page(f.kind);
+                f.no_wmark = reserves;
+                if reserves {
+                    // 4.13: TIF_MEMDIE ignores the watermarks; 4.14+: every
+                    // victim thread may go down to min/2 (ALLOC_OOM).
+                    let (floor, what) = if self.toggles.alloc_oom {
+                        (w.min - w.min / 2, "ALLOC_OOM (min/2)")
+                    } else {
+                        (0, "ALLOC_NO_WATERMARKS (TIF_MEMDIE)")
+                    };
+                    if self.mem.nr_free() > floor {
+                        self.tr(tid, "get_page_from_freelist", TraceKind::Alloc, what.into());
+                        return self.got_page(f.kind);
+                    }
                 }
-                if self.mem.nr_free() > 0 {
+                if self.mem.nr_free() > 0 && !f.costly {
                     if let Some(pid) = self.pf_memalloc_dependency(tid) {
                         self.tr(
                             tid,
@@ -265,6 +298,10 @@ impl Sim {
                 self.tasks[tid as usize].flags &= !PF_MEMALLOC;
                 if progress > 0 && self.mem.nr_free() > w.min {
                     return self.got_page(f.kind);
+                }
+                if f.costly {
+                    // Costly orders do not retry and do not OOM-kill.
+                    return Fr::Done(Ret::NoPage, Step::Busy(100));
                 }
                 // should_reclaim_retry: the file LRU, dirty pages included,
                 // counts as reclaimable; with writeback pending, wait for it
@@ -325,13 +362,17 @@ impl Sim {
                 if self.end.is_some() {
                     return Fr::Done(Ret::NoPage, Step::Busy(100));
                 }
-                let memdie = self.tasks[tid as usize].tif & TIF_MEMDIE != 0;
-                if memdie && f.no_wmark {
+                if self.oom_reserves(tid) && f.no_wmark {
                     self.tr(
                         tid,
                         "__alloc_pages_slowpath",
                         TraceKind::Alloc,
-                        "TIF_MEMDIE and reserves exhausted: nopage".into(),
+                        if self.toggles.alloc_oom {
+                            "OOM victim and reserves exhausted: nopage"
+                        } else {
+                            "TIF_MEMDIE and reserves exhausted: nopage"
+                        }
+                        .into(),
                     );
                     return Fr::Done(Ret::NoPage, Step::Busy(100));
                 }

@@ -25,15 +25,23 @@
 //! `PF_MEMALLOC` tasks that queued the work, and allocates below min when one
 //! of them belongs to an OOM victim.
 //!
-//! Slab pressure follows the LRU (see `mm::vmscan`): the shrinker is called
-//! from a reclaim pass that scanned LRU pages, with a batch of 32.
+//! Slab pressure is `do_shrink_slab`'s: proportional to the LRU pages a pass
+//! scanned over the LRU's size, with an empty scan counted as
+//! `SWAP_CLUSTER_MAX`, so that a small LRU puts the whole inode cache under
+//! pressure. `super_cache_scan` shares the scan between the VFS inode LRU
+//! (`prune_icache_sb`, which only tags inodes for XFS reclaim and frees no
+//! memory) and XFS's own reclaimable inodes in proportion to their counts;
+//! only a share of at least one object reaches `xfs_reclaim_inodes_nr` and its
+//! locks. So a pass can come back from the shrinker with nothing freed while
+//! another sits on the AG lock.
 //!
 //! Not modelled: more than one allocation group (one `pag_ici_reclaim_lock`),
 //! the background reclaim work (`xfs_reclaim_worker`), the AIL push itself as
 //! a separate thread (`xfsaild`) — the log worker stands for the log force and
-//! the inode flush together —, inode cluster buffers, `nr_deferred` scan
-//! accounting, and other filesystems' shrinkers (they never block, and stay
-//! folded into `shrink_node`).
+//! the inode flush together —, inode cluster buffers, dentries, more than one
+//! batch per `shrink_slab` call (the rest stays in `nr_deferred`), and other
+//! filesystems' shrinkers (they never block, and stay folded into
+//! `shrink_node`).
 
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
@@ -45,17 +53,25 @@ use crate::trace::TraceKind;
 
 /// Time the log worker's checkpoint write takes (submit to completion).
 pub(crate) const XLOG_IO_NS: u64 = 3_000_000;
-/// Cost of reclaiming one inode-cache page once it is clean.
+/// Cost of freeing one inode-cache page once it is clean.
 const RECLAIM_NS_PER_PAGE: u64 = 2_000;
+/// Inode pages written by one `xfs_iflush` (an inode cluster buffer).
+const INODE_CLUSTER: u64 = 8;
+/// A synchronous inode cluster write (`xfs_bwrite`): a small random write.
+const IFLUSH_IO_NS: u64 = 2_000_000;
 /// Buffer pages a checkpoint of `items` inode pages needs.
 fn xlog_pages(items: u64) -> u64 {
     (1 + items / 16).min(16)
 }
 
-/// Scan work one reclaim pass gives the shrinker (`SHRINK_BATCH`-sized).
-pub(crate) const SLAB_SCAN: u64 = 32;
-/// At most this much scan work in one call, deferred work included.
-const MAX_SCAN: u64 = 256;
+/// `SWAP_CLUSTER_MAX`: what `shrink_slab` assumes a pass scanned when it
+/// scanned nothing.
+pub const SWAP_CLUSTER_MAX: u64 = 32;
+/// `DEFAULT_SEEKS`.
+const SEEKS: u64 = 2;
+/// Objects per `scan_objects` call (the superblock shrinker's `batch`, scaled
+/// to this model's unit: one object is one page of the inode cache).
+pub const SHRINK_BATCH: u64 = 128;
 
 /// The XFS inode cache of the scenario's filesystem and its log.
 #[derive(Clone, Debug)]
@@ -67,12 +83,15 @@ pub struct XfsIcache {
     pub(crate) vfs_lru: Vec<u32>,
     /// Tagged for reclaim, log items still pinned.
     pub(crate) pinned: Vec<u32>,
-    /// Tagged for reclaim and clean: freed without waiting.
-    pub(crate) clean: Vec<u32>,
+    /// Unpinned by a checkpoint but still dirty: reclaim must flush them.
+    pub(crate) dirty: Vec<u32>,
     pub pag_ici_reclaim_lock: Mutex,
     /// `ip->i_lock` (ILOCK_EXCL) of the inode being reclaimed.
     pub ilock: Mutex,
     pub log: Xlog,
+    /// Reclaimed inode pages waiting for an RCU grace period
+    /// (`call_rcu(xfs_inode_free_callback)`), with the time they may go.
+    pub(crate) rcu_pending: std::collections::VecDeque<(SimTime, u32)>,
     /// `shrinker->nr_deferred`: scan work that callers without `__GFP_FS`
     /// (or, with A2, direct reclaimers) could not do, left for the next
     /// caller that can.
@@ -91,23 +110,37 @@ pub struct Xlog {
     pub completed: u64,
 }
 
+/// `do_shrink_slab`'s scan target: the deferred work plus this pass's share,
+/// `4 * scanned / seeks * freeable / (eligible + 1)` with an empty scan
+/// counted as `SWAP_CLUSTER_MAX`, clamped as the kernel clamps it.
+pub fn shrink_slab_total(deferred: u64, lru_scanned: u64, eligible: u64, freeable: u64) -> u64 {
+    let scanned = lru_scanned.max(SWAP_CLUSTER_MAX);
+    let delta = 4 * scanned / SEEKS * freeable / (eligible + 1);
+    let mut total = deferred + delta;
+    if delta < freeable / 4 {
+        total = total.min(freeable / 2);
+    }
+    total.min(freeable * 2)
+}
+
 impl XfsIcache {
     pub(crate) fn new() -> XfsIcache {
         XfsIcache {
             enabled: false,
             vfs_lru: Vec::new(),
             pinned: Vec::new(),
-            clean: Vec::new(),
+            dirty: Vec::new(),
             pag_ici_reclaim_lock: Mutex::new("pag_ici_reclaim_lock"),
             ilock: Mutex::new("xfs_ilock"),
             log: Xlog::default(),
+            rcu_pending: std::collections::VecDeque::new(),
             nr_deferred: 0,
         }
     }
 
     /// Objects the superblock shrinker could still work on (`super_cache_count`).
     pub fn count_objects(&self) -> u64 {
-        (self.vfs_lru.len() + self.pinned.len() + self.clean.len()) as u64
+        (self.vfs_lru.len() + self.pinned.len() + self.dirty.len()) as u64
     }
 }
 
@@ -117,6 +150,7 @@ pub(crate) struct ShrinkSlabFrame {
     nr: u64,
     freed: u64,
     phase: ShrinkPhase,
+    flushing: Vec<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +159,8 @@ enum ShrinkPhase {
     SuperScan,
     AgLocked,
     Unpinned,
+    /// `xfs_iflush` + `xfs_bwrite` of these inode pages is in flight.
+    Flushing,
     Release,
 }
 
@@ -135,6 +171,7 @@ impl ShrinkSlabFrame {
             nr,
             freed: 0,
             phase: ShrinkPhase::Start,
+            flushing: Vec::new(),
         }
     }
 }
@@ -157,11 +194,14 @@ enum XlogPhase {
 }
 
 impl Sim {
-    /// `shrink_slab` for the filesystem shrinker after a reclaim pass that
-    /// scanned `lru_scanned` LRU pages: the frame to call, if any. Pressure is
-    /// proportional to the LRU scan, plus the deferred work for a caller that
-    /// can do it. With `fs_shrinkers_direct_reclaim = false` (A2) direct
-    /// reclaim defers its share to kswapd and wakes it.
+    /// `shrink_slab` → `do_shrink_slab` for the filesystem shrinker after a
+    /// reclaim pass that freed `lru_freed` LRU pages:
+    /// the frame to call, if any. As in 4.13, a pass that scanned nothing
+    /// counts as `SWAP_CLUSTER_MAX`, and the pressure is
+    /// `4 * scanned / seeks * freeable / (eligible + 1)`, so an empty LRU
+    /// puts the whole cache under pressure. Work below one batch is deferred
+    /// (`nr_deferred`) for a later call. With `fs_shrinkers_direct_reclaim =
+    /// false` (A2) direct reclaim defers its share to kswapd and wakes it.
     pub(crate) fn fs_shrink_slab(
         &mut self,
         tid: Tid,
@@ -169,24 +209,33 @@ impl Sim {
         direct: bool,
         lru_freed: u64,
     ) -> Option<Frame> {
-        if !self.xfs.enabled || self.xfs.count_objects() == 0 {
+        let freeable = self.xfs.count_objects();
+        if !self.xfs.enabled || freeable == 0 {
             return None;
         }
         // Dirty pages are scanned too, though not reclaimed.
         let dirty = self.mem.dirty.len() as u64;
-        let lru_scanned = lru_freed + SLAB_SCAN.saturating_sub(lru_freed).min(dirty);
-        let delta = if lru_scanned > 0 { SLAB_SCAN } else { 0 };
+        let lru_scanned = lru_freed + SWAP_CLUSTER_MAX.saturating_sub(lru_freed).min(dirty);
+        let total = shrink_slab_total(
+            self.xfs.nr_deferred,
+            lru_scanned,
+            self.mem.nr_lru(),
+            freeable,
+        );
         if direct && !self.toggles.fs_shrinkers_direct_reclaim {
-            if delta > 0 {
-                self.xfs.nr_deferred = (self.xfs.nr_deferred + delta).min(self.xfs.count_objects());
-                self.wakeup_kswapd(tid);
-            }
+            self.xfs.nr_deferred = total;
+            self.wakeup_kswapd(tid);
             return None;
         }
-        if delta == 0 && !(gfp_fs && self.xfs.nr_deferred > 0) {
+        if total < SHRINK_BATCH && total < freeable {
+            self.xfs.nr_deferred = total;
             return None;
         }
-        Some(Frame::ShrinkSlab(ShrinkSlabFrame::new(gfp_fs, delta)))
+        // atomic_long_xchg(&nr_deferred, 0): this caller takes the work; what
+        // one batch leaves goes back.
+        let nr = total.min(SHRINK_BATCH);
+        self.xfs.nr_deferred = total - nr;
+        Some(Frame::ShrinkSlab(ShrinkSlabFrame::new(gfp_fs, nr)))
     }
 
     /// The log force: queue the checkpoint work. A submitter in `PF_MEMALLOC`
@@ -241,32 +290,38 @@ impl Sim {
             })
     }
 
+    /// The end of `shrink_slab`. Its return is the pages the caller's
+    /// `reclaim_state` saw freed: none, as reclaimed inodes are freed after
+    /// an RCU grace period.
     fn shrink_release(&mut self, tid: Tid, f: &mut ShrinkSlabFrame) -> Fr {
         self.up_read_sem(RwSemId::SUmount, tid);
         self.up_read_sem(RwSemId::Shrinker, tid);
-        if f.freed > 0 {
-            self.progress();
-        }
         self.tr(
             tid,
             "shrink_slab",
             TraceKind::Reclaim,
-            format!("xfs: freed {}/{} inode pages", f.freed, f.nr),
+            format!(
+                "xfs: reclaimed {}/{} inode pages (freed after RCU)",
+                f.freed, f.nr
+            ),
         );
-        Fr::Done(Ret::Int(f.freed as i64), Step::Busy(300))
+        Fr::Done(Ret::Int(0), Step::Busy(300))
     }
 
-    fn reclaim_clean(&mut self, f: &mut ShrinkSlabFrame) -> u64 {
+    /// RCU callbacks whose grace period has ended free their inode pages.
+    pub(crate) fn rcu_do_batch(&mut self) {
         let mut n = 0;
-        while f.freed < f.nr {
-            let Some(pfn) = self.xfs.clean.pop() else {
+        while let Some(&(t, pfn)) = self.xfs.rcu_pending.front() {
+            if t > self.now {
                 break;
-            };
+            }
+            self.xfs.rcu_pending.pop_front();
             self.mem.free_page(pfn);
-            f.freed += 1;
             n += 1;
         }
-        n
+        if n > 0 {
+            self.progress();
+        }
     }
 
     pub(crate) fn step_shrink_slab(&mut self, tid: Tid, f: &mut ShrinkSlabFrame) -> Fr {
@@ -281,8 +336,7 @@ impl Sim {
             }
             ShrinkPhase::SuperScan => {
                 if !f.gfp_fs {
-                    self.xfs.nr_deferred =
-                        (self.xfs.nr_deferred + f.nr).min(self.xfs.count_objects());
+                    self.xfs.nr_deferred += f.nr;
                     self.tr(
                         tid,
                         "super_cache_scan",
@@ -305,13 +359,17 @@ impl Sim {
                     self.up_read_sem(RwSemId::Shrinker, tid);
                     return Fr::Done(Ret::Int(0), Step::Busy(200));
                 }
-                let take = self.xfs.nr_deferred.min(MAX_SCAN.saturating_sub(f.nr));
-                self.xfs.nr_deferred -= take;
-                f.nr += take;
-                // prune_icache_sb: evicted dirty inodes become reclaim-tagged
-                // with their log items pinned.
+                // The scan is shared between the inode LRU and the
+                // filesystem's own objects in proportion to their counts.
+                let inodes = self.xfs.vfs_lru.len() as u64;
+                let fs_objects = (self.xfs.pinned.len() + self.xfs.dirty.len()) as u64;
+                let total = inodes + fs_objects + 1;
+                let prune = f.nr * inodes / total + 1;
+                let fs_share = f.nr * fs_objects / total;
+                // prune_icache_sb: evicted inodes become reclaim-tagged with
+                // their log items pinned; no memory is freed yet.
                 let mut evicted = 0;
-                while evicted < f.nr {
+                while evicted < prune {
                     let Some(pfn) = self.xfs.vfs_lru.pop() else {
                         break;
                     };
@@ -326,7 +384,12 @@ impl Sim {
                         format!("{evicted} inode pages tagged for reclaim (pinned)"),
                     );
                 }
-                // xfs_reclaim_inodes_nr: kick the AIL push first.
+                if fs_share == 0 {
+                    return self.shrink_release(tid, f);
+                }
+                // xfs_fs_free_cached_objects → xfs_reclaim_inodes_nr: kick
+                // the AIL push first.
+                f.nr = fs_share + 1;
                 if !self.xfs.pinned.is_empty() {
                     self.xlog_force(tid);
                 }
@@ -342,15 +405,40 @@ impl Sim {
                 }
             }
             ShrinkPhase::AgLocked => {
-                let n = self.reclaim_clean(f);
-                if f.freed >= f.nr || self.xfs.pinned.is_empty() {
+                if f.freed >= f.nr {
                     f.phase = ShrinkPhase::Release;
-                    return Fr::Stay(Step::Busy(500 + n * RECLAIM_NS_PER_PAGE));
+                    return Fr::Stay(Step::Busy(500));
+                }
+                // SYNC_WAIT: a dirty inode is flushed and its cluster buffer
+                // written synchronously, with the AG lock held.
+                if !self.xfs.dirty.is_empty() {
+                    let k = (f.nr - f.freed).min(INODE_CLUSTER) as usize;
+                    let k = k.min(self.xfs.dirty.len());
+                    let at = self.xfs.dirty.len() - k;
+                    f.flushing = self.xfs.dirty.split_off(at);
+                    self.tr(
+                        tid,
+                        "xfs_iflush",
+                        TraceKind::Reclaim,
+                        format!("{k} dirty inode pages: xfs_bwrite and wait"),
+                    );
+                    f.phase = ShrinkPhase::Flushing;
+                    self.sleep_task(
+                        tid,
+                        TaskState::Uninterruptible,
+                        Some(IFLUSH_IO_NS),
+                        "xfs_buf_iowait",
+                    );
+                    return Fr::Stay(Step::Sleep);
+                }
+                if self.xfs.pinned.is_empty() {
+                    f.phase = ShrinkPhase::Release;
+                    return Fr::Stay(Step::Busy(500));
                 }
                 // xfs_reclaim_inode on a pinned inode.
                 if !self.mutex_trylock(MutexId::XfsIlock, tid) {
                     f.phase = ShrinkPhase::Release;
-                    return Fr::Stay(Step::Busy(500 + n * RECLAIM_NS_PER_PAGE));
+                    return Fr::Stay(Step::Busy(500));
                 }
                 f.phase = ShrinkPhase::Unpinned;
                 self.xlog_force(tid);
@@ -364,11 +452,24 @@ impl Sim {
                 self.sleep_task(tid, TaskState::Uninterruptible, None, "xfs_iunpin_wait");
                 Fr::Stay(Step::Sleep)
             }
+            ShrinkPhase::Flushing => {
+                // __xfs_inode_free: the inode goes back to its slab after an
+                // RCU grace period, so this caller gets no page for it.
+                let n = f.flushing.len() as u64;
+                let gp = self.now.after(self.tick_ns);
+                for pfn in f.flushing.drain(..) {
+                    self.xfs.rcu_pending.push_back((gp, pfn));
+                }
+                f.freed += n;
+                self.progress();
+                f.phase = ShrinkPhase::AgLocked;
+                Fr::Stay(Step::Busy(300 + n * RECLAIM_NS_PER_PAGE))
+            }
             ShrinkPhase::Unpinned => {
                 self.mutex_unlock(MutexId::XfsIlock, tid);
-                let n = self.reclaim_clean(f);
-                f.phase = ShrinkPhase::Release;
-                Fr::Stay(Step::Busy(500 + n * RECLAIM_NS_PER_PAGE))
+                // The unpinned inodes are dirty now; go round again.
+                f.phase = ShrinkPhase::AgLocked;
+                Fr::Stay(Step::Busy(500))
             }
             ShrinkPhase::Release => {
                 self.mutex_unlock(MutexId::PagIciReclaim, tid);
@@ -438,7 +539,7 @@ impl Sim {
                 }
                 let n = (f.unpins as usize).min(self.xfs.pinned.len());
                 let unpinned: Vec<u32> = self.xfs.pinned.drain(..n).collect();
-                self.xfs.clean.extend(unpinned);
+                self.xfs.dirty.extend(unpinned);
                 self.xfs.log.completed += 1;
                 self.xfs.log.force_pending = false;
                 self.progress();
@@ -456,6 +557,64 @@ impl Sim {
                 f.phase = XlogPhase::Wait;
                 self.cond_resched(tid, 500)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slab_pressure_follows_do_shrink_slab() {
+        // An empty LRU puts the whole cache under pressure (twice its size).
+        assert_eq!(shrink_slab_total(0, 0, 0, 1000), 2000);
+        // A large LRU barely touches it: work below a batch is deferred.
+        let t = shrink_slab_total(0, 32, 100_000, 1000);
+        assert!(t < SHRINK_BATCH, "{t}");
+        // Deferred work adds up, but never beyond half the cache while this
+        // pass's own share is small.
+        assert_eq!(shrink_slab_total(900, 32, 100_000, 1000), 500);
+        // Nothing to free, nothing to scan.
+        assert_eq!(shrink_slab_total(0, 32, 10, 0), 0);
+    }
+
+    fn xfs_sim(a3: bool) -> Sim {
+        let text = format!(
+            "version = 1\n[machine]\ncpus = 2\nmemory = \"32M\"\nslab = \"4M\"\n\
+             [kernel]\npf_memalloc_pid = {a3}\n[fs]\ntype = \"xfs\"\n\
+             [[process]]\nname = \"a.out\"\n[[process.thread]]\nprogram = \"hog\"\n"
+        );
+        let sc = crate::parse_scenario(&text).unwrap();
+        Sim::new(&sc, crate::ChoiceSource::Seed(1))
+    }
+
+    /// A3: a log force queued from PF_MEMALLOC context leaves the submitter's
+    /// pid on the workqueue worker, which then allocates below min while that
+    /// task is an OOM victim, and not before.
+    #[test]
+    fn pf_memalloc_pid_propagates_through_the_workqueue() {
+        for a3 in [false, true] {
+            let mut sim = xfs_sim(a3);
+            let worker = sim.xfs.log.worker.expect("xfs has a log worker");
+            let hog = sim
+                .tasks
+                .iter()
+                .position(|t| t.comm == "a.out")
+                .expect("the hog") as Tid;
+            let pid = sim.tasks[hog as usize].pid;
+            // Without PF_MEMALLOC nothing is recorded.
+            sim.xlog_force(hog);
+            assert!(sim.tasks[worker as usize].pf_memalloc_pid.is_empty());
+            sim.tasks[hog as usize].flags |= PF_MEMALLOC;
+            sim.xlog_force(hog);
+            assert_eq!(sim.tasks[worker as usize].pf_memalloc_pid, vec![pid]);
+            // Not a victim yet: no reserves either way.
+            assert_eq!(sim.pf_memalloc_dependency(worker), None);
+            let sig = sim.tasks[hog as usize].sig as usize;
+            sim.signals[sig].oom_mm = sim.tasks[hog as usize].mm;
+            let dep = sim.pf_memalloc_dependency(worker);
+            assert_eq!(dep, if a3 { Some(pid) } else { None }, "a3 = {a3}");
         }
     }
 }

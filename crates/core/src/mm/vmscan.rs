@@ -3,13 +3,9 @@
 //!
 //! Not modelled: active/inactive list aging, anon reclaim (there is no swap),
 //! dirty-page writeout from reclaim, refault detection, per-memcg LRUs. The
-//! XFS superblock shrinker, which can block, is in `mm::shrinker`: a pass that
-//! scanned LRU pages calls it on top (from kswapd always, from direct reclaim
-//! unless `fs_shrinkers_direct_reclaim = false`). As in `do_shrink_slab`, the
-//! pressure on slab caches is proportional to the LRU pages scanned: a pass
-//! over an empty LRU leaves them alone (the deferred scan count that would
-//! carry the work to a later pass is not modelled), so the OOM killer can
-//! fire while the XFS inode cache still holds reclaimable inodes.
+//! XFS superblock shrinker, which can block, is in `mm::shrinker`: every pass
+//! calls it on top (from kswapd always, from direct reclaim unless
+//! `fs_shrinkers_direct_reclaim = false`), with `do_shrink_slab`'s pressure.
 
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
