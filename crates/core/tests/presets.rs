@@ -120,3 +120,51 @@ fn r4_exit_group_window_reaches_zeros_and_pre_pte_closes_it() {
     assert_eq!(count(&fixed, Outcome::ZerosInFile), 0);
     assert!(count(&fixed, Outcome::FixEngaged) > 0);
 }
+
+#[test]
+fn r6_shmem_buffer_is_never_reaped_and_stays_intact() {
+    let rs = explore("r6");
+    let mut reaps = 0;
+    for r in &rs {
+        assert!(!r.has(Outcome::ZerosInFile), "seed {}: zeros", r.seed);
+        for f in &r.files {
+            assert!(
+                f.bad.is_empty(),
+                "seed {}: {} has bad bytes",
+                r.seed,
+                f.path
+            );
+        }
+        let Some(first) = r.kills.first() else {
+            continue;
+        };
+        // Pids are handed out process by process: the first victim's threads
+        // come before the next process's.
+        let next = r.kills.get(1).map_or(u32::MAX, |k| k.tgid);
+        for reap in r
+            .reaps
+            .iter()
+            .filter(|p| p.pid >= first.tgid && p.pid < next)
+        {
+            reaps += 1;
+            assert_eq!(
+                reap.rss_after[2], reap.rss_before[2],
+                "seed {}: the reaper freed shmem pages",
+                r.seed
+            );
+            // Only the thread stacks are private anonymous memory here.
+            assert!(
+                reap.freed * 20 < reap.rss_before[2],
+                "seed {}: the reaper freed {} of {} pages",
+                r.seed,
+                reap.freed,
+                reap.rss_before[2]
+            );
+        }
+    }
+    assert!(reaps > 0, "R6 was never reaped");
+    assert!(
+        count(&rs, Outcome::Overkill) > 0,
+        "R6 never needed a second victim"
+    );
+}

@@ -25,6 +25,10 @@ pub const PRESETS: &[Preset] = &[
         id: "r4",
         text: include_str!("r4.toml"),
     },
+    Preset {
+        id: "r6",
+        text: include_str!("r6.toml"),
+    },
 ];
 
 pub fn find(id: &str) -> Option<&'static Preset> {
