@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod choice;
+pub mod compare;
 pub mod explore;
 pub mod export;
 pub mod fs;
