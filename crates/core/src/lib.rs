@@ -5,6 +5,7 @@
 //! [`Sim::run_to_end`]; or [`run`] for both.
 #![forbid(unsafe_code)]
 
+pub mod challenge;
 pub mod choice;
 pub mod compare;
 pub mod explore;
