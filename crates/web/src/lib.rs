@@ -4,9 +4,14 @@
 //! so native builds of this crate stay dependency-free.
 #![forbid(unsafe_code)]
 
+pub mod ab;
+pub mod explorer;
 pub mod form;
+pub mod game;
 pub mod state;
+pub mod stepper;
 pub mod view;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -9,6 +9,7 @@ use oomlab_core::scenario::Watermarks;
 use oomlab_core::sim::Mode;
 use oomlab_core::trace::{TraceKind, TraceRecord};
 use oomlab_core::{ChoiceSource, RunResult, Sim, ValidScenario};
+use std::rc::Rc;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileView {
@@ -96,6 +97,11 @@ pub fn sample(sim: &Sim) -> MemSample {
 pub struct RunView {
     pub seed: u64,
     pub link: String,
+    pub scenario: Rc<ValidScenario>,
+    pub source: ChoiceSource,
+    /// The value of every recorded decision: replaying them (with toggles
+    /// flipped) is an A/B comparison.
+    pub choices: Vec<u32>,
     pub result: RunResult,
     pub trace: Vec<TraceRecord>,
     pub files: Vec<FileView>,
@@ -220,6 +226,9 @@ impl RunView {
         let trace = sim.trace().to_vec();
         RunView {
             seed,
+            scenario: Rc::new(sc.clone()),
+            source: source.clone(),
+            choices: sim.recorded_choices().iter().map(|c| c.value).collect(),
             lock_waits: lock_waits(&trace),
             link: Permalink::new(sc, source.clone()).encode(),
             trace,
