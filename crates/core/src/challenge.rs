@@ -474,8 +474,9 @@ fn label_of(kind: ChoiceKind, r: &TraceRecord) -> (String, String) {
                 _ => who,
             }
         }
-        ChoiceKind::IpiLatency => match r.msg.split_once("lands in ") {
-            Some((_, lat)) => format!("lands in {lat}"),
+        // Exact: the trace message rounds to the microsecond.
+        ChoiceKind::IpiLatency => match r.ipi_to {
+            Some((to, at)) => format!("cpu{to} after {} ns", at.0.saturating_sub(r.t.0)),
             None => r.msg.clone(),
         },
         _ => format!("{}: {}", r.func, r.msg),

@@ -13,6 +13,7 @@
 
 use crate::scenario::{validate, Scenario, ScenarioError, ValidScenario};
 use crate::trace::TraceRecord;
+use serde::Deserialize;
 
 /// `sc` with each `path=value` override applied.
 pub fn apply_overrides(
@@ -27,8 +28,9 @@ pub fn apply_overrides(
             message,
         }]
     };
-    let mut v = toml::Value::try_from(&sc.scenario)
-        .map_err(|e| err("", format!("the scenario does not serialize: {e}")))?;
+    // Through the canonical text: the parser and serializer every build has.
+    let mut v: toml::Value = toml::from_str(&sc.scenario.to_canonical_toml())
+        .map_err(|e| err("", format!("the scenario does not parse back: {e}")))?;
     for o in overrides {
         let Some((path, value)) = o.split_once('=') else {
             return Err(err(o, "an override is `path=value`".into()));
@@ -60,9 +62,7 @@ pub fn apply_overrides(
         }
         t.insert(last.to_string(), val);
     }
-    let s: Scenario = v
-        .try_into()
-        .map_err(|e: toml::de::Error| err("", e.message().to_string()))?;
+    let s = Scenario::deserialize(v).map_err(|e| err("", e.message().to_string()))?;
     validate(s, None)
 }
 
