@@ -23,6 +23,8 @@ use oomlab_core::{ChoiceSource, Sim, ValidScenario};
 pub const CHECKPOINT_EVERY: u64 = 4096;
 
 pub struct Stepper {
+    /// The run being recorded, until it ends.
+    building: Option<Sim>,
     ckpts: Vec<Sim>,
     every: u64,
     /// Trace records written after each step: `trace_len[k]` after step k.
@@ -86,29 +88,48 @@ impl Landmark {
 impl Stepper {
     /// Runs the whole run, keeping checkpoints.
     pub fn new(sc: &ValidScenario, source: &ChoiceSource, every: u64) -> Stepper {
-        let every = every.max(1);
-        let mut sim = Sim::new(sc, source.clone());
-        let mut ckpts = vec![sim.clone()];
-        let mut trace_len = vec![sim.trace_len() as u32];
-        let mut k = 0u64;
-        while sim.step() {
-            k += 1;
-            trace_len.push(sim.trace_len() as u32);
-            if k.is_multiple_of(every) {
-                ckpts.push(sim.clone());
+        let mut s = Stepper::start(sc, source, every);
+        while !s.build(u64::MAX) {}
+        s
+    }
+
+    /// A stepper to be built with [`Stepper::build`], a slice at a time.
+    pub fn start(sc: &ValidScenario, source: &ChoiceSource, every: u64) -> Stepper {
+        let sim = Sim::new(sc, source.clone());
+        Stepper {
+            ckpts: vec![sim.clone()],
+            trace_len: vec![sim.trace_len() as u32],
+            building: Some(sim),
+            every: every.max(1),
+        }
+    }
+
+    /// Records up to `budget` more steps. Returns true once the run has ended.
+    pub fn build(&mut self, budget: u64) -> bool {
+        let Some(sim) = self.building.as_mut() else {
+            return true;
+        };
+        let mut n = 0;
+        while n < budget {
+            if !sim.step() {
+                // The step that ended the run counts (and may have written).
+                while (self.trace_len.len() as u64 - 1) < sim.steps() {
+                    self.trace_len.push(sim.trace_len() as u32);
+                }
+                self.building = None;
+                return true;
+            }
+            n += 1;
+            self.trace_len.push(sim.trace_len() as u32);
+            if (self.trace_len.len() as u64 - 1).is_multiple_of(self.every) {
+                self.ckpts.push(sim.clone());
             }
         }
-        // The last step (the one that ended the run) may still have written.
-        if trace_len.last().copied() != Some(sim.trace_len() as u32) {
-            k += 1;
-            trace_len.push(sim.trace_len() as u32);
-        }
-        let _ = k;
-        Stepper {
-            ckpts,
-            every,
-            trace_len,
-        }
+        false
+    }
+
+    pub fn is_built(&self) -> bool {
+        self.building.is_none()
     }
 
     /// Steps the run takes.
