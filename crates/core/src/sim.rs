@@ -560,6 +560,14 @@ impl Sim {
         &self.trace
     }
 
+    /// Drops the trace records kept so far; their count and hash stay, and
+    /// later records are kept as usual (so `trace()` no longer starts at
+    /// record 0). For a checkpoint that is only stepped and snapshotted: the
+    /// records are most of a clone's size.
+    pub fn forget_trace(&mut self) {
+        self.trace = Vec::new();
+    }
+
     pub fn end_reason(&self) -> Option<EndReason> {
         self.end
     }

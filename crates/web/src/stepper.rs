@@ -2,7 +2,8 @@
 //!
 //! A `Stepper` runs the run once and keeps a clone of the `Sim` every
 //! `every` steps (cloning a `Sim` is a checkpoint: the clone continues
-//! exactly as the original). The state after step k is the nearest checkpoint
+//! exactly as the original), without its trace records, which the run view
+//! already holds. The state after step k is the nearest checkpoint
 //! at or before k, stepped forward. Replaying from step 0 each time is the
 //! other option; BENCHMARKS.md has both measured, and why checkpoints won.
 //!
@@ -19,8 +20,8 @@ use oomlab_core::sim::{CpuSnap, TaskSnap};
 use oomlab_core::trace::{TraceKind, TraceRecord};
 use oomlab_core::{ChoiceSource, Sim, ValidScenario};
 
-/// Steps between two checkpoints.
-pub const CHECKPOINT_EVERY: u64 = 4096;
+/// Steps between two checkpoints (see BENCHMARKS.md for the trade-off).
+pub const CHECKPOINT_EVERY: u64 = 16384;
 
 pub struct Stepper {
     /// The run being recorded, until it ends.
@@ -97,7 +98,7 @@ impl Stepper {
     pub fn start(sc: &ValidScenario, source: &ChoiceSource, every: u64) -> Stepper {
         let sim = Sim::new(sc, source.clone());
         Stepper {
-            ckpts: vec![sim.clone()],
+            ckpts: vec![Self::checkpoint(&sim)],
             trace_len: vec![sim.trace_len() as u32],
             building: Some(sim),
             every: every.max(1),
@@ -122,10 +123,18 @@ impl Stepper {
             n += 1;
             self.trace_len.push(sim.trace_len() as u32);
             if (self.trace_len.len() as u64 - 1).is_multiple_of(self.every) {
-                self.ckpts.push(sim.clone());
+                self.ckpts.push(Self::checkpoint(sim));
             }
         }
         false
+    }
+
+    /// A clone without the trace records written so far: the run view has
+    /// them, and they are most of a clone's size.
+    fn checkpoint(sim: &Sim) -> Sim {
+        let mut c = sim.clone();
+        c.forget_trace();
+        c
     }
 
     pub fn is_built(&self) -> bool {
