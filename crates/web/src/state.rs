@@ -367,6 +367,13 @@ impl AppState {
     fn set_text(&mut self, text: String) {
         match parse_scenario(&text) {
             Ok(sc) => {
+                // An exploration of another scenario no longer describes
+                // the editor: it stops, and its results are marked stale.
+                if let Some(j) = &self.explorer.job {
+                    if sc.scenario.to_canonical_toml() != j.text {
+                        self.explorer.mark_stale(self.last_ms);
+                    }
+                }
                 self.valid = Some(Rc::new(sc));
                 self.errors.clear();
             }
@@ -391,8 +398,6 @@ impl AppState {
     }
 
     fn edited(&mut self) {
-        // Results of the previous text no longer describe the editor.
-        self.explorer.mark_stale(self.last_ms);
         if self.errors.is_empty() {
             if let Some(l) = self.current_link() {
                 self.write_url(l, HistoryMode::Replace);
@@ -860,6 +865,11 @@ impl AppState {
         }
         match p.scenario() {
             Ok(sc) => {
+                if let Some(j) = &self.explorer.job {
+                    if sc.scenario.to_canonical_toml() != j.text {
+                        self.explorer.mark_stale(self.last_ms);
+                    }
+                }
                 self.text = p.scenario_text.clone();
                 self.errors.clear();
                 self.preset = None;
