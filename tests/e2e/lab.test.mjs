@@ -323,6 +323,51 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
     });
   });
 
+  test("shrinking level 2's winning run leaves its critical decision, marked on the timeline and in the trace", { timeout: 600_000 }, async (t) => {
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForRun(page, 1);
+        await page.click("#mode-challenge");
+        await page.locator("#decision").waitFor({ timeout: 60_000 });
+        await page.click("#level-l2");
+        await until(page, () => {
+          const c = document.querySelector("#challenge");
+          return c.dataset.level === "l2" && c.dataset.busy === "false" && c.dataset.asked === "0";
+        });
+        const answers = (
+          await page.evaluate(async () => (await import("./pkg/oomlab_web.js")).challenge_solution("l2"))
+        ).split(",");
+        for (let i = 0; i < answers.length; i++) {
+          await until(page, (n) => {
+            const c = document.querySelector("#challenge");
+            return c.dataset.busy === "false" && c.dataset.asked === String(n);
+          }, i);
+          await page.click(answers[i] === "auto" ? "#kernel-decides" : `#opt-${answers[i]}`);
+        }
+        await until(page, (n) => document.querySelector("#challenge").dataset.asked === String(n), answers.length);
+        if (await page.locator("#play-out").count()) await page.click("#play-out");
+        await page.locator("#win").waitFor({ timeout: 60_000 });
+        await page.click("#open-win-run");
+        await until(page, () => document.querySelector("#verdict")?.dataset.worst === "zeros_in_file");
+        await page.click("#shrink");
+        await until(page, () => document.querySelector("#shrink-panel").dataset.status === "done", null, 300_000);
+        const item = page.locator("#critical-list .critical-choice").first();
+        await item.waitFor({ timeout: 60_000 });
+        const event = await item.getAttribute("data-event");
+        await until(page, () => Number(document.querySelector("#timeline")?.dataset.marks) >= 1);
+        await item.locator("button").click();
+        await page.click("#tab-trace");
+        await page.locator(`#trace .trace-row.critical[data-idx="${event}"]`).waitFor();
+        assert.equal(await page.locator("#verdict").getAttribute("data-worst"), "zeros_in_file");
+        await screenshot(page, "shrink-critical");
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
   test("exports: Perfetto JSON downloads, the ASCII diagram and the text are copied", { timeout: 300_000 }, async (t) => {
     await withPage(
       t,

@@ -1251,4 +1251,50 @@ mod tests {
         assert_eq!(s.game.error.as_deref(), Some("no level is loaded"));
         assert!(s.game.view.is_some(), "the last view stays");
     }
+
+    #[test]
+    fn a_shrunk_run_with_critical_decisions_marks_them_on_its_view() {
+        // Level 2's winning run: its default schedule does not corrupt, so
+        // the shrunk run keeps decisions that matter.
+        let (_, sc) = crate::game::level_scenario("l2").unwrap();
+        let sol = oomlab_core::challenge::solve(&sc, 3000).unwrap();
+        let mut g = oomlab_core::challenge::Game::new(&sc).unwrap();
+        for a in sol {
+            g.answer(a);
+        }
+        g.play_out();
+        assert!(g.won());
+        let link = g.permalink().unwrap().encode();
+        let s = finish(&AppState::new().apply(Action::OpenLink(link)));
+        let s = s.apply(Action::Shrink);
+        let req = s.shrink.as_ref().unwrap().request.clone();
+        let reply = crate::wire::ShrinkReply::compute(
+            &req.text,
+            &req.source,
+            &req.target,
+            req.max_runs,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(reply.minimal && !reply.critical.is_empty(), "{reply:?}");
+        let s = finish(&s.apply(Action::ShrinkDone {
+            id: req.id,
+            reply: Rc::new(reply.clone()),
+        }));
+        let v = s.view.clone().unwrap();
+        assert_eq!(v.result.outcomes[0].code(), "zeros_in_file");
+        let crit = s.critical_for_view();
+        assert_eq!(crit.0.len(), reply.critical.len());
+        for c in crit.0.iter() {
+            assert!(
+                v.trace_pos(c.near_event).is_some(),
+                "critical decision {c:?} is on the trace"
+            );
+            // And it is a recorded decision of the shown run.
+            assert!((c.index as usize) < v.choices.len());
+        }
+        // Another run has no critical decisions to show.
+        let other = finish(&s.apply(Action::Run));
+        assert!(other.critical_for_view().0.is_empty());
+    }
 }
