@@ -133,6 +133,13 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
         assert.equal(await zeros.getAttribute("data-verdict"), "sometimes");
         assert.equal(await zeros.getAttribute("data-holds"), "true");
         assert.match(await page.locator("#verdict-scope").textContent(), /sampled/);
+        // A bucket's first run opens in the run view and shows its outcome.
+        const first = page.locator("#buckets .run-link").first();
+        const index = Number(await first.getAttribute("data-index"));
+        await first.click();
+        await waitForRun(page, index);
+        assert.equal(await page.locator("#verdict").getAttribute("data-worst"), out.report.buckets[0].first[0].outcomes[0]);
+        await page.click("#mode-explore");
         perf.explore_runs = RUNS;
         perf.explore_workers = workers;
         perf.explore_secs = Math.round(secs * 10) / 10;

@@ -644,6 +644,18 @@ impl AppState {
             }
             Action::OpenBucketRun(r) => {
                 if let Some(j) = s.explorer.job.clone() {
+                    // The run belongs to the explored scenario: if the editor
+                    // moved on, it shows that scenario again.
+                    let same = s
+                        .valid
+                        .as_ref()
+                        .is_some_and(|v| v.scenario.to_canonical_toml() == j.text);
+                    if !same {
+                        s.text = j.text.clone();
+                        s.errors.clear();
+                        s.valid = Some(j.scenario.clone());
+                        s.preset = None;
+                    }
                     s.mode = Mode::Run;
                     s.banner = None;
                     if let ChoiceSource::Seed(seed) = r.source {
