@@ -51,6 +51,34 @@ async function corruptingSeed(page) {
 
 const until = (page, fn, arg, timeout = 60_000) => page.waitForFunction(fn, arg, { timeout });
 
+/**
+ * Plays a winning answer list of `level` through the challenge panel (found
+ * by core's solver in the page's own module) and waits for the end screen.
+ */
+async function playSolution(page, level) {
+  await page.click(`#level-${level}`);
+  await until(page, (l) => {
+    const c = document.querySelector("#challenge");
+    return c?.dataset.level === l && c.dataset.busy === "false" && c.dataset.asked === "0";
+  }, level);
+  const solution = await page.evaluate(
+    async (l) => (await import("./pkg/oomlab_web.js")).challenge_solution(l),
+    level,
+  );
+  const answers = solution.split(",");
+  assert.ok(answers.some((a) => a !== "auto"), solution);
+  for (let i = 0; i < answers.length; i++) {
+    await until(page, (n) => {
+      const c = document.querySelector("#challenge");
+      return c.dataset.busy === "false" && c.dataset.asked === String(n);
+    }, i);
+    await page.click(answers[i] === "auto" ? "#kernel-decides" : `#opt-${answers[i]}`);
+  }
+  await until(page, (n) => document.querySelector("#challenge").dataset.asked === String(n), answers.length);
+  if (await page.locator("#play-out").count()) await page.click("#play-out");
+  await page.locator("#win, #lost").first().waitFor({ timeout: 60_000 });
+}
+
 describe("explorer, shrink, compare, step-through, challenge", () => {
   let server;
   let browser;
@@ -294,28 +322,9 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
         await page.click("#mode-challenge");
         await page.locator("#decision").waitFor({ timeout: 60_000 });
         await screenshot(page, "challenge-decision");
-        // A winning answer list, found by core's solver in the page's module.
-        const solution = await page.evaluate(async () => {
-          const m = await import("./pkg/oomlab_web.js");
-          return m.challenge_solution("l1");
-        });
-        const answers = solution.split(",");
-        assert.ok(answers.some((a) => a !== "auto"), solution);
-        for (let i = 0; i < answers.length; i++) {
-          await until(
-            page,
-            (n) => {
-              const c = document.querySelector("#challenge");
-              return c.dataset.busy === "false" && c.dataset.asked === String(n);
-            },
-            i,
-          );
-          await page.click(answers[i] === "auto" ? "#kernel-decides" : `#opt-${answers[i]}`);
-        }
-        await until(page, (n) => document.querySelector("#challenge").dataset.asked === String(n), answers.length);
-        if (await page.locator("#play-out").count()) await page.click("#play-out");
+        await playSolution(page, "l1");
         const win = page.locator("#win");
-        await win.waitFor({ timeout: 60_000 });
+        assert.equal(await win.count(), 1, "the win screen");
         assert.match(await win.textContent(), /You won in \d+ decision/);
         assert.ok(await win.locator('.chip[data-code="zeros_in_file"]').count());
         link = await page.locator("#win-link").inputValue();
@@ -339,24 +348,8 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
         await waitForRun(page, 1);
         await page.click("#mode-challenge");
         await page.locator("#decision").waitFor({ timeout: 60_000 });
-        await page.click("#level-l2");
-        await until(page, () => {
-          const c = document.querySelector("#challenge");
-          return c.dataset.level === "l2" && c.dataset.busy === "false" && c.dataset.asked === "0";
-        });
-        const answers = (
-          await page.evaluate(async () => (await import("./pkg/oomlab_web.js")).challenge_solution("l2"))
-        ).split(",");
-        for (let i = 0; i < answers.length; i++) {
-          await until(page, (n) => {
-            const c = document.querySelector("#challenge");
-            return c.dataset.busy === "false" && c.dataset.asked === String(n);
-          }, i);
-          await page.click(answers[i] === "auto" ? "#kernel-decides" : `#opt-${answers[i]}`);
-        }
-        await until(page, (n) => document.querySelector("#challenge").dataset.asked === String(n), answers.length);
-        if (await page.locator("#play-out").count()) await page.click("#play-out");
-        await page.locator("#win").waitFor({ timeout: 60_000 });
+        await playSolution(page, "l2");
+        assert.equal(await page.locator("#win").count(), 1, "the win screen");
         await page.click("#open-win-run");
         await until(page, () => document.querySelector("#verdict")?.dataset.worst === "zeros_in_file");
         await page.click("#shrink");

@@ -100,12 +100,7 @@ pub fn b_request(
     a: &RunView,
     overrides: &[String],
 ) -> Result<(ValidScenario, ChoiceSource), String> {
-    let sc = apply_overrides(&a.scenario, overrides).map_err(|e| {
-        e.iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
+    let sc = apply_overrides(&a.scenario, overrides).map_err(|e| crate::view::errors_line(&e))?;
     Ok((
         sc,
         ChoiceSource::Replay {

@@ -310,12 +310,7 @@ fn parsed(text: &str) -> Result<Rc<ValidScenario>, String> {
                 return Ok(sc.clone());
             }
         }
-        let sc = Rc::new(parse_scenario(text).map_err(|e| {
-            e.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?);
+        let sc = Rc::new(parse_scenario(text).map_err(|e| crate::view::errors_line(&e))?);
         *p = Some((text.to_string(), sc.clone()));
         Ok(sc)
     })

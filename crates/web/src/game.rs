@@ -69,12 +69,7 @@ pub fn level_scenario(what: &str) -> Result<(String, ValidScenario), String> {
         Some(l) => (l.id.to_string(), l.text),
         None => ("custom".to_string(), what),
     };
-    let sc = parse_scenario(text).map_err(|e| {
-        e.iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
+    let sc = parse_scenario(text).map_err(|e| crate::view::errors_line(&e))?;
     if sc.scenario.challenge.is_none() {
         return Err("this scenario has no [challenge] section".into());
     }

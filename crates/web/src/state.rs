@@ -793,10 +793,7 @@ impl AppState {
             Err(e) => {
                 sh.status = ShrinkStatus::Failed(format!(
                     "the shrunk scenario is invalid: {}",
-                    e.iter()
-                        .map(|x| x.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    crate::view::errors_line(&e)
                 ));
             }
         }

@@ -14,7 +14,6 @@
 //! per step would cost more than the run).
 
 use crate::view::FileView;
-use oomlab_core::hexdump::HexDump;
 use oomlab_core::mm::memory::MmSnap;
 use oomlab_core::sim::{CpuSnap, TaskSnap};
 use oomlab_core::trace::{TraceKind, TraceRecord};
@@ -192,16 +191,7 @@ impl Stepper {
             .find(|m| Some(m.owner_tgid) == victim_tgid)
             .or_else(|| snap.mms.first())
             .cloned();
-        let files = sim
-            .inodes
-            .iter()
-            .map(|ino| FileView {
-                path: ino.path.clone(),
-                i_size: ino.i_size,
-                acked: ino.acked,
-                dump: HexDump::from_content(ino.i_size, &ino.content()),
-            })
-            .collect();
+        let files = crate::view::file_views(&sim);
         StepState {
             step: k.min(self.steps()),
             t: snap.t.0,

@@ -73,6 +73,27 @@ pub fn lock_waits(trace: &[TraceRecord]) -> Vec<LockWait> {
     out
 }
 
+/// Every file of the simulation as it stands, with its dump.
+pub fn file_views(sim: &Sim) -> Vec<FileView> {
+    sim.inodes
+        .iter()
+        .map(|ino| FileView {
+            path: ino.path.clone(),
+            i_size: ino.i_size,
+            acked: ino.acked,
+            dump: HexDump::from_content(ino.i_size, &ino.content()),
+        })
+        .collect()
+}
+
+/// Scenario errors as one line, for a banner or a worker's reply.
+pub fn errors_line(errs: &[oomlab_core::ScenarioError]) -> String {
+    errs.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Takes a memory sample of a running simulation.
 pub fn sample(sim: &Sim) -> MemSample {
     let snap = sim.snapshot();
@@ -209,16 +230,7 @@ impl RunView {
                 .map(|m| m.owner_tgid)
         });
         let vm = snap.mms.iter().find(|m| Some(m.owner_tgid) == victim);
-        let files = sim
-            .inodes
-            .iter()
-            .map(|ino| FileView {
-                path: ino.path.clone(),
-                i_size: ino.i_size,
-                acked: ino.acked,
-                dump: HexDump::from_content(ino.i_size, &ino.content()),
-            })
-            .collect();
+        let files = file_views(sim);
         let seed = match source {
             ChoiceSource::Seed(s) => *s,
             _ => result.seed,

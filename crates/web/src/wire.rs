@@ -197,12 +197,7 @@ impl ShrinkReply {
         max_runs: u64,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ShrinkReply, String> {
-        let sc = oomlab_core::parse_scenario(text).map_err(|e| {
-            e.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+        let sc = oomlab_core::parse_scenario(text).map_err(|e| crate::view::errors_line(&e))?;
         let outcome = oomlab_core::Outcome::from_code(target)
             .ok_or_else(|| format!("unknown outcome `{target}`"))?;
         let r = oomlab_core::shrink::shrink(&sc, source, outcome, max_runs, progress)
