@@ -97,9 +97,9 @@ mod entry {
             .map_err(|e| JsValue::from_str(&e))
     }
 
-    /// A winning answer list for a built-in level, for "show me a
-    /// solution" (answers separated by commas; `auto` where the kernel
-    /// decides).
+    /// A winning answer list for a built-in level, from core's solver:
+    /// answers separated by commas, `auto` where the kernel decides. The
+    /// end-to-end tests play it through the challenge panel.
     #[wasm_bindgen]
     pub fn challenge_solution(level: &str) -> Result<String, JsValue> {
         let (_, sc) = crate::game::level_scenario(level).map_err(|e| JsValue::from_str(&e))?;
