@@ -6,6 +6,11 @@
 //! all operate on that list. A replayed list that runs out falls back to the seed.
 //! Value 0 is always the "default" choice (first runnable task, lowest latency, no
 //! jitter, event does not happen), which is what the shrinker drives choices toward.
+//!
+//! A [`Player`] (challenge mode) can take over the decisions of chosen kinds: its
+//! answers replace the source's values, and the first decision it has no answer
+//! for is flagged as pending, so that a driver can stop there and ask. Without a
+//! player the cost is one `None` check per decision.
 
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -34,6 +39,29 @@ pub enum ChoiceKind {
     LockWake,
     /// Where a randomly placed crash lands.
     CrashPoint,
+}
+
+impl ChoiceKind {
+    pub const ALL: [ChoiceKind; 10] = [
+        ChoiceKind::SchedPick,
+        ChoiceKind::WakeCpu,
+        ChoiceKind::TickPreempt,
+        ChoiceKind::TickPhase,
+        ChoiceKind::Jitter,
+        ChoiceKind::IpiLatency,
+        ChoiceKind::VcpuPreempt,
+        ChoiceKind::VcpuPause,
+        ChoiceKind::LockWake,
+        ChoiceKind::CrashPoint,
+    ];
+
+    pub fn from_name(s: &str) -> Option<ChoiceKind> {
+        ChoiceKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
 }
 
 impl ChoiceKind {
@@ -102,6 +130,86 @@ impl ChoiceSource {
     }
 }
 
+/// A player answer that takes whatever the source would have given.
+pub const AUTO: u32 = u32::MAX;
+
+/// A decision the player has to take before the run can go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Index of the decision among all recorded ones.
+    pub decision: u32,
+    pub kind: ChoiceKind,
+    pub options: u32,
+    /// Index of the next trace record when the decision was taken.
+    pub event: u64,
+    /// What the source would have given ("let the kernel decide").
+    pub auto: u32,
+}
+
+/// Decisions of some kinds taken by a player (challenge mode) instead of the
+/// source. Answers are consumed in order, one per controlled decision.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Player {
+    controls: u32,
+    answers: Vec<u32>,
+    next: usize,
+    /// Every further controlled decision takes the source's value.
+    pub auto_rest: bool,
+    /// The first controlled decision that had no answer. It was given the
+    /// source's value provisionally: the step that took it is not the run the
+    /// player will make, and a driver should replay it once answered.
+    pub pending: Option<Pending>,
+}
+
+impl Player {
+    pub fn new(kinds: &[ChoiceKind]) -> Player {
+        Player {
+            controls: kinds.iter().fold(0, |m, k| m | k.bit()),
+            ..Player::default()
+        }
+    }
+
+    pub fn controls(&self, kind: ChoiceKind) -> bool {
+        self.controls & kind.bit() != 0
+    }
+
+    /// Takes control of its kinds from now on (or releases it with `[]`).
+    pub fn set_controls(&mut self, kinds: &[ChoiceKind]) {
+        self.controls = kinds.iter().fold(0, |m, k| m | k.bit());
+    }
+
+    /// The answers so far; the ones not consumed yet are still to come.
+    pub fn answers(&self) -> &[u32] {
+        &self.answers
+    }
+
+    /// Replaces the answers. The ones already consumed must stay a prefix.
+    pub fn set_answers(&mut self, answers: Vec<u32>) {
+        self.answers = answers;
+    }
+
+    /// Answers consumed so far.
+    pub fn consumed(&self) -> usize {
+        self.next
+    }
+
+    fn take(&mut self, p: Pending) -> u32 {
+        if let Some(&a) = self.answers.get(self.next) {
+            self.next += 1;
+            if a == AUTO {
+                p.auto
+            } else {
+                a.min(p.options - 1)
+            }
+        } else {
+            if !self.auto_rest && self.pending.is_none() {
+                self.pending = Some(p);
+            }
+            p.auto
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Chooser {
     streams: Vec<Rng>,
@@ -112,6 +220,9 @@ pub struct Chooser {
     recorded: Vec<Choice>,
     /// The trace's length, kept current by the simulator.
     pub(crate) event: u64,
+    /// Challenge mode: the player's decisions. Boxed so that the common case
+    /// costs one pointer.
+    pub(crate) player: Option<Box<Player>>,
 }
 
 impl Chooser {
@@ -136,6 +247,35 @@ impl Chooser {
             devs,
             recorded: Vec::new(),
             event: 0,
+            player: None,
+        }
+    }
+
+    /// The player's decisions, if a player takes part.
+    pub fn player(&self) -> Option<&Player> {
+        self.player.as_deref()
+    }
+
+    pub fn player_mut(&mut self) -> Option<&mut Player> {
+        self.player.as_deref_mut()
+    }
+
+    /// Lets the player take the decisions of the kinds it controls.
+    pub fn with_player(mut self, player: Option<Player>) -> Chooser {
+        self.player = player.map(Box::new);
+        self
+    }
+
+    fn ask_player(&mut self, kind: ChoiceKind, options: u32, value: u32) -> u32 {
+        match &mut self.player {
+            Some(p) if p.controls(kind) => p.take(Pending {
+                decision: self.recorded.len() as u32,
+                kind,
+                options,
+                event: self.event,
+                auto: value,
+            }),
+            _ => value,
         }
     }
 
@@ -159,6 +299,7 @@ impl Chooser {
         } else {
             drawn
         };
+        let value = self.ask_player(kind, options, value);
         self.recorded.push(Choice {
             kind,
             options,
@@ -187,6 +328,7 @@ impl Chooser {
         } else {
             drawn
         };
+        let value = self.ask_player(kind, 2, value);
         self.recorded.push(Choice {
             kind,
             options: 2,
@@ -236,6 +378,30 @@ mod tests {
             .collect();
         assert_eq!(&vc[..3], &[0, 0, 0]);
         assert_eq!(&vc[3..], &va[3..]);
+    }
+
+    #[test]
+    fn player_answers_its_kinds_and_flags_the_first_unanswered() {
+        let seeded: Vec<u32> = {
+            let mut a = Chooser::new(&ChoiceSource::Seed(5));
+            (0..6).map(|_| a.choose(ChoiceKind::SchedPick, 4)).collect()
+        };
+        let mut p = Player::new(&[ChoiceKind::SchedPick]);
+        p.set_answers(vec![3, AUTO, 9]);
+        let mut c = Chooser::new(&ChoiceSource::Seed(5)).with_player(Some(p));
+        // Jitter is not the player's: it comes from the seed, untouched.
+        let j = c.choose(ChoiceKind::Jitter, 7);
+        let mut b = Chooser::new(&ChoiceSource::Seed(5));
+        assert_eq!(j, b.choose(ChoiceKind::Jitter, 7));
+        let got: Vec<u32> = (0..5).map(|_| c.choose(ChoiceKind::SchedPick, 4)).collect();
+        // 3, the seed's own value, 9 clamped to 3; then provisional seed values.
+        assert_eq!(&got[..3], &[3, seeded[1], 3]);
+        assert_eq!(&got[3..], &seeded[3..5]);
+        let pend = c.player().unwrap().pending.unwrap();
+        assert_eq!(pend.decision, 4, "the jitter decision counts");
+        assert_eq!(pend.options, 4);
+        assert_eq!(pend.auto, seeded[3]);
+        assert_eq!(c.player().unwrap().consumed(), 3);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! [`Sim::run_to_end`]; or [`run`] for both.
 #![forbid(unsafe_code)]
 
+pub mod challenge;
 pub mod choice;
+pub mod compare;
 pub mod explore;
 pub mod export;
 pub mod fs;

@@ -175,6 +175,9 @@ pub struct Scenario {
     /// Verdict queries: which outcomes must be reachable, which must never occur.
     #[serde(default, skip_serializing_if = "Expect::is_empty")]
     pub expect: Expect,
+    /// Challenge mode: the goal, and which decisions the player takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<crate::challenge::Challenge>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -1040,6 +1043,9 @@ pub fn validate(
                 push(field, format!("unknown outcome code `{code}`"));
             }
         }
+    }
+    if let Some(c) = &scenario.challenge {
+        c.validate(&mut push);
     }
     if scenario.processes.is_empty() {
         push(

@@ -261,6 +261,9 @@ pub enum EndReason {
     Hang,
 }
 
+/// Cloning a `Sim` is a checkpoint: the clone continues exactly as the
+/// original would (step-through and challenge mode rely on this).
+#[derive(Clone)]
 pub struct Sim {
     pub(crate) sc: Arc<ValidScenario>,
     pub(crate) toggles: Toggles,
@@ -336,6 +339,16 @@ pub struct TaskSnap {
 
 impl Sim {
     pub fn new(sc: &ValidScenario, source: ChoiceSource) -> Sim {
+        Self::with_player(sc, source, None)
+    }
+
+    /// A run in which `player` takes the decisions of the kinds it controls
+    /// (challenge mode), from boot on.
+    pub fn with_player(
+        sc: &ValidScenario,
+        source: ChoiceSource,
+        player: Option<crate::choice::Player>,
+    ) -> Sim {
         let sc = Arc::new(sc.clone());
         let m = &sc.scenario.machine;
         let tick_ns = 1_000_000_000 / u64::from(m.hz);
@@ -361,7 +374,7 @@ impl Sim {
             now: SimTime::ZERO,
             queue: BinaryHeap::new(),
             seq: 0,
-            chooser: Chooser::new(&source),
+            chooser: Chooser::new(&source).with_player(player),
             source,
             cpus,
             tasks: Vec::new(),
@@ -550,6 +563,14 @@ impl Sim {
 
     pub fn trace(&self) -> &[TraceRecord] {
         &self.trace
+    }
+
+    /// Drops the trace records kept so far; their count and hash stay, and
+    /// later records are kept as usual (so `trace()` no longer starts at
+    /// record 0). For a checkpoint that is only stepped and snapshotted: the
+    /// records are most of a clone's size.
+    pub fn forget_trace(&mut self) {
+        self.trace = Vec::new();
     }
 
     pub fn end_reason(&self) -> Option<EndReason> {

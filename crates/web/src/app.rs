@@ -3,11 +3,19 @@
 //! display-only: they take props and `on*` callbacks.
 
 use crate::components::{
-    editor::Editor, form::ScenarioForm, hexview::HexView, memview::MemView, presets::Presets,
-    timeline::Timeline, traceview::TraceView, verdict::Verdict,
+    challenge::ChallengePanel, compare::ComparePanel, editor::Editor, explorer::ExplorerPanel,
+    export::ExportBar, form::ScenarioForm, hexview::HexView, memview::MemView, presets::Presets,
+    shrink::ShrinkPanel, stepview::StepView, timeline::Timeline, traceview::TraceView,
+    verdict::Verdict,
 };
-use crate::state::{Action, AppState, BannerKind, HistoryMode, RunRequest, RunStatus, Tab, Theme};
+use crate::explorer::ExploreStatus;
+use crate::game::{self, GameView};
+use crate::state::{
+    Action, AppState, BannerKind, HistoryMode, Mode, RunPurpose, RunRequest, RunStatus,
+    ShrinkStatus, Tab, Theme,
+};
 use crate::view::{self, RunView};
+use crate::workers::{self, ExplorePool, ShrinkWorker};
 use oomlab_core::hexdump::OdStyle;
 use oomlab_core::Sim;
 use std::cell::RefCell;
@@ -148,6 +156,87 @@ pub fn app() -> Html {
         });
     }
 
+    // Explorer: a pool of workers per exploration; pause, resume and stop
+    // follow the reducer's status.
+    let pool = {
+        let d = state.dispatcher();
+        use_mut_ref(move || ExplorePool::new(d))
+    };
+    {
+        let pool = pool.clone();
+        let job = state.explorer.job.clone();
+        let status = state.explorer.status;
+        use_effect_with(job.as_ref().map(|j| j.id), move |_| {
+            if let (Some(j), ExploreStatus::Running) = (job, status) {
+                pool.borrow().borrow_mut().start(j);
+            }
+        });
+    }
+    {
+        let pool = pool.clone();
+        use_effect_with(state.explorer.status, move |st| {
+            let p = pool.borrow().clone();
+            let mut p = p.borrow_mut();
+            match st {
+                ExploreStatus::Paused => p.pause(),
+                ExploreStatus::Running => p.resume(),
+                ExploreStatus::Idle => {}
+                ExploreStatus::Done | ExploreStatus::Cancelled | ExploreStatus::Stale => p.cancel(),
+            }
+        });
+    }
+
+    // Shrink: one worker per request, stopped when the shrink ends.
+    {
+        let d = state.dispatcher();
+        let worker = use_mut_ref(|| None::<ShrinkWorker>);
+        let sh = state.shrink.clone();
+        let key = sh.as_ref().map(|s| {
+            (
+                s.request.id,
+                matches!(s.status, ShrinkStatus::Running { .. }),
+            )
+        });
+        use_effect_with(key, move |k| {
+            if let Some(w) = worker.borrow_mut().take() {
+                w.stop();
+            }
+            if let (Some((_, true)), Some(s)) = (k, sh) {
+                match workers::start_shrink(&s.request, d.clone()) {
+                    Ok(w) => *worker.borrow_mut() = Some(w),
+                    Err(e) => d.dispatch(Action::ShrinkFailed {
+                        id: s.request.id,
+                        message: format!("cannot start a worker: {e:?}"),
+                    }),
+                }
+            }
+        });
+    }
+
+    // Challenge: the game (with its checkpoints) lives here; the reducer
+    // gets a snapshot after every command.
+    {
+        let d = state.dispatcher();
+        let the_game = use_mut_ref(|| None::<(String, oomlab_core::challenge::Game)>);
+        let cmd = state.game.cmd.clone();
+        use_effect_with(cmd.as_ref().map(|c| c.0), move |_| {
+            if let Some((id, cmd)) = cmd {
+                yew::platform::spawn_local(async move {
+                    // Let "busy" paint before a long command.
+                    yew::platform::time::sleep(Duration::ZERO).await;
+                    let view = {
+                        let mut g = the_game.borrow_mut();
+                        game::apply(&mut g, &cmd).map(|_| {
+                            let (level, game) = g.as_ref().expect("a game after a command");
+                            Rc::new(GameView::of(level, game))
+                        })
+                    };
+                    d.dispatch(Action::GameUpdated { id, view });
+                });
+            }
+        });
+    }
+
     // URL: replaceState for edits, pushState for a new run.
     {
         let url = state.url.clone();
@@ -208,7 +297,7 @@ pub fn app() -> Html {
 
     let copy = use_state(|| CopyState::Idle);
     let link_out = use_state(String::new);
-    let on_copy = {
+    let on_copy_link = {
         let copy = copy.clone();
         let link_out = link_out.clone();
         let current = state.current_link();
@@ -243,6 +332,22 @@ pub fn app() -> Html {
         })
     };
 
+    // Copies text to the clipboard (an edge; failures are silent, and every
+    // copied text is also shown for selection).
+    let on_copy = Callback::from(|text: String| {
+        let Some(w) = web_sys::window() else { return };
+        let nav = w.navigator();
+        if js_sys::Reflect::has(&nav, &JsValue::from_str("clipboard")).unwrap_or(false) {
+            let p = nav.clipboard().write_text(&text);
+            yew::platform::spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+            });
+        }
+    });
+    let on_action = {
+        let d = state.dispatcher();
+        Callback::from(move |a: Action| d.dispatch(a))
+    };
     let dispatch = |f: fn() -> Action| {
         let d = state.dispatcher();
         Callback::from(move |_: MouseEvent| d.dispatch(f()))
@@ -374,7 +479,93 @@ pub fn app() -> Html {
             .unwrap_or_default(),
         RunStatus::Idle => "Ready.".to_string(),
     };
-    let stale_view = state.view.is_some() && (running || state.status == RunStatus::Cancelled);
+    let purpose = state.request.as_ref().map(|r| r.purpose);
+    let running_b = running && purpose == Some(RunPurpose::CompareB);
+    let stale_view =
+        state.view.is_some() && ((running && !running_b) || state.status == RunStatus::Cancelled);
+    let progress = if running_b {
+        "Running B of the comparison…".to_string()
+    } else {
+        progress
+    };
+    let critical = state.critical_for_view();
+    let critical_marks: Rc<Vec<(u64, String)>> = Rc::new(
+        critical
+            .0
+            .iter()
+            .map(|c| (c.near_event, format!("{} ({})", c.kind, c.index)))
+            .collect(),
+    );
+    let critical_events: Rc<Vec<u64>> = Rc::new(critical.0.iter().map(|c| c.near_event).collect());
+    let hardware = workers::hardware_concurrency();
+    let mode_tab = |m: Mode, label: &'static str, id: &'static str| {
+        let d = state.dispatcher();
+        let selected = state.mode == m;
+        html! {
+            <button role="tab" id={id} aria-selected={selected.to_string()}
+                class={classes!("tab", selected.then_some("active"))}
+                onclick={Callback::from(move |_: MouseEvent| d.dispatch(Action::SetMode(m)))}>
+                { label }
+            </button>
+        }
+    };
+    let failing = state
+        .view
+        .as_ref()
+        .is_some_and(|v| v.result.outcomes.iter().any(|o| o.severity() > 0));
+    let shrinking = state
+        .shrink
+        .as_ref()
+        .is_some_and(|s| matches!(s.status, ShrinkStatus::Running { .. }));
+    let timeline = |marks: Rc<Vec<(u64, String)>>| match &state.view {
+        Some(v) => html! {
+            <Timeline view={v.clone()} focus={state.focus} hover={state.hover} on_focus={on_focus.clone()}
+                on_hover={on_hover.clone()} dark={dark} marks={marks} />
+        },
+        None => {
+            html! { <div class="timeline-placeholder muted">{ "The timeline appears after the first run." }</div> }
+        }
+    };
+    let mode_body = match state.mode {
+        Mode::Run => html! {
+            <>
+            <Verdict view={state.view.clone()} stale={stale_view} on_jump={on_jump.clone()} />
+            if let Some(v) = &state.view {
+                <div class="run-tools">
+                    <button id="shrink" disabled={!failing || shrinking} onclick={dispatch(|| Action::Shrink)}
+                        title="Shrink this run, in a worker, to the fewest decisions that keep its worst outcome">{ "Shrink" }</button>
+                    <button id="compare-with" onclick={dispatch(|| Action::SetMode(Mode::Compare))}
+                        title="Replay the same decisions with kernel toggles flipped">{ "Compare with…" }</button>
+                    <button id="step-through" onclick={dispatch(|| Action::SetMode(Mode::Step))}>{ "Step through" }</button>
+                    <span class="spacer"></span>
+                    <ExportBar view={v.clone()} on_copy={on_copy.clone()} />
+                </div>
+            }
+            <ShrinkPanel shrink={state.shrink.clone()} view={state.view.clone()} critical={critical.clone()}
+                on={on_action.clone()} on_focus={on_focus.clone()} on_copy={on_copy.clone()} />
+            { timeline(critical_marks.clone()) }
+            </>
+        },
+        Mode::Explore => html! {
+            <ExplorerPanel ex={state.explorer.clone()} hardware={hardware} valid={state.valid.is_some()} on={on_action.clone()} />
+        },
+        Mode::Compare => html! {
+            <ComparePanel view={state.view.clone()} compare={state.compare.clone()} running={running_b}
+                dark={dark} on={on_action.clone()} on_copy={on_copy.clone()} />
+        },
+        Mode::Step => match &state.view {
+            Some(v) => html! {
+                <>
+                <StepView view={v.clone()} step={state.step} total={state.step_total} on={on_action.clone()} />
+                { timeline(critical_marks.clone()) }
+                </>
+            },
+            None => html! { <p class="muted placeholder">{ "Run a scenario first." }</p> },
+        },
+        Mode::Challenge => html! {
+            <ChallengePanel game={state.game.clone()} on={on_action.clone()} on_copy={on_copy.clone()} />
+        },
+    };
 
     let details = match (&state.view, state.tab) {
         (None, _) => {
@@ -385,7 +576,7 @@ pub fn app() -> Html {
         },
         (Some(v), Tab::Memory) => html! { <MemView view={v.clone()} dark={dark} /> },
         (Some(v), Tab::Trace) => html! {
-            <TraceView view={v.clone()} focus={state.focus} hover={state.hover} on_focus={on_focus.clone()} on_hover={on_hover.clone()} />
+            <TraceView view={v.clone()} focus={state.focus} hover={state.hover} on_focus={on_focus.clone()} on_hover={on_hover.clone()} marked={critical_events.clone()} />
         },
     };
 
@@ -402,7 +593,7 @@ pub fn app() -> Html {
                     aria-label={format!("Theme: {:?} (click to change)", state.theme)}>
                     { match state.theme { Theme::Auto => "◐ Auto", Theme::Dark => "☾ Dark", Theme::Light => "☀ Light" } }
                 </button>
-                <button id="copy-link" onclick={on_copy}>
+                <button id="copy-link" onclick={on_copy_link}>
                     { match *copy { CopyState::Copied => "✓ Link copied", CopyState::Failed => "Copy link (select below)", CopyState::Idle => "Copy link" } }
                 </button>
                 if !link_out.is_empty() {
@@ -427,12 +618,14 @@ pub fn app() -> Html {
                         <button id="cancel" onclick={dispatch(|| Action::Cancel)} disabled={!running}>{ "Cancel" }</button>
                         <span id="status" class={classes!("status", running.then_some("busy"))} aria-live="polite">{ progress }</span>
                     </div>
-                    <Verdict view={state.view.clone()} stale={stale_view} on_jump={on_jump} />
-                    if let Some(v) = &state.view {
-                        <Timeline view={v.clone()} focus={state.focus} hover={state.hover} on_focus={on_focus.clone()} on_hover={on_hover.clone()} dark={dark} />
-                    } else {
-                        <div class="timeline-placeholder muted">{ "The timeline appears after the first run." }</div>
-                    }
+                    <div role="tablist" class="tabs modes" aria-label="View">
+                        { mode_tab(Mode::Run, "Run", "mode-run") }
+                        { mode_tab(Mode::Explore, "Explore", "mode-explore") }
+                        { mode_tab(Mode::Compare, "A/B compare", "mode-compare") }
+                        { mode_tab(Mode::Step, "Step through", "mode-step") }
+                        { mode_tab(Mode::Challenge, "Challenge", "mode-challenge") }
+                    </div>
+                    { mode_body }
                 </section>
                 <section id="details" class={classes!("pane", "details-pane", drawer.then_some("open"))} aria-label="Details">
                     <div role="tablist" class="tabs">

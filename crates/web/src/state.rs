@@ -5,11 +5,17 @@
 //! action (`OpenLink`), never state directly. Tested natively by replaying
 //! action lists.
 
+use crate::ab::{self, AbView};
+use crate::explorer::{ExplorerState, StrategyKind};
 use crate::form::{self, Field};
+use crate::game::{GameCmd, GameView};
 use crate::view::RunView;
+use crate::wire::ShrinkReply;
+use oomlab_core::explore::{ExploreReport, RunRef};
 use oomlab_core::hexdump::OdStyle;
 use oomlab_core::permalink::Permalink;
-use oomlab_core::{parse_scenario, presets, ChoiceSource, ValidScenario, MODEL_VERSION};
+use oomlab_core::shrink::CriticalChoice;
+use oomlab_core::{parse_scenario, presets, ChoiceSource, Outcome, ValidScenario, MODEL_VERSION};
 use std::rc::Rc;
 
 /// A validation error as the editor shows it.
@@ -44,6 +50,15 @@ pub enum HistoryMode {
     Replace,
 }
 
+/// What a finished run is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunPurpose {
+    /// The run view's run.
+    Main,
+    /// The B side of an A/B comparison (A is the run view's run).
+    CompareB,
+}
+
 /// A run the runner effect should execute.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRequest {
@@ -51,6 +66,77 @@ pub struct RunRequest {
     pub scenario: Rc<ValidScenario>,
     pub source: ChoiceSource,
     pub history: HistoryMode,
+    pub purpose: RunPurpose,
+}
+
+/// What the run pane shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Run,
+    Explore,
+    Compare,
+    Step,
+    Challenge,
+}
+
+/// A shrink the worker effect should start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShrinkRequest {
+    pub id: u64,
+    /// Canonical scenario text of the run to shrink.
+    pub text: String,
+    pub source: ChoiceSource,
+    pub target: String,
+    pub max_runs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShrinkStatus {
+    Running { runs: u64 },
+    Done(Rc<ShrinkReply>),
+    Failed(String),
+    Cancelled,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShrinkState {
+    pub request: Rc<ShrinkRequest>,
+    pub status: ShrinkStatus,
+    /// Decisions the original run took.
+    pub before_choices: u64,
+}
+
+/// Critical decisions a shrink verified (by value; core's type has no `PartialEq`).
+#[derive(Clone, Debug, Default)]
+pub struct Critical(pub Rc<Vec<CriticalChoice>>);
+
+impl PartialEq for Critical {
+    fn eq(&self, o: &Self) -> bool {
+        crate::wire::same_critical(&self.0, &o.0)
+    }
+}
+
+/// Test runs a shrink may use (each is a whole run).
+pub const SHRINK_MAX_RUNS: u64 = 400;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct CompareState {
+    /// `path=value` overrides for B.
+    pub overrides: Vec<String>,
+    pub view: Option<Rc<AbView>>,
+    pub error: Option<String>,
+    /// A/B link opened: compare as soon as A has run.
+    pub pending: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct GameState {
+    pub view: Option<Rc<GameView>>,
+    /// The command the game effect should run (id, command).
+    pub cmd: Option<(u64, GameCmd)>,
+    pub busy: bool,
+    pub error: Option<String>,
+    pub hint: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +187,20 @@ pub struct AppState {
     /// Fragment (`run=...`) the URL effect should write, and how.
     pub url: Option<(String, HistoryMode)>,
     pub url_gen: u64,
+    pub mode: Mode,
+    pub explorer: ExplorerState,
+    pub shrink: Option<ShrinkState>,
+    /// Decisions a shrink found critical, shown on the run they belong to.
+    pub critical: Critical,
+    /// The run (by link) the critical decisions belong to.
+    pub critical_link: Option<String>,
+    pub compare: CompareState,
+    /// Step-through: the step shown, and the run's step count once known.
+    pub step: u64,
+    pub step_total: Option<u64>,
+    pub game: GameState,
+    /// The latest wall-clock time an action brought (ms, from the edge).
+    pub last_ms: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -135,6 +235,73 @@ pub enum Action {
     Hover(Option<u64>),
     /// Show the first bad byte: its file in the File tab, its event focused.
     JumpToEvidence,
+    SetMode(Mode),
+    // Explorer.
+    ExploreStrategy(StrategyKind),
+    ExploreRuns(u64),
+    ExploreSeed(u64),
+    /// Workers to use (0: one per logical CPU).
+    ExploreWorkers(u32),
+    /// Start with this many workers (the edge resolved "auto").
+    ExploreStart {
+        workers: u32,
+        now_ms: f64,
+    },
+    ExplorePiece {
+        id: u64,
+        start: u64,
+        report: Rc<ExploreReport>,
+        now_ms: f64,
+    },
+    ExploreChunk {
+        id: u64,
+        report: Rc<ExploreReport>,
+        finished: bool,
+        now_ms: f64,
+    },
+    ExploreFailed {
+        id: u64,
+        message: String,
+        now_ms: f64,
+    },
+    ExplorePause(f64),
+    ExploreResume(f64),
+    ExploreCancel(f64),
+    /// Open one of a bucket's runs in the run view.
+    OpenBucketRun(RunRef),
+    // Shrink.
+    Shrink,
+    ShrinkProgress {
+        id: u64,
+        runs: u64,
+    },
+    ShrinkDone {
+        id: u64,
+        reply: Rc<ShrinkReply>,
+    },
+    ShrinkFailed {
+        id: u64,
+        message: String,
+    },
+    ShrinkCancel,
+    // A/B compare.
+    CompareSet {
+        path: String,
+        value: String,
+    },
+    CompareRun,
+    // Step-through.
+    StepReady(u64),
+    StepTo(u64),
+    // Challenge.
+    Game(GameCmd),
+    GameUpdated {
+        id: u64,
+        view: Result<Rc<GameView>, String>,
+    },
+    ToggleHint,
+    /// Open the finished game's run in the run view.
+    OpenGameRun,
 }
 
 pub const DEFAULT_PRESET: &str = "r1";
@@ -169,6 +336,16 @@ impl AppState {
             hover: None,
             url: None,
             url_gen: 0,
+            mode: Mode::Run,
+            explorer: ExplorerState::default(),
+            shrink: None,
+            critical: Critical::default(),
+            critical_link: None,
+            compare: CompareState::default(),
+            step: 0,
+            step_total: None,
+            game: GameState::default(),
+            last_ms: 0.0,
         };
         if let Some(p) = presets::find(DEFAULT_PRESET) {
             s.set_text(p.text.to_string());
@@ -190,6 +367,13 @@ impl AppState {
     fn set_text(&mut self, text: String) {
         match parse_scenario(&text) {
             Ok(sc) => {
+                // An exploration of another scenario no longer describes
+                // the editor: it stops, and its results are marked stale.
+                if let Some(j) = &self.explorer.job {
+                    if sc.scenario.to_canonical_toml() != j.text {
+                        self.explorer.mark_stale(self.last_ms);
+                    }
+                }
                 self.valid = Some(Rc::new(sc));
                 self.errors.clear();
             }
@@ -221,14 +405,34 @@ impl AppState {
         }
     }
 
-    fn start(&mut self, sc: Rc<ValidScenario>, source: ChoiceSource, history: HistoryMode) {
+    fn take_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        id
+    }
+
+    fn start(&mut self, sc: Rc<ValidScenario>, source: ChoiceSource, history: HistoryMode) {
+        self.start_for(sc, source, history, RunPurpose::Main);
+    }
+
+    fn start_for(
+        &mut self,
+        sc: Rc<ValidScenario>,
+        source: ChoiceSource,
+        history: HistoryMode,
+        purpose: RunPurpose,
+    ) {
+        let id = self.take_id();
+        if purpose == RunPurpose::Main {
+            self.step = 0;
+            self.step_total = None;
+        }
         self.request = Some(Rc::new(RunRequest {
             id,
             scenario: sc,
             source,
             history,
+            purpose,
         }));
         self.status = RunStatus::Running { steps: 0, t_ns: 0 };
         self.focus = None;
@@ -304,11 +508,27 @@ impl AppState {
             }
             Action::Finished { id, view } => {
                 if s.active_id() == Some(id) && s.running() {
-                    let mode = s.request.as_ref().map_or(HistoryMode::Push, |r| r.history);
-                    s.write_url(view.link.clone(), mode);
-                    s.file = view.first_bad().map_or(0, |(i, _)| i);
-                    s.view = Some(view);
+                    let req = s.request.clone().expect("an active run has a request");
                     s.status = RunStatus::Done;
+                    match req.purpose {
+                        RunPurpose::Main => {
+                            s.write_url(view.link.clone(), req.history);
+                            s.file = view.first_bad().map_or(0, |(i, _)| i);
+                            s.view = Some(view);
+                            if s.compare.pending {
+                                s.compare.pending = false;
+                                s.mode = Mode::Compare;
+                                s.compare_run();
+                            }
+                        }
+                        RunPurpose::CompareB => {
+                            if let Some(a) = s.view.clone() {
+                                let ab = AbView::new(a, view, s.compare.overrides.clone());
+                                s.write_url(ab.link.clone(), HistoryMode::Replace);
+                                s.compare.view = Some(Rc::new(ab));
+                            }
+                        }
+                    }
                 }
             }
             Action::Cancel => {
@@ -345,8 +565,266 @@ impl AppState {
                     s.focus = v.evidence_event();
                 }
             }
+            Action::SetMode(m) => {
+                s.mode = m;
+                if m == Mode::Compare && s.compare.overrides.is_empty() {
+                    if let Some(v) = &s.view {
+                        s.compare.overrides = ab::suggested(&v.scenario.toggles);
+                    }
+                }
+                if m == Mode::Challenge && s.game.view.is_none() && !s.game.busy {
+                    return s.apply(Action::Game(GameCmd::Start("l1".into())));
+                }
+            }
+            Action::ExploreStrategy(k) => {
+                if !s.explorer.busy() {
+                    s.explorer.kind = k;
+                }
+            }
+            Action::ExploreRuns(n) => {
+                if !s.explorer.busy() {
+                    s.explorer.runs = n.clamp(1, crate::explorer::MAX_RUNS);
+                }
+            }
+            Action::ExploreSeed(seed) => {
+                if !s.explorer.busy() {
+                    s.explorer.base_seed = seed;
+                }
+            }
+            Action::ExploreWorkers(w) => {
+                if !s.explorer.busy() {
+                    s.explorer.workers = w.min(64);
+                }
+            }
+            Action::ExploreStart { workers, now_ms } => {
+                s.last_ms = now_ms;
+                if let (false, Some(sc)) = (s.explorer.busy(), s.valid.clone()) {
+                    let id = s.take_id();
+                    s.explorer.start(id, sc, workers, now_ms);
+                }
+            }
+            Action::ExplorePiece {
+                id,
+                start,
+                report,
+                now_ms,
+            } => {
+                s.last_ms = now_ms;
+                s.explorer.piece_done(id, start, (*report).clone(), now_ms);
+            }
+            Action::ExploreChunk {
+                id,
+                report,
+                finished,
+                now_ms,
+            } => {
+                s.last_ms = now_ms;
+                s.explorer
+                    .chunk_done(id, (*report).clone(), finished, now_ms);
+            }
+            Action::ExploreFailed {
+                id,
+                message,
+                now_ms,
+            } => {
+                s.last_ms = now_ms;
+                s.explorer.fail(id, message, now_ms);
+            }
+            Action::ExplorePause(now) => {
+                s.last_ms = now;
+                s.explorer.pause(now);
+            }
+            Action::ExploreResume(now) => {
+                s.last_ms = now;
+                s.explorer.resume(now);
+            }
+            Action::ExploreCancel(now) => {
+                s.last_ms = now;
+                s.explorer.cancel(now);
+            }
+            Action::OpenBucketRun(r) => {
+                if let Some(j) = s.explorer.job.clone() {
+                    // The run belongs to the explored scenario: if the editor
+                    // moved on, it shows that scenario again.
+                    let same = s
+                        .valid
+                        .as_ref()
+                        .is_some_and(|v| v.scenario.to_canonical_toml() == j.text);
+                    if !same {
+                        s.text = j.text.clone();
+                        s.errors.clear();
+                        s.valid = Some(j.scenario.clone());
+                        s.preset = None;
+                    }
+                    s.mode = Mode::Run;
+                    s.banner = None;
+                    if let ChoiceSource::Seed(seed) = r.source {
+                        s.seed = seed;
+                    }
+                    let mode = s.new_run_mode();
+                    s.start(j.scenario.clone(), r.source, mode);
+                }
+            }
+            Action::Shrink => s.shrink_current(),
+            Action::ShrinkProgress { id, runs } => {
+                if let Some(sh) = &mut s.shrink {
+                    if sh.request.id == id && matches!(sh.status, ShrinkStatus::Running { .. }) {
+                        sh.status = ShrinkStatus::Running { runs };
+                    }
+                }
+            }
+            Action::ShrinkDone { id, reply } => s.shrink_done(id, reply),
+            Action::ShrinkFailed { id, message } => {
+                if let Some(sh) = &mut s.shrink {
+                    if sh.request.id == id {
+                        sh.status = ShrinkStatus::Failed(message);
+                    }
+                }
+            }
+            Action::ShrinkCancel => {
+                if let Some(sh) = &mut s.shrink {
+                    if matches!(sh.status, ShrinkStatus::Running { .. }) {
+                        sh.status = ShrinkStatus::Cancelled;
+                    }
+                }
+            }
+            Action::CompareSet { path, value } => {
+                if let Some(v) = s.view.clone() {
+                    ab::set_override(&mut s.compare.overrides, &v.scenario.toggles, &path, &value);
+                }
+            }
+            Action::CompareRun => s.compare_run(),
+            Action::StepReady(total) => {
+                s.step_total = Some(total);
+                s.step = s.step.min(total);
+            }
+            Action::StepTo(k) => {
+                s.step = s.step_total.map_or(k, |t| k.min(t));
+            }
+            Action::Game(cmd) => {
+                let id = s.take_id();
+                s.game.cmd = Some((id, cmd));
+                s.game.busy = true;
+                s.game.error = None;
+            }
+            Action::GameUpdated { id, view } => {
+                if s.game.cmd.as_ref().map(|c| c.0) == Some(id) {
+                    s.game.busy = false;
+                    match view {
+                        Ok(v) => {
+                            if s.game.view.as_ref().map(|g| &g.level) != Some(&v.level) {
+                                s.game.hint = false;
+                            }
+                            s.game.view = Some(v);
+                        }
+                        Err(e) => s.game.error = Some(e),
+                    }
+                }
+            }
+            Action::ToggleHint => s.game.hint = !s.game.hint,
+            Action::OpenGameRun => {
+                if let Some(link) = s.game.view.as_ref().and_then(|g| g.link.clone()) {
+                    s.mode = Mode::Run;
+                    s.open_link(&link);
+                    s.request = s.request.clone().map(|r| {
+                        Rc::new(RunRequest {
+                            history: HistoryMode::Push,
+                            ..(*r).clone()
+                        })
+                    });
+                }
+            }
         }
         s
+    }
+
+    /// Starts shrinking the run view's run to its worst failure.
+    fn shrink_current(&mut self) {
+        let Some(v) = self.view.clone() else { return };
+        if self
+            .shrink
+            .as_ref()
+            .is_some_and(|sh| matches!(sh.status, ShrinkStatus::Running { .. }))
+        {
+            return;
+        }
+        let Some(target) = v
+            .result
+            .outcomes
+            .iter()
+            .find(|o| o.severity() > 0 && **o != Outcome::BudgetExhausted)
+        else {
+            self.shrink = None;
+            return;
+        };
+        let id = self.take_id();
+        self.shrink = Some(ShrinkState {
+            request: Rc::new(ShrinkRequest {
+                id,
+                text: v.scenario.scenario.to_canonical_toml(),
+                source: v.source.clone(),
+                target: target.code().to_string(),
+                max_runs: SHRINK_MAX_RUNS,
+            }),
+            status: ShrinkStatus::Running { runs: 0 },
+            before_choices: v.result.choices,
+        });
+    }
+
+    /// The shrunk run replaces the run view's run, with its critical choices.
+    fn shrink_done(&mut self, id: u64, reply: Rc<ShrinkReply>) {
+        let Some(sh) = &mut self.shrink else { return };
+        if sh.request.id != id || !matches!(sh.status, ShrinkStatus::Running { .. }) {
+            return;
+        }
+        sh.status = ShrinkStatus::Done(reply.clone());
+        match parse_scenario(&reply.scenario) {
+            Ok(sc) => {
+                let sc = Rc::new(sc);
+                self.text = reply.scenario.clone();
+                self.errors.clear();
+                self.valid = Some(sc.clone());
+                self.preset = None;
+                self.critical = Critical(Rc::new(reply.critical.clone()));
+                self.critical_link = Some(Permalink::new(&sc, reply.source.clone()).encode());
+                self.mode = Mode::Run;
+                self.start(sc, reply.source.clone(), HistoryMode::Push);
+            }
+            Err(e) => {
+                sh.status = ShrinkStatus::Failed(format!(
+                    "the shrunk scenario is invalid: {}",
+                    crate::view::errors_line(&e)
+                ));
+            }
+        }
+    }
+
+    /// Runs B: the run view's choices with the overrides.
+    fn compare_run(&mut self) {
+        let Some(a) = self.view.clone() else {
+            self.compare.error = Some("run a scenario first: B replays its decisions".into());
+            return;
+        };
+        if self.compare.overrides.is_empty() {
+            self.compare.error = Some("pick at least one toggle to flip".into());
+            return;
+        }
+        match ab::b_request(&a, &self.compare.overrides) {
+            Ok((sc, src)) => {
+                self.compare.error = None;
+                self.compare.view = None;
+                self.start_for(Rc::new(sc), src, HistoryMode::Replace, RunPurpose::CompareB);
+            }
+            Err(e) => self.compare.error = Some(e),
+        }
+    }
+
+    /// Critical decisions of the run view's run (empty for another run).
+    pub fn critical_for_view(&self) -> Critical {
+        match (&self.view, &self.critical_link) {
+            (Some(v), Some(l)) if &v.link == l => self.critical.clone(),
+            _ => Critical::default(),
+        }
     }
 
     fn open_link(&mut self, link: &str) {
@@ -389,8 +867,18 @@ impl AppState {
             self.stale_link = Some(Rc::new(p));
             return;
         }
+        self.compare.pending = !p.compare.is_empty();
+        if self.compare.pending {
+            self.compare.overrides = p.compare.clone();
+            self.compare.view = None;
+        }
         match p.scenario() {
             Ok(sc) => {
+                if let Some(j) = &self.explorer.job {
+                    if sc.scenario.to_canonical_toml() != j.text {
+                        self.explorer.mark_stale(self.last_ms);
+                    }
+                }
                 self.text = p.scenario_text.clone();
                 self.errors.clear();
                 self.preset = None;
@@ -557,5 +1045,265 @@ mod tests {
             t_ns: 5,
         });
         assert_eq!(s.status, RunStatus::Cancelled);
+    }
+
+    fn explore_to_the_end(s: AppState) -> AppState {
+        let job = s.explorer.job.clone().expect("an exploration started");
+        let mut s = s;
+        for (k, &(a, b)) in job.pieces.iter().enumerate() {
+            let text = crate::explorer::run_piece(&job.text, job.kind.name(), job.base_seed, a, b)
+                .unwrap();
+            s = s.apply(Action::ExplorePiece {
+                id: job.id,
+                start: a,
+                report: Rc::new(crate::wire::report_from_text(&text).unwrap()),
+                now_ms: 1000.0 * (k as f64 + 1.0),
+            });
+        }
+        s
+    }
+
+    #[test]
+    fn explore_finishes_opens_a_bucket_run_and_goes_stale_on_edit() {
+        let s = replay(vec![
+            Action::SetMode(Mode::Explore),
+            Action::ExploreRuns(20),
+            Action::ExploreStart {
+                workers: 2,
+                now_ms: 0.0,
+            },
+        ]);
+        assert!(s.explorer.busy());
+        // Settings are locked while it runs.
+        let s = s.apply(Action::ExploreRuns(5));
+        assert_eq!(s.explorer.runs, 20);
+        let s = explore_to_the_end(s);
+        assert_eq!(s.explorer.status, crate::explorer::ExploreStatus::Done);
+        assert_eq!(s.explorer.report.runs, 20);
+        let hits: u64 = s.explorer.report.histogram.values().sum();
+        assert!(hits >= 20);
+        let zeros = s.explorer.report.histogram.get("zeros_in_file").copied();
+        assert!(zeros.unwrap_or(0) > 0, "R1 corrupts in some of 20 runs");
+        let v = s
+            .explorer
+            .verdicts
+            .iter()
+            .find(|v| v.outcome == "zeros_in_file")
+            .unwrap();
+        assert_eq!(v.expected, Some(oomlab_core::explore::Verdict::Sometimes));
+        assert!(v.holds);
+        // A bucket's run opens in the run view and reproduces its outcome.
+        let b = &s.explorer.report.buckets[0];
+        let rr = b.first[0].clone();
+        let opened = s.apply(Action::OpenBucketRun(rr.clone()));
+        assert_eq!(opened.mode, Mode::Run);
+        assert_eq!(opened.request.as_ref().unwrap().source, rr.source);
+        let done = finish(&opened);
+        let codes: Vec<String> = done
+            .view
+            .unwrap()
+            .result
+            .outcomes
+            .iter()
+            .map(|o| o.code().to_string())
+            .collect();
+        assert_eq!(codes, rr.outcomes);
+        // Editing the scenario marks the results stale; a running one stops.
+        let running = replay(vec![Action::ExploreStart {
+            workers: 1,
+            now_ms: 0.0,
+        }]);
+        let edited = running.apply(Action::SetField(Field::Cpus, "4".into()));
+        assert_eq!(
+            edited.explorer.status,
+            crate::explorer::ExploreStatus::Stale
+        );
+        let edited = s.apply(Action::EditText(s.text.replace("cpus = 8", "cpus = 4")));
+        assert_eq!(
+            edited.explorer.status,
+            crate::explorer::ExploreStatus::Stale
+        );
+        assert_eq!(
+            edited.explorer.report.runs, 20,
+            "stale results stay visible"
+        );
+    }
+
+    #[test]
+    fn shrink_replaces_the_run_with_the_shrunk_one_and_keeps_the_outcome() {
+        let seed = corrupting_r1_seed();
+        let done = finish(&replay(vec![Action::SetSeed(seed), Action::Run]));
+        let before = done.view.clone().unwrap();
+        let s = done.apply(Action::Shrink);
+        let req = s.shrink.as_ref().unwrap().request.clone();
+        assert_eq!(req.target, "zeros_in_file");
+        // What the worker does.
+        let mut calls = 0;
+        let reply = crate::wire::ShrinkReply::compute(
+            &req.text,
+            &req.source,
+            &req.target,
+            req.max_runs,
+            &mut |_| calls += 1,
+        )
+        .unwrap();
+        assert!(calls > 0);
+        let s = s.apply(Action::ShrinkProgress {
+            id: req.id,
+            runs: 3,
+        });
+        let s = s.apply(Action::ShrinkDone {
+            id: req.id,
+            reply: Rc::new(reply.clone()),
+        });
+        assert!(matches!(
+            s.shrink.as_ref().unwrap().status,
+            ShrinkStatus::Done(_)
+        ));
+        assert_eq!(s.text, reply.scenario);
+        assert_eq!(s.request.as_ref().unwrap().source, reply.source);
+        let after = finish(&s);
+        let v = after.view.clone().unwrap();
+        assert_eq!(v.result.outcomes[0].code(), "zeros_in_file");
+        assert!(v.result.choices < before.result.choices);
+        let devs = match &v.source {
+            ChoiceSource::Deviations { devs, .. } => devs.len() as u64,
+            other => panic!("{other:?}"),
+        };
+        assert!(devs < reply.original_deviations);
+        assert_eq!(after.critical_for_view(), after.critical);
+        // A late progress message does not revive it.
+        let late = after.apply(Action::ShrinkProgress {
+            id: req.id,
+            runs: 9,
+        });
+        assert!(matches!(late.shrink.unwrap().status, ShrinkStatus::Done(_)));
+    }
+
+    #[test]
+    fn compare_with_pre_pte_and_its_link_replays_both_sides() {
+        let seed = corrupting_r1_seed();
+        let done = finish(&replay(vec![Action::SetSeed(seed), Action::Run]));
+        let s = done.apply(Action::SetMode(Mode::Compare));
+        assert_eq!(
+            s.compare.overrides,
+            vec!["kernel.unstable_check=pre_pte".to_string()]
+        );
+        let s = s.apply(Action::CompareRun);
+        assert_eq!(s.request.as_ref().unwrap().purpose, RunPurpose::CompareB);
+        let s = finish(&s);
+        let ab = s.compare.view.clone().expect("a comparison");
+        assert!(ab.divergence.is_some());
+        let b: Vec<&str> = ab.b.result.outcomes.iter().map(|o| o.code()).collect();
+        assert!(
+            b.contains(&"fix_engaged") && !b.contains(&"zeros_in_file"),
+            "{b:?}"
+        );
+        // The run view keeps A.
+        assert_eq!(s.view.as_ref().unwrap().link, ab.a.link);
+        let (frag, mode) = s.url.clone().unwrap();
+        assert_eq!(frag, format!("run={}", ab.link));
+        assert_eq!(mode, HistoryMode::Replace);
+        // The A/B link in a fresh page: A runs, then B, then the comparison.
+        let fresh = AppState::new().apply(Action::OpenLink(frag));
+        assert!(fresh.compare.pending);
+        let fresh = finish(&finish(&fresh));
+        assert_eq!(fresh.mode, Mode::Compare);
+        let ab2 = fresh.compare.view.clone().unwrap();
+        assert_eq!(ab2.divergence, ab.divergence);
+        assert_eq!(ab2.b.result.trace_hash, ab.b.result.trace_hash);
+        // Nothing to flip: an error, no run.
+        let none = done
+            .apply(Action::SetMode(Mode::Compare))
+            .apply(Action::CompareSet {
+                path: "kernel.unstable_check".into(),
+                value: "none".into(),
+            })
+            .apply(Action::CompareRun);
+        assert!(none.compare.error.is_some());
+        assert!(!none.running());
+    }
+
+    #[test]
+    fn step_position_is_clamped_and_reset_by_a_new_run() {
+        let s = replay(vec![Action::StepReady(100), Action::StepTo(250)]);
+        assert_eq!(s.step, 100);
+        let s = s.apply(Action::StepTo(42));
+        assert_eq!(s.step, 42);
+        let s = s.apply(Action::Run);
+        assert_eq!((s.step, s.step_total), (0, None));
+    }
+
+    #[test]
+    fn challenge_commands_go_to_the_edge_and_views_come_back() {
+        let s = replay(vec![Action::SetMode(Mode::Challenge)]);
+        let (id, cmd) = s.game.cmd.clone().expect("entering loads level 1");
+        assert_eq!(cmd, GameCmd::Start("l1".into()));
+        assert!(s.game.busy);
+        let mut g = None;
+        crate::game::apply(&mut g, &cmd).unwrap();
+        let v = Rc::new(crate::game::GameView::of("l1", &g.as_ref().unwrap().1));
+        // A reply to an older command is ignored.
+        let stale = s.apply(Action::GameUpdated {
+            id: id - 1,
+            view: Ok(v.clone()),
+        });
+        assert!(stale.game.view.is_none());
+        let s = s.apply(Action::GameUpdated { id, view: Ok(v) });
+        assert!(!s.game.busy && s.game.view.is_some());
+        let s = s.apply(Action::Game(GameCmd::Answer(1)));
+        let (id2, _) = s.game.cmd.clone().unwrap();
+        let s = s.apply(Action::GameUpdated {
+            id: id2,
+            view: Err("no level is loaded".into()),
+        });
+        assert_eq!(s.game.error.as_deref(), Some("no level is loaded"));
+        assert!(s.game.view.is_some(), "the last view stays");
+    }
+
+    #[test]
+    fn a_shrunk_run_with_critical_decisions_marks_them_on_its_view() {
+        // Level 2's winning run: its default schedule does not corrupt, so
+        // the shrunk run keeps decisions that matter.
+        let (_, sc) = crate::game::level_scenario("l2").unwrap();
+        let sol = oomlab_core::challenge::solve(&sc, 3000).unwrap();
+        let mut g = oomlab_core::challenge::Game::new(&sc).unwrap();
+        for a in sol {
+            g.answer(a);
+        }
+        g.play_out();
+        assert!(g.won());
+        let link = g.permalink().unwrap().encode();
+        let s = finish(&AppState::new().apply(Action::OpenLink(link)));
+        let s = s.apply(Action::Shrink);
+        let req = s.shrink.as_ref().unwrap().request.clone();
+        let reply = crate::wire::ShrinkReply::compute(
+            &req.text,
+            &req.source,
+            &req.target,
+            req.max_runs,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(reply.minimal && !reply.critical.is_empty(), "{reply:?}");
+        let s = finish(&s.apply(Action::ShrinkDone {
+            id: req.id,
+            reply: Rc::new(reply.clone()),
+        }));
+        let v = s.view.clone().unwrap();
+        assert_eq!(v.result.outcomes[0].code(), "zeros_in_file");
+        let crit = s.critical_for_view();
+        assert_eq!(crit.0.len(), reply.critical.len());
+        for c in crit.0.iter() {
+            assert!(
+                v.trace_pos(c.near_event).is_some(),
+                "critical decision {c:?} is on the trace"
+            );
+            // And it is a recorded decision of the shown run.
+            assert!((c.index as usize) < v.choices.len());
+        }
+        // Another run has no critical decisions to show.
+        let other = finish(&s.apply(Action::Run));
+        assert!(other.critical_for_view().0.is_empty());
     }
 }

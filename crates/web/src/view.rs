@@ -9,6 +9,7 @@ use oomlab_core::scenario::Watermarks;
 use oomlab_core::sim::Mode;
 use oomlab_core::trace::{TraceKind, TraceRecord};
 use oomlab_core::{ChoiceSource, RunResult, Sim, ValidScenario};
+use std::rc::Rc;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileView {
@@ -72,6 +73,27 @@ pub fn lock_waits(trace: &[TraceRecord]) -> Vec<LockWait> {
     out
 }
 
+/// Every file of the simulation as it stands, with its dump.
+pub fn file_views(sim: &Sim) -> Vec<FileView> {
+    sim.inodes
+        .iter()
+        .map(|ino| FileView {
+            path: ino.path.clone(),
+            i_size: ino.i_size,
+            acked: ino.acked,
+            dump: HexDump::from_content(ino.i_size, &ino.content()),
+        })
+        .collect()
+}
+
+/// Scenario errors as one line, for a banner or a worker's reply.
+pub fn errors_line(errs: &[oomlab_core::ScenarioError]) -> String {
+    errs.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Takes a memory sample of a running simulation.
 pub fn sample(sim: &Sim) -> MemSample {
     let snap = sim.snapshot();
@@ -96,6 +118,11 @@ pub fn sample(sim: &Sim) -> MemSample {
 pub struct RunView {
     pub seed: u64,
     pub link: String,
+    pub scenario: Rc<ValidScenario>,
+    pub source: ChoiceSource,
+    /// The value of every recorded decision: replaying them (with toggles
+    /// flipped) is an A/B comparison.
+    pub choices: Vec<u32>,
     pub result: RunResult,
     pub trace: Vec<TraceRecord>,
     pub files: Vec<FileView>,
@@ -203,16 +230,7 @@ impl RunView {
                 .map(|m| m.owner_tgid)
         });
         let vm = snap.mms.iter().find(|m| Some(m.owner_tgid) == victim);
-        let files = sim
-            .inodes
-            .iter()
-            .map(|ino| FileView {
-                path: ino.path.clone(),
-                i_size: ino.i_size,
-                acked: ino.acked,
-                dump: HexDump::from_content(ino.i_size, &ino.content()),
-            })
-            .collect();
+        let files = file_views(sim);
         let seed = match source {
             ChoiceSource::Seed(s) => *s,
             _ => result.seed,
@@ -220,6 +238,9 @@ impl RunView {
         let trace = sim.trace().to_vec();
         RunView {
             seed,
+            scenario: Rc::new(sc.clone()),
+            source: source.clone(),
+            choices: sim.recorded_choices().iter().map(|c| c.value).collect(),
             lock_waits: lock_waits(&trace),
             link: Permalink::new(sc, source.clone()).encode(),
             trace,

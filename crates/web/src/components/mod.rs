@@ -1,10 +1,16 @@
 //! Display-only components: props in, `on*` callbacks out.
 
+pub mod challenge;
+pub mod compare;
 pub mod editor;
+pub mod explorer;
+pub mod export;
 pub mod form;
 pub mod hexview;
 pub mod memview;
 pub mod presets;
+pub mod shrink;
+pub mod stepview;
 pub mod timeline;
 pub mod traceview;
 pub mod verdict;

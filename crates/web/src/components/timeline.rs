@@ -28,6 +28,15 @@ pub struct Props {
     pub on_focus: Callback<Option<u64>>,
     pub on_hover: Callback<Option<u64>>,
     pub dark: bool,
+    /// Records to mark with a labelled line (critical decisions, the first
+    /// divergence of an A/B comparison).
+    #[prop_or_default]
+    pub marks: Rc<Vec<(u64, String)>>,
+    #[prop_or(AttrValue::Static("timeline"))]
+    pub canvas_id: AttrValue,
+    /// Shown window, shared with another timeline (A/B): (t0, t1) in ns.
+    #[prop_or_default]
+    pub window: Option<(f64, f64)>,
 }
 
 /// Lanes a record is drawn in.
@@ -79,6 +88,7 @@ pub struct DrawStats {
     pub marks: u32,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw(
     canvas: &HtmlCanvasElement,
     v: &RunView,
@@ -86,6 +96,7 @@ fn draw(
     focus: Option<u64>,
     hover: Option<u64>,
     dark: bool,
+    marked: &[(u64, String)],
 ) -> Option<DrawStats> {
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
     let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
@@ -323,6 +334,27 @@ fn draw(
     if let Some(u) = v.result.unstable_at {
         marker(u.0, "MMF_UNSTABLE (reap)", "#7c3aed", LANE_H);
     }
+    // Marked records: a dashed line in the accent colour, labelled at the top.
+    let accent = if dark { "#fb923c" } else { "#c2410c" };
+    for (i, (idx, label)) in marked.iter().enumerate() {
+        let Some(pos) = v.trace_pos(*idx) else {
+            continue;
+        };
+        let px = x(trace[pos].t.0 as f64);
+        if px < 0.0 || px > css_w {
+            continue;
+        }
+        ctx.set_stroke_style_str(accent);
+        ctx.set_fill_style_str(accent);
+        ctx.set_line_width(2.0);
+        let _ = ctx.set_line_dash(&js_sys::Array::of2(&6.0.into(), &3.0.into()));
+        ctx.begin_path();
+        ctx.move_to(px, TOP);
+        ctx.line_to(px, h);
+        ctx.stroke();
+        let _ = ctx.set_line_dash(&js_sys::Array::new());
+        let _ = ctx.fill_text(label, px + 3.0, h - 4.0 - 11.0 * (i % 3) as f64);
+    }
     if let Some(pos) = hover.and_then(|f| v.trace_pos(f)) {
         let px = x(trace[pos].t.0 as f64);
         ctx.set_fill_style_str(if dark {
@@ -375,13 +407,22 @@ struct Painter {
     focus: Option<u64>,
     hover: Option<u64>,
     dark: bool,
+    marks: Rc<Vec<(u64, String)>>,
 }
 
 impl Painter {
     fn paint(&self, w: Win) {
         if let Some(c) = self.canvas.cast::<HtmlCanvasElement>() {
             let t0 = crate::app::now_ms();
-            if let Some(s) = draw(&c, &self.view, w, self.focus, self.hover, self.dark) {
+            if let Some(s) = draw(
+                &c,
+                &self.view,
+                w,
+                self.focus,
+                self.hover,
+                self.dark,
+                &self.marks,
+            ) {
                 let ms = crate::app::now_ms() - t0;
                 let _ = c.set_attribute("data-ipi-arrows", &s.arrows.to_string());
                 let _ = c.set_attribute("data-draw-ms", &format!("{ms:.2}"));
@@ -390,6 +431,7 @@ impl Painter {
                 let _ = c.set_attribute("data-hover", &idx(self.hover));
                 let _ = c.set_attribute("data-t0", &format!("{:.0}", w.t0));
                 let _ = c.set_attribute("data-user-spans", &self.view.user_spans.len().to_string());
+                let _ = c.set_attribute("data-marks", &self.marks.len().to_string());
                 if let Some(e) = self.stats.cast::<web_sys::Element>() {
                     e.set_text_content(Some(&format!(
                         "{} IPI arrows, {} marks, drawn in {ms:.1} ms",
@@ -426,6 +468,7 @@ pub fn timeline(p: &Props) -> Html {
         focus: p.focus,
         hover: p.hover,
         dark: p.dark,
+        marks: p.marks.clone(),
     });
     let set_win = {
         let win = win.clone();
@@ -435,13 +478,26 @@ pub fn timeline(p: &Props) -> Html {
             painter.paint(w);
         })
     };
-    // A new run: show all of it.
+    // A new run: show all of it (or the window given).
     {
         let win = win.clone();
         let v = p.view.clone();
-        use_effect_with((p.view.link.clone(), p.view.result.trace_hash), move |_| {
-            *win.borrow_mut() = full(&v);
-        });
+        use_effect_with(
+            (
+                p.view.link.clone(),
+                p.view.result.trace_hash,
+                p.window.map(|w| (w.0 as u64, w.1 as u64)),
+            ),
+            move |(_, _, w)| {
+                *win.borrow_mut() = match w {
+                    Some((t0, t1)) => Win {
+                        t0: *t0 as f64,
+                        t1: *t1 as f64,
+                    },
+                    None => full(&v),
+                };
+            },
+        );
     }
     // A focus change centres the window on the record, zooming in if needed.
     {
@@ -467,6 +523,8 @@ pub fn timeline(p: &Props) -> Html {
                 p.dark,
                 p.view.link.clone(),
                 p.view.result.trace_hash,
+                p.marks.clone(),
+                p.window.map(|w| (w.0 as u64, w.1 as u64)),
             ),
             move |_| painter.paint(*win.borrow()),
         );
@@ -684,7 +742,7 @@ pub fn timeline(p: &Props) -> Html {
                     { for lanes.iter().map(|l| html! { <div class="lane-label">{ l }</div> }) }
                 </div>
                 <div class="canvas-wrap">
-                    <canvas id="timeline" ref={canvas} tabindex="0" data-lanes={lanes.len().to_string()}
+                    <canvas id={p.canvas_id.clone()} class="timeline-canvas" ref={canvas} tabindex="0" data-lanes={lanes.len().to_string()}
                         aria-label="Timeline: one lane per CPU, plus the OOM reaper, kswapd and khugepaged. Drag to pan, wheel or +/- to zoom, arrow keys to pan."
                         onwheel={on_wheel} onmousedown={on_down} onmousemove={on_move} onmouseup={on_up}
                         onmouseleave={on_leave} onkeydown={on_key} />

@@ -14,6 +14,9 @@ pub struct Props {
     pub hover: Option<u64>,
     pub on_focus: Callback<Option<u64>>,
     pub on_hover: Callback<Option<u64>>,
+    /// Records that follow a critical decision of a shrunk run.
+    #[prop_or_default]
+    pub marked: Rc<Vec<u64>>,
 }
 
 #[function_component(TraceView)]
@@ -97,7 +100,9 @@ pub fn trace_view(p: &Props) -> Html {
                         let hv = p.on_hover.clone();
                         html! {
                             <div class={classes!("trace-row", format!("k-{:?}", r.kind).to_lowercase(),
-                                    (p.focus == Some(idx)).then_some("focus"), (p.hover == Some(idx)).then_some("hover"))}
+                                    (p.focus == Some(idx)).then_some("focus"), (p.hover == Some(idx)).then_some("hover"),
+                                    p.marked.contains(&idx).then_some("critical"))}
+                                title={p.marked.contains(&idx).then_some("a critical decision of the shrunk run is taken just before this record")}
                                 style={format!("top:{}px", (first + k) as f64 * ROW_H)} data-idx={idx.to_string()}
                                 onmouseenter={Callback::from(move |_: MouseEvent| hv.emit(Some(idx)))}
                                 onclick={Callback::from(move |_: MouseEvent| on.emit(Some(idx)))}>

@@ -1,0 +1,281 @@
+//! The explorer panel: strategy, run count, Start / Pause / Cancel; live
+//! progress (runs/s, done of total, ETA); the outcome histogram as an SVG bar
+//! chart; failure buckets whose first runs open in the run view; and the
+//! `[expect]` verdicts, labelled sampled or exhaustive-within-bound.
+
+use crate::explorer::{ExploreStatus, ExplorerState, StrategyKind};
+use crate::state::Action;
+use oomlab_core::explore::{ExploreReport, Verdict};
+use oomlab_core::Outcome;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub ex: ExplorerState,
+    /// Workers "auto" stands for.
+    pub hardware: u32,
+    pub valid: bool,
+    pub on: Callback<Action>,
+}
+
+fn severity(code: &str) -> u8 {
+    Outcome::from_code(code).map_or(0, |o| o.severity())
+}
+
+fn fmt_s(s: f64) -> String {
+    if s >= 90.0 {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    } else {
+        format!("{s:.0}s")
+    }
+}
+
+/// Bars, worst outcome first, then by count.
+fn histogram(r: &ExploreReport) -> Html {
+    let mut rows: Vec<(&String, u64)> = r.histogram.iter().map(|(k, v)| (k, *v)).collect();
+    rows.sort_by_key(|(k, n)| (std::cmp::Reverse(severity(k)), std::cmp::Reverse(*n)));
+    let runs = r.runs.max(1) as f64;
+    let (w, bar_h, gap, label_w) = (560.0, 20.0, 6.0, 150.0);
+    let h = rows.len() as f64 * (bar_h + gap) + gap;
+    let bar_w = w - label_w - 110.0;
+    html! {
+        <svg id="histogram" class="histogram" viewBox={format!("0 0 {w} {}", h.max(bar_h + 2.0 * gap))}
+            role="img" data-runs={r.runs.to_string()}
+            aria-label={format!("Outcome histogram over {} runs", r.runs)}>
+            { for rows.iter().enumerate().map(|(i, (code, n))| {
+                let y = gap + i as f64 * (bar_h + gap);
+                let frac = *n as f64 / runs;
+                let pct = 100.0 * frac;
+                html! {
+                    <g class={classes!("bar", format!("sev-{}", severity(code)))} data-code={(*code).clone()} data-count={n.to_string()}>
+                        <text class="bar-label" x={(label_w - 6.0).to_string()} y={(y + bar_h * 0.7).to_string()} text-anchor="end">{ *code }</text>
+                        <rect class="bar-bg" x={label_w.to_string()} y={y.to_string()} width={bar_w.to_string()} height={bar_h.to_string()} rx="3" />
+                        <rect class="bar-fill" x={label_w.to_string()} y={y.to_string()} width={(bar_w * frac).max(1.5).to_string()} height={bar_h.to_string()} rx="3" />
+                        <text class="bar-value" x={(label_w + bar_w + 6.0).to_string()} y={(y + bar_h * 0.7).to_string()}>
+                            { format!("{n}  {pct:.1}%") }
+                        </text>
+                    </g>
+                }
+            }) }
+        </svg>
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Always => "always",
+        Verdict::Sometimes => "sometimes",
+        Verdict::Never => "never",
+    }
+}
+
+#[function_component(ExplorerPanel)]
+pub fn explorer_panel(p: &Props) -> Html {
+    let ex = &p.ex;
+    let busy = ex.busy();
+    let now = crate::app::now_ms();
+    let on_strategy = {
+        let on = p.on.clone();
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            if let Some(k) = StrategyKind::parse(&v) {
+                on.emit(Action::ExploreStrategy(k));
+            }
+        })
+    };
+    let num_input = |id: &'static str, value: String, f: fn(u64) -> Action, placeholder: String| {
+        let on = p.on.clone();
+        html! {
+            <input id={id} type="number" min="0" class="mono" value={value} disabled={busy} placeholder={placeholder}
+                onchange={Callback::from(move |e: Event| {
+                    let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+                    match v.trim().parse::<u64>() {
+                        Ok(n) => on.emit(f(n)),
+                        Err(_) if v.trim().is_empty() => on.emit(f(0)),
+                        Err(_) => {}
+                    }
+                })} />
+        }
+    };
+    let workers = if ex.workers == 0 {
+        p.hardware
+    } else {
+        ex.workers
+    };
+    let start = {
+        let on = p.on.clone();
+        Callback::from(move |_: MouseEvent| {
+            on.emit(Action::ExploreStart {
+                workers,
+                now_ms: crate::app::now_ms(),
+            })
+        })
+    };
+    let pause = {
+        let on = p.on.clone();
+        let paused = ex.status == ExploreStatus::Paused;
+        Callback::from(move |_: MouseEvent| {
+            let t = crate::app::now_ms();
+            on.emit(if paused {
+                Action::ExploreResume(t)
+            } else {
+                Action::ExplorePause(t)
+            })
+        })
+    };
+    let cancel = {
+        let on = p.on.clone();
+        Callback::from(move |_: MouseEvent| on.emit(Action::ExploreCancel(crate::app::now_ms())))
+    };
+    let total = ex.total();
+    let rate = ex.rate(now);
+    let status_word = match ex.status {
+        ExploreStatus::Idle => "ready",
+        ExploreStatus::Running => "running",
+        ExploreStatus::Paused => "paused",
+        ExploreStatus::Done => "done",
+        ExploreStatus::Cancelled => "cancelled",
+        ExploreStatus::Stale => "stale",
+    };
+    let used = ex.job.as_ref().map_or(workers, |j| j.workers);
+    let status = match ex.status {
+        ExploreStatus::Idle => format!("Ready: {} workers", workers),
+        _ => format!(
+            "{}/{} runs · {:.1} runs/s · {} worker{}{}",
+            ex.done,
+            total,
+            rate,
+            used,
+            if used == 1 { "" } else { "s" },
+            match ex.eta_s(now) {
+                Some(s) => format!(" · ETA {}", fmt_s(s)),
+                None => String::new(),
+            }
+        ),
+    };
+    let frac = if total > 0 {
+        ex.done as f64 / total as f64
+    } else {
+        0.0
+    };
+    let r = &ex.report;
+    let exhaustive = ex.job.as_ref().map_or(ex.kind, |j| j.kind) == StrategyKind::Exhaustive;
+    let scope = if exhaustive {
+        "exhaustive within the bound: every schedule with at most one deviation from the default among the first 64 decisions (state-hash pruning); \"never\" is a proof only within that bound".to_string()
+    } else {
+        format!(
+            "sampled: {} {} runs; \"never\" means none of them, which is evidence, not proof",
+            r.runs,
+            ex.job.as_ref().map_or(ex.kind, |j| j.kind).name()
+        )
+    };
+    let job_scenario = ex.job.as_ref().map(|j| j.scenario.clone());
+    html! {
+        <div class="explorer" id="explorer" data-status={status_word}
+            data-done={ex.done.to_string()} data-total={total.to_string()}>
+            <div class="runbar">
+                <label for="ex-strategy">{ "Strategy" }</label>
+                <select id="ex-strategy" disabled={busy} onchange={on_strategy}>
+                    { for StrategyKind::ALL.iter().map(|k| html! {
+                        <option value={k.name()} selected={*k == ex.kind}>{ k.name() }</option>
+                    }) }
+                </select>
+                <label for="ex-runs">{ "Runs" }</label>
+                { num_input("ex-runs", ex.runs.to_string(), Action::ExploreRuns, String::new()) }
+                <label for="ex-seed">{ "Base seed" }</label>
+                { num_input("ex-seed", ex.base_seed.to_string(), Action::ExploreSeed, String::new()) }
+                <label for="ex-workers" title="Web Workers; empty or 0: one per logical CPU">{ "Workers" }</label>
+                { num_input("ex-workers", if ex.workers == 0 { String::new() } else { ex.workers.to_string() },
+                    |n| Action::ExploreWorkers(n as u32), format!("auto ({})", p.hardware)) }
+            </div>
+            <div class="runbar">
+                <button id="ex-start" class="primary" disabled={busy || !p.valid} onclick={start}>
+                    { if ex.job.is_some() && !busy { "Start again" } else { "Start" } }
+                </button>
+                <button id="ex-pause" disabled={!busy} onclick={pause}>
+                    { if ex.status == ExploreStatus::Paused { "Resume" } else { "Pause" } }
+                </button>
+                <button id="ex-cancel" disabled={!busy} onclick={cancel}>{ "Cancel" }</button>
+                <span id="ex-status" class={classes!("status", (ex.status == ExploreStatus::Running).then_some("busy"))} aria-live="polite">
+                    { status }
+                </span>
+            </div>
+            <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax={total.to_string()} aria-valuenow={ex.done.to_string()}>
+                <div class="progress-fill" style={format!("width:{:.2}%", 100.0 * frac)}></div>
+            </div>
+            if ex.status == ExploreStatus::Stale {
+                <p id="ex-stale" class="banner warning small">
+                    { "The scenario was edited: the exploration stopped, and these results describe the previous text." }
+                </p>
+            }
+            if let Some(e) = &ex.error {
+                <p class="banner error small">{ e }</p>
+            }
+            if ex.job.is_none() {
+                <p class="muted placeholder">
+                    { "Runs the scenario in the editor many times over, in Web Workers, and counts the outcomes. The same seed range gives the same histogram as " }
+                    <code>{ "oomlab explore --json" }</code>{ ", whatever the number of workers." }
+                </p>
+            } else {
+                <h3>{ "Outcomes" }</h3>
+                { histogram(r) }
+                <p class="muted small">{ format!("{} distinct executions, {} decisions{}", r.distinct_states, r.choice_points,
+                    if r.pruned > 0 { format!(", {} pruned by state hash", r.pruned) } else { String::new() }) }</p>
+                <h3>{ "Failure buckets" }</h3>
+                if r.buckets.is_empty() {
+                    <p class="muted small">{ "No failing run so far." }</p>
+                }
+                <ul class="buckets" id="buckets">
+                    { for r.buckets.iter().map(|b| {
+                        let sev = b.first.first().and_then(|f| f.outcomes.first()).map_or(0, |c| severity(c));
+                        html! {
+                            <li class={classes!("bucket", format!("sev-{sev}"))} data-count={b.count.to_string()}>
+                                <div><strong class="mono">{ format!("{} ×", b.count) }</strong>{ " " }<span class="mono small">{ &b.signature }</span></div>
+                                <div class="bucket-runs">
+                                    <span class="muted small">{ "first runs:" }</span>
+                                    { for b.first.iter().map(|f| {
+                                        let on = p.on.clone();
+                                        let rr = f.clone();
+                                        html! {
+                                            <button class="small-btn mono run-link" data-index={f.index.to_string()}
+                                                title="Open this run in the run view"
+                                                onclick={Callback::from(move |_: MouseEvent| on.emit(Action::OpenBucketRun(rr.clone())))}>
+                                                { format!("#{}", f.index) }
+                                            </button>
+                                        }
+                                    }) }
+                                </div>
+                            </li>
+                        }
+                    }) }
+                </ul>
+                <h3>{ "Verdicts" }</h3>
+                <table class="vmas verdicts small" id="verdicts">
+                    <thead><tr><th>{ "outcome" }</th><th>{ "verdict" }</th><th>{ "runs" }</th><th>{ "[expect]" }</th></tr></thead>
+                    <tbody>
+                        { for ex.verdicts.iter().map(|v| html! {
+                            <tr data-outcome={v.outcome.clone()} data-verdict={verdict_word(v.verdict)} data-holds={v.holds.to_string()}>
+                                <td class="mono">{ &v.outcome }</td>
+                                <td>{ verdict_word(v.verdict) }</td>
+                                <td class="mono">{ format!("{}/{}", v.hits, v.runs) }</td>
+                                <td>{ match v.expected {
+                                    Some(e) => html! { <span class={if v.holds { "ok" } else { "bad-text" }}>
+                                        { format!("{} {}", verdict_word(e), if v.holds { "✔ holds" } else { "✖ contradicted" }) }
+                                    </span> },
+                                    None => html! { <span class="muted">{ "—" }</span> },
+                                } }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+                <p class="muted small" id="verdict-scope">{ scope }</p>
+                if job_scenario.as_ref().is_some_and(|s| s.scenario.expect.is_empty()) {
+                    <p class="muted small">{ "The scenario has no [expect] section: the table lists what was seen." }</p>
+                }
+            }
+            if busy { <p class="muted small">{ format!("Pieces of {} runs go to whichever worker is free; the reports are merged in run order.", if ex.kind == StrategyKind::Pct { crate::explorer::PIECE_PCT } else { crate::explorer::PIECE_RANDOM }) }</p> }
+        </div>
+    }
+}
