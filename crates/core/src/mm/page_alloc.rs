@@ -41,8 +41,9 @@ pub struct MemState {
     pub(crate) slab: Vec<u32>,
     /// Clean page-cache pages of scenario files, oldest first.
     pub(crate) clean_lru: VecDeque<(u32, u64)>,
-    /// Dirty page-cache pages, oldest first.
-    pub(crate) dirty: VecDeque<(u32, u64)>,
+    /// `NR_FILE_DIRTY` and `NR_WRITEBACK` of the scenario's files.
+    pub(crate) nr_dirty: u64,
+    pub(crate) nr_writeback: u64,
 }
 
 impl MemState {
@@ -85,8 +86,15 @@ impl MemState {
             boot_cache,
             slab: slabv,
             clean_lru: VecDeque::new(),
-            dirty: VecDeque::new(),
+            nr_dirty: 0,
+            nr_writeback: 0,
         }
+    }
+
+    /// Dirty pages and pages under writeback (`zone_page_state_snapshot` of
+    /// both, as `should_reclaim_retry` counts them).
+    pub(crate) fn write_pending(&self) -> u64 {
+        self.nr_dirty + self.nr_writeback
     }
 
     pub fn nr_free(&self) -> u64 {
@@ -153,6 +161,9 @@ pub(crate) struct AllocFrame {
     no_wmark: bool,
     /// Direct reclaim called the filesystem shrinker; its result is in `ret`.
     slab_called: bool,
+    /// `__GFP_NOFAIL`: after `out_of_memory`, the reserves (filesystem
+    /// writeback and journal allocations).
+    nofail: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +186,15 @@ impl AllocFrame {
             no_progress_loops: 0,
             no_wmark: false,
             slab_called: false,
+            nofail: false,
+        }
+    }
+
+    /// `GFP_NOFS | __GFP_NOFAIL`.
+    pub(crate) fn new_nofail(kind: PageKind) -> AllocFrame {
+        AllocFrame {
+            nofail: true,
+            ..AllocFrame::new(false, kind)
         }
     }
 }
@@ -266,6 +286,18 @@ impl Sim {
                 if progress > 0 && self.mem.nr_free() > w.min {
                     return self.got_page(f.kind);
                 }
+                if f.nofail && progress == 0 && self.mem.nr_free() > w.min - w.min / 4 {
+                    // The __GFP_NOFAIL fallback, ALLOC_HARDER: a quarter of
+                    // the min reserve (taken at once instead of after the
+                    // retries that lead there).
+                    self.tr(
+                        tid,
+                        "__alloc_pages_slowpath",
+                        TraceKind::Alloc,
+                        "__GFP_NOFAIL: ALLOC_HARDER".into(),
+                    );
+                    return self.got_page(f.kind);
+                }
                 // should_reclaim_retry: the file LRU, dirty pages included,
                 // counts as reclaimable; with writeback pending, wait for it
                 // rather than declaring OOM.
@@ -274,7 +306,7 @@ impl Sim {
                 } else {
                     f.no_progress_loops += 1;
                 }
-                let write_pending = self.mem.dirty.len() as u64;
+                let write_pending = self.mem.write_pending();
                 let reclaimable = self.mem.nr_reclaimable() + write_pending;
                 let available = self.mem.nr_free() + reclaimable;
                 if f.no_progress_loops <= MAX_RECLAIM_RETRIES && available > w.min {
@@ -334,6 +366,16 @@ impl Sim {
                         "TIF_MEMDIE and reserves exhausted: nopage".into(),
                     );
                     return Fr::Done(Ret::NoPage, Step::Busy(100));
+                }
+                if f.nofail && self.mem.nr_free() > 0 {
+                    // __alloc_pages_cpuset_fallback with ALLOC_NO_WATERMARKS.
+                    self.tr(
+                        tid,
+                        "__alloc_pages_may_oom",
+                        TraceKind::Alloc,
+                        "__GFP_NOFAIL: ALLOC_NO_WATERMARKS".into(),
+                    );
+                    return self.got_page(f.kind);
                 }
                 // out_of_memory made progress (a kill, a victim, or !__GFP_FS).
                 f.no_progress_loops = 0;

@@ -25,6 +25,14 @@ pub const PRESETS: &[Preset] = &[
         id: "r4",
         text: include_str!("r4.toml"),
     },
+    Preset {
+        id: "r5",
+        text: include_str!("r5.toml"),
+    },
+    Preset {
+        id: "r5-nocrash",
+        text: include_str!("r5-nocrash.toml"),
+    },
 ];
 
 pub fn find(id: &str) -> Option<&'static Preset> {
