@@ -91,8 +91,7 @@ impl MemState {
         }
     }
 
-    /// Dirty pages and pages under writeback (`zone_page_state_snapshot` of
-    /// both, as `should_reclaim_retry` counts them).
+    /// Dirty pages and pages under writeback (`NR_ZONE_WRITE_PENDING`).
     pub(crate) fn write_pending(&self) -> u64 {
         self.nr_dirty + self.nr_writeback
     }
@@ -306,7 +305,7 @@ impl Sim {
                 } else {
                     f.no_progress_loops += 1;
                 }
-                let write_pending = self.mem.write_pending();
+                let write_pending = self.mem.nr_dirty;
                 let reclaimable = self.mem.nr_reclaimable() + write_pending;
                 let available = self.mem.nr_free() + reclaimable;
                 if f.no_progress_loops <= MAX_RECLAIM_RETRIES && available > w.min {

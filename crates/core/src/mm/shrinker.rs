@@ -175,7 +175,7 @@ impl Sim {
             return None;
         }
         // Dirty pages are scanned too, though not reclaimed.
-        let dirty = self.mem.write_pending();
+        let dirty = self.mem.nr_dirty;
         let lru_scanned = lru_freed + SLAB_SCAN.saturating_sub(lru_freed).min(dirty);
         let delta = if lru_scanned > 0 { SLAB_SCAN } else { 0 };
         if direct && !self.toggles.fs_shrinkers_direct_reclaim {
