@@ -1,6 +1,6 @@
 //! The disk, the journal, writeback and crashes, one mechanism per test, on
-//! a small scenario: one thread appends 64 pages of 'a' to a file and
-//! sleeps. Times come from running the model (a run without the crash finds
+//! a small scenario: one thread appends 32 pages of 'a' (one writeback
+//! request) to a file on a slow disk and sleeps. Times come from running the model (a run without the crash finds
 //! when the journal committed and when the data landed), never from a table.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -14,12 +14,12 @@ use oomlab_core::{parse_scenario, ChoiceSource, Outcome, RunResult, Sim};
 fn scenario(fs: &str, crash: &str) -> String {
     format!(
         "version = 1\n[machine]\ncpus = 2\nmemory = \"32M\"\nkernel_reserved = \"4M\"\n\
-         disk_bandwidth = \"4M\"\n[kernel]\npreset = \"4.13-rc\"\n\
+         disk_bandwidth = \"1M\"\n[kernel]\npreset = \"4.13-rc\"\n\
          [fs]\ntype = \"ext4\"\ncommit_interval = \"50ms\"\ndirty_writeback_interval = \"10ms\"\n\
          dirty_expire_interval = \"10ms\"\n{fs}\n{crash}\n[limits]\nduration = \"1s\"\n\
-         [[process]]\nname = \"w\"\n[[process.thread]]\nprogram = \"w64\"\n\
-         [programs]\nw64 = \"\"\"\nbuf b = heap 4096\nfill b 0x61\nopen fd \"/tmp/log\" append\n\
-         loop 64 {{\n  write fd b 4096\n}}\nsleep 10s\n\"\"\"\n"
+         [[process]]\nname = \"w\"\n[[process.thread]]\nprogram = \"w32\"\n\
+         [programs]\nw32 = \"\"\"\nbuf b = heap 4096\nfill b 0x61\nopen fd \"/tmp/log\" append\n\
+         loop 32 {{\n  write fd b 4096\n}}\nsleep 10s\n\"\"\"\n"
     )
 }
 
@@ -82,11 +82,11 @@ fn writeback_mode_commits_before_the_data_and_a_crash_in_between_shows_stale_blo
     else {
         panic!("stale bytes come from blocks")
     };
-    assert_eq!(count, 64);
+    assert_eq!(count, 32);
     // The order of events that made it.
     let mapped = &t[mapped_by as usize];
     assert_eq!(mapped.func, "ext4_writepages");
-    assert!(mapped.msg.contains("i_disksize 262144"));
+    assert!(mapped.msg.contains("i_disksize 131072"));
     let crash = first(&t, |r| r.func == "crash").unwrap();
     assert!(crash.msg.contains("requests in flight"));
     assert!(first(&t, |r| r.func == "jbd2_journal_recover")
@@ -95,12 +95,12 @@ fn writeback_mode_commits_before_the_data_and_a_crash_in_between_shows_stale_blo
         .contains("[1]"));
     // The hex dump shows the deleted file's text, block by block.
     let d = HexDump::from_inode(&sim.inodes[0]);
-    assert_eq!(d.len, 262_144);
+    assert_eq!(d.len, 131_072);
     let (v, class) = d.byte(4096 * 7 + 3).unwrap();
     assert_eq!(class, ByteClass::StaleDisk);
     assert!(v.is_ascii() && v != 0, "text, not {v:#x}");
     assert_eq!(d.first_bad(), Some(0));
-    assert_eq!(d.markers.disk_size, 262_144);
+    assert_eq!(d.markers.disk_size, 131_072);
 }
 
 #[test]
@@ -168,13 +168,13 @@ fn a_volatile_write_cache_loses_completed_writes_without_a_flush() {
     assert!(r.has(Outcome::StaleBeyondIsize), "{:?}", r.outcomes);
     let c = first(&t, |r| r.func == "crash").unwrap();
     assert!(
-        c.msg.contains("64 writes in the disk's volatile cache"),
+        c.msg.contains("32 writes in the disk's volatile cache"),
         "{}",
         c.msg
     );
     let (r, _, _) = traced(&scenario(wb, &crash));
     assert!(r.has(Outcome::Correct), "{:?}", r.outcomes);
-    assert_eq!(r.files[0].disk_size, 262_144);
+    assert_eq!(r.files[0].disk_size, 131_072);
 }
 
 #[test]
@@ -191,8 +191,8 @@ fn journal_replay_is_needed_and_idempotent() {
     assert!(img.home.get(&0).is_none_or(|m| m.size == 0));
     let mut once = img.clone();
     once.replay();
-    assert_eq!(once.home[&0].size, 262_144);
-    assert_eq!(once.home[&0].map.len(), 64);
+    assert_eq!(once.home[&0].size, 131_072);
+    assert_eq!(once.home[&0].map.len(), 32);
     let mut twice = once.clone();
     twice.replay();
     assert_eq!(once, twice);

@@ -41,8 +41,8 @@ use crate::scenario::{DataMode, FsType, PAGE_SIZE};
 use crate::sim::*;
 use crate::trace::TraceKind;
 
-/// Pages in one writeback request (256 KB, under `max_sectors_kb`).
-pub(crate) const WB_CHUNK: u64 = 64;
+/// Pages in one writeback request (128 KB, under `max_sectors_kb`).
+pub(crate) const WB_CHUNK: u64 = 32;
 
 /// `BIO_POOL_SIZE`: elements the bio mempool keeps in reserve.
 pub(crate) const BIO_POOL_SIZE: usize = 2;

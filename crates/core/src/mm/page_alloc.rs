@@ -305,6 +305,9 @@ impl Sim {
                 } else {
                     f.no_progress_loops += 1;
                 }
+                // Dirty pages only: 4.13 also counts pages under writeback
+                // (NR_ZONE_WRITE_PENDING); the model keeps few of those (see
+                // fs::block::NR_REQUESTS) and leaves them out.
                 let write_pending = self.mem.nr_dirty;
                 let reclaimable = self.mem.nr_reclaimable() + write_pending;
                 let available = self.mem.nr_free() + reclaimable;
