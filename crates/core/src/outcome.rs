@@ -249,17 +249,19 @@ impl RunResult {
                 _ => "zeros of a never-written block",
             };
             let mut s = format!(
-                "After the crash, {} reads {what} at offset {:#x} ({} bytes, blocks {first}..={}): writeback mapped those blocks at {} and the on-disk size covering them was committed, but their data never became durable",
+                "After the crash, {} reads {what} at offset {:#x} ({} bytes, blocks {first}..={}): writeback mapped those blocks at {}s and the on-disk size covering them was committed, but their data never became durable",
                 b.file,
                 b.offset,
                 b.len,
                 first + count.saturating_sub(1),
-                b.t
+                b.t.to_string().trim()
             );
             if let Some(e) = &self.fs_end {
                 s.push_str(&format!(
-                    "; {} writes were in flight and {} in the disk's volatile cache when the power was lost at {}",
-                    e.lost_requests, e.lost_cached_writes, e.t
+                    "; {} writes were in flight and {} in the disk's volatile cache when the power was lost at {}s",
+                    e.lost_requests,
+                    e.lost_cached_writes,
+                    e.t.to_string().trim()
                 ));
             }
             s.push('.');

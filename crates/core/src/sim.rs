@@ -797,6 +797,13 @@ impl Sim {
                 ino.i_size >= ino.max_i_size_seen,
                 "i_size shrank without a truncate"
             );
+            assert!(
+                ino.i_disksize <= ino.i_size,
+                "{}: i_disksize {} beyond i_size {}",
+                ino.path,
+                ino.i_disksize,
+                ino.i_size
+            );
         }
     }
 }
