@@ -353,7 +353,15 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
         let size = ino.size();
         let disk_at_kill = ino.disk_size_at_kill.unwrap_or(0);
         let mut bad: Vec<BadRange> = Vec::new();
-        for (off, r) in ino.content() {
+        let owned;
+        let content: &[(u64, crate::fs::Run)] = match &ino.read_back {
+            Some(rb) => &rb.runs,
+            None => {
+                owned = ino.content();
+                &owned
+            }
+        };
+        for &(off, r) in content {
             if off >= size {
                 continue;
             }

@@ -284,6 +284,11 @@ impl BlockDev {
         self.view(lba, self.media.get(&lba))
     }
 
+    /// What a block reads as, given its stored content (or none).
+    pub(crate) fn view_of(&self, lba: u64, b: Option<&Block>) -> BlockView {
+        self.view(lba, b)
+    }
+
     fn view(&self, lba: u64, b: Option<&Block>) -> BlockView {
         match b {
             Some(Block::Data(runs)) => {

@@ -93,7 +93,7 @@ impl Sim {
         ino.i_disksize = s;
         let t = self.journal_handle();
         for &(i, lba) in pages {
-            t.maps.insert((inode, i), lba);
+            t.maps.push((inode, i, lba));
         }
         if moved {
             t.sizes.insert(inode, s);

@@ -70,7 +70,7 @@ impl Sim {
             let t = self.journal_handle();
             let tid = t.tid;
             for (k, i) in unmapped.iter().enumerate() {
-                t.maps.insert((inode, *i), first + k as u64);
+                t.maps.push((inode, *i, first + k as u64));
             }
             if ordered {
                 t.ordered.insert(bio);
@@ -141,7 +141,7 @@ impl Sim {
         };
         let t = self.journal_handle();
         if mapped.is_none() {
-            t.maps.insert((inode, index), lba);
+            t.maps.push((inode, index, lba));
         }
         t.data.insert((inode, index));
         let tid = t.tid;

@@ -55,8 +55,8 @@ pub struct Transaction {
     pub start: SimTime,
     /// New on-disk sizes.
     pub sizes: BTreeMap<u32, u64>,
-    /// New mappings: (inode, page index) → block.
-    pub maps: BTreeMap<(u32, u64), u64>,
+    /// New mappings (inode, page index, block), in the order they were made.
+    pub maps: Vec<(u32, u64, u64)>,
     /// data=ordered: writeback requests the commit must wait for.
     pub ordered: BTreeSet<u64>,
     /// data=journal: pages whose data this transaction journals.
@@ -72,7 +72,7 @@ pub struct Transaction {
 pub struct Committed {
     pub tid: u32,
     pub sizes: BTreeMap<u32, u64>,
-    pub maps: BTreeMap<(u32, u64), u64>,
+    pub maps: Vec<(u32, u64, u64)>,
     pub data: Vec<(u64, Block)>,
 }
 
@@ -116,7 +116,7 @@ fn apply(c: &Committed, home: &mut BTreeMap<u32, InodeMeta>, media: &mut BTreeMa
     for (ino, size) in &c.sizes {
         home.entry(*ino).or_default().size = *size;
     }
-    for ((ino, index), lba) in &c.maps {
+    for (ino, index, lba) in &c.maps {
         home.entry(*ino).or_default().map.insert(*index, *lba);
     }
     for (lba, b) in &c.data {
@@ -327,7 +327,7 @@ impl Sim {
                     .sizes
                     .keys()
                     .copied()
-                    .chain(t.maps.keys().map(|k| k.0))
+                    .chain(t.maps.iter().map(|k| k.0))
                     .collect();
                 // One descriptor, an inode-table block per inode, an extent
                 // block per 340 mappings, and the data.
@@ -488,13 +488,13 @@ mod tests {
         let c1 = Committed {
             tid: 1,
             sizes: BTreeMap::from([(0, 8192)]),
-            maps: BTreeMap::from([((0, 0), 40_000), ((0, 1), 40_001)]),
+            maps: vec![(0, 0, 40_000), (0, 1, 40_001)],
             data: vec![(40_000, block(1))],
         };
         let c2 = Committed {
             tid: 2,
             sizes: BTreeMap::from([(0, 12288)]),
-            maps: BTreeMap::from([((0, 2), 40_002)]),
+            maps: vec![(0, 2, 40_002)],
             data: vec![(40_000, block(2))],
         };
         let mut img = DiskImage {

@@ -130,6 +130,8 @@ pub struct Inode {
     pub(crate) map: BTreeMap<u64, (u64, u64)>,
     /// `inode->dirtied_when`, while the inode has dirty pages.
     pub(crate) dirtied_when: Option<SimTime>,
+    /// `mapping->writeback_index`: where cyclic writeback resumes.
+    pub(crate) writeback_index: u64,
     pub(crate) nr_dirty: u64,
     /// The durable on-disk size at the first fatal signal of the run.
     pub disk_size_at_kill: Option<u64>,
@@ -220,6 +222,7 @@ impl Sim {
             i_disksize: 0,
             map: BTreeMap::new(),
             dirtied_when: None,
+            writeback_index: 0,
             nr_dirty: 0,
             disk_size_at_kill: None,
             read_back: None,

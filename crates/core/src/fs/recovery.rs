@@ -288,29 +288,34 @@ impl Sim {
     /// Reads every file back from the disk: the size and the mapping the
     /// metadata holds now, each block's durable content.
     fn read_back_all(&mut self, crashed: bool) {
+        let empty = crate::fs::jbd2::InodeMeta::default();
+        let mut all = Vec::with_capacity(self.inodes.len());
         for i in 0..self.inodes.len() {
-            let meta = self
-                .fs
-                .journal
-                .home
-                .get(&(i as u32))
-                .cloned()
-                .unwrap_or_default();
+            let meta = self.fs.journal.home.get(&(i as u32)).unwrap_or(&empty);
+            let dev = &self.fs.dev;
             let size = meta.size;
-            let mut runs: Vec<(u64, Run)> = Vec::new();
-            for index in 0..size.div_ceil(PAGE_SIZE) {
-                let Some(&lba) = meta.map.get(&index) else {
-                    continue;
-                };
-                for r in self.fs.dev.read_durable(lba).into_runs(lba) {
-                    let off = index * PAGE_SIZE + u64::from(r.off);
-                    if off >= size {
-                        continue;
+            let mut runs: Vec<(u64, Run)> = Vec::with_capacity(meta.map.len());
+            for (&index, &lba) in meta.map.range(..size.div_ceil(PAGE_SIZE)) {
+                let base = index * PAGE_SIZE;
+                let mut push = |r: &Run| {
+                    let off = base + u64::from(r.off);
+                    if off < size {
+                        let len = u64::from(r.len).min(size - off) as u16;
+                        runs.push((off, Run { len, lba, ..*r }));
                     }
-                    let len = u64::from(r.len).min(size - off) as u16;
-                    runs.push((off, Run { len, ..r }));
+                };
+                match dev.media().get(&lba) {
+                    Some(crate::fs::block::Block::Data(rs)) => rs.iter().for_each(&mut push),
+                    b => {
+                        for r in dev.view_of(lba, b).into_runs(lba) {
+                            push(&r);
+                        }
+                    }
                 }
             }
+            all.push((size, runs));
+        }
+        for (i, (size, runs)) in all.into_iter().enumerate() {
             let ino = &self.inodes[i];
             let msg = format!(
                 "{}: {} bytes on disk (i_size was {}, on disk at the first SIGKILL {})",

@@ -266,16 +266,26 @@ impl Sim {
         max: u64,
         io_end: Option<u32>,
     ) -> u64 {
-        let idxs: Vec<u64> = self.inodes[inode as usize]
-            .pages
-            .iter()
-            .filter(|(_, p)| p.dirty && !p.writeback)
-            .map(|(i, _)| *i)
-            .take(max as usize)
-            .collect();
-        if idxs.is_empty() {
-            return 0;
+        // write_cache_pages, range_cyclic: from writeback_index to the end,
+        // then from the start.
+        let ino = &self.inodes[inode as usize];
+        let from = ino.writeback_index;
+        let pick = |r: std::collections::btree_map::Range<'_, u64, crate::fs::PcPage>, n: usize| {
+            r.filter(|(_, p)| p.dirty && !p.writeback)
+                .map(|(i, _)| *i)
+                .take(n)
+                .collect::<Vec<u64>>()
+        };
+        let mut idxs = pick(ino.pages.range(from..), max as usize);
+        if (idxs.len() as u64) < max && from > 0 {
+            let more = pick(ino.pages.range(..from), (max as usize) - idxs.len());
+            idxs.extend(more);
+            idxs.sort_unstable();
         }
+        let Some(&last) = idxs.last() else {
+            return 0;
+        };
+        self.inodes[inode as usize].writeback_index = last + 1;
         for &i in &idxs {
             self.clear_page_dirty(inode, i);
             let p = self.inodes[inode as usize]

@@ -44,7 +44,7 @@ impl Sim {
             let first = self.fs.alloc_blocks(unmapped.len() as u64);
             let t = self.journal_handle();
             for (k, i) in unmapped.iter().enumerate() {
-                t.maps.insert((inode, *i), first + k as u64);
+                t.maps.push((inode, *i, first + k as u64));
             }
             let tid = t.tid;
             for (k, i) in unmapped.iter().enumerate() {
