@@ -3,7 +3,7 @@
 //! of what core returns, never a second opinion on it.
 
 use crate::{input_err, link, CliError, CliResult};
-use oomlab_core::outcome::RunResult;
+use oomlab_core::outcome::{Origin, RunResult};
 use oomlab_core::permalink::Permalink;
 use oomlab_core::{export, presets, shrink, trace, ChoiceSource, Outcome, Sim, ValidScenario};
 use serde_json::json;
@@ -38,10 +38,10 @@ pub fn presets(json: bool) -> CliResult<()> {
         print_json(&json!(v));
     } else {
         for (id, title, story) in &list {
-            outln!("{id:<4} {title}");
+            outln!("{id:<10} {title}");
             let l = first_line(story);
             if !l.is_empty() {
-                outln!("     {l}");
+                outln!("           {l}");
             }
         }
     }
@@ -71,25 +71,56 @@ pub fn print_result(r: &RunResult) {
             k.by
         );
     }
+    if let Some(e) = &r.fs_end {
+        if e.crashed {
+            outln!(
+                "crash: power lost at {}s: {} dirty and {} writeback pages, {} requests in flight, {} cached writes lost; transactions {:?} uncommitted, {:?} replayed",
+                e.t.to_string().trim(),
+                e.lost_dirty_pages,
+                e.lost_writeback_pages,
+                e.lost_requests,
+                e.lost_cached_writes,
+                e.lost_transactions,
+                e.replayed
+            );
+        } else {
+            outln!(
+                "unmount: clean at {}s, files read back from disk",
+                e.t.to_string().trim()
+            );
+        }
+    }
     for f in &r.files {
         outln!(
-            "file {}: i_size {} bytes, {} bytes acknowledged, {} bad range(s)",
+            "file {}: i_size {} bytes, {} bytes acknowledged, {} bytes on disk{}, {} bad range(s)",
             f.path,
             f.i_size,
             f.acked,
+            f.disk_size,
+            f.disk_size_at_kill
+                .map_or(String::new(), |k| format!(" ({k} at the first SIGKILL)")),
             f.bad.len()
         );
         for b in f.bad.iter().take(8) {
+            let origin = match b.origin {
+                Origin::Write { pid, event } => format!("by pid {pid}, event {event}"),
+                Origin::Blocks {
+                    first,
+                    count,
+                    mapped_by,
+                } => format!(
+                    "blocks {first}..={}, mapped by event {mapped_by}",
+                    first + count.saturating_sub(1)
+                ),
+            };
             outln!(
-                "  {} at {:#x}+{} ({}, {:?}) by pid {} at {}s, event {}",
+                "  {} at {:#x}+{} ({}, {:?}) {origin} at {}s",
                 b.outcome.code(),
                 b.offset,
                 b.len,
                 b.position,
                 b.provenance,
-                b.pid,
                 b.t.to_string().trim(),
-                b.event
             );
         }
         if f.bad.len() > 8 {

@@ -1,5 +1,6 @@
-//! Simulator throughput: events per second and complete R1 runs per second, and
-//! how the cost grows with CPUs, threads and memory. See BENCHMARKS.md.
+//! Simulator throughput: events per second and complete R1 runs per second,
+//! how the cost grows with CPUs, threads and memory, and what writeback, the
+//! journal and a crash with recovery cost. See BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use oomlab_core::{parse_scenario, presets, ChoiceSource, Sim};
@@ -34,6 +35,38 @@ fn bench(c: &mut Criterion) {
         let sc = parse_scenario(&r1).unwrap();
         b.iter(|| Sim::new(&sc, ChoiceSource::Seed(0)).run_to_end(u64::MAX))
     });
+    g.finish();
+
+    // The disk model: writeback, journal commits (ordered waits, journaled
+    // data), a crash and its recovery, XFS's log and btrfs's transactions.
+    let r5 = presets::find("r5").unwrap().text.to_string();
+    let mut g = c.benchmark_group("fs");
+    g.sample_size(10);
+    for (name, text) in [
+        (
+            "r3/ext4_ordered",
+            presets::find("r3").unwrap().text.to_string(),
+        ),
+        ("r5/ext4_writeback_crash", r5.clone()),
+        (
+            "r5/ext4_journal_crash",
+            r5.replace("data = \"writeback\"", "data = \"journal\""),
+        ),
+        (
+            "r5/xfs_crash",
+            r5.replace("type = \"ext4\"\ndata = \"writeback\"", "type = \"xfs\""),
+        ),
+        (
+            "r5-nocrash/unmount",
+            presets::find("r5-nocrash").unwrap().text.to_string(),
+        ),
+    ] {
+        let sc = parse_scenario(&text).unwrap();
+        g.throughput(Throughput::Elements(steps_of(&text, 0)));
+        g.bench_with_input(BenchmarkId::from_parameter(name), &sc, |b, sc| {
+            b.iter(|| Sim::new(sc, ChoiceSource::Seed(0)).run_to_end(u64::MAX))
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("scale");

@@ -1,9 +1,13 @@
-//! Development driver: `cargo run --release --example dev -- <preset|file.toml> [seeds] [trace]`.
+//! Development driver: `cargo run --release --example dev -- <preset|file.toml> [seeds] [trace]`,
+//! where `seeds` is a count (`1000`: seeds 0..1000) or a range (`6..7`).
 use oomlab_core::*;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let id = args.get(1).map(|s| s.as_str()).unwrap_or("r1");
-    let seeds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let (from, seeds) = match args.get(2).map(|s| s.split_once("..")) {
+        Some(Some((a, b))) => (a.parse().unwrap(), b.parse().unwrap()),
+        _ => (0, args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10)),
+    };
     let trace = args.get(3).is_some();
     let sc = if id.ends_with(".toml") {
         parse_scenario(&std::fs::read_to_string(id).unwrap()).unwrap()
@@ -11,7 +15,7 @@ fn main() {
         presets::find(id).unwrap().load()
     };
     let mut hist = std::collections::BTreeMap::new();
-    for seed in 0..seeds {
+    for seed in from..seeds {
         let mut sim = Sim::new(&sc, ChoiceSource::Seed(seed));
         let r = sim.run_to_end(u64::MAX);
         if trace {

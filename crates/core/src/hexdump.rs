@@ -2,12 +2,17 @@
 //! each byte with its provenance class, in the styles of `od -x` (little-endian
 //! 16-bit words in hex) and `od -b` (bytes in octal).
 //!
-//! Built from [`crate::fs::Inode::content`]; a byte inside `i_size` that no run
-//! covers is a hole (reads as zero, like a sparse file). Offsets are printed in
-//! hex (`od -A x`), since evidence offsets are given in hex. Not modelled: od's
-//! `*` collapsing of repeated lines (the UI virtualizes instead).
+//! Built from [`crate::fs::Inode::content`] (after the run: the file as read
+//! back from disk); a byte inside the size that no run covers is a hole
+//! (reads as zero, like a sparse file). Bytes of a stale disk block are not
+//! stored: they follow from the block number (`fs::block::stale_byte`).
+//! Offsets are printed in hex (`od -A x`), since evidence offsets are given
+//! in hex. Not modelled: od's `*` collapsing of repeated lines (the UI
+//! virtualizes instead).
 
-use crate::fs::{Prov, Run};
+use crate::fs::block::stale_byte;
+use crate::fs::{Inode, Prov, Run};
+use crate::scenario::PAGE_SIZE;
 
 pub const ROW_BYTES: u64 = 16;
 
@@ -24,6 +29,13 @@ pub enum ByteClass {
     NewBuffer,
     /// Never written: a hole inside `i_size`, reads as zero.
     Hole,
+    /// Zeros of a disk block that was never written.
+    NeverWritten,
+    /// Zeros of a disk block discarded on a read-zero-after-TRIM device.
+    Discarded,
+    /// Text or random bytes a disk block held before the run (a deleted
+    /// file's data), exposed after a crash.
+    StaleDisk,
     /// Copied, but not the byte the application meant to write.
     Wrong,
     /// Copied from the zero page after the reaper unmapped the buffer.
@@ -39,6 +51,9 @@ impl ByteClass {
             ByteClass::MmapStore => "mmap_store",
             ByteClass::NewBuffer => "new_buffer",
             ByteClass::Hole => "hole",
+            ByteClass::NeverWritten => "never_written",
+            ByteClass::Discarded => "discarded",
+            ByteClass::StaleDisk => "stale_disk",
             ByteClass::Wrong => "wrong",
             ByteClass::ZeroPage => "zero_page",
         }
@@ -48,14 +63,36 @@ impl ByteClass {
     pub fn is_bad(self) -> bool {
         matches!(
             self,
-            ByteClass::ZeroPage | ByteClass::Wrong | ByteClass::NewBuffer
+            ByteClass::ZeroPage
+                | ByteClass::Wrong
+                | ByteClass::NewBuffer
+                | ByteClass::StaleDisk
+                | ByteClass::Discarded
+                | ByteClass::NeverWritten
         )
     }
+
+    /// Every class, best first (for legends).
+    pub const ALL: [ByteClass; 10] = [
+        ByteClass::Expected,
+        ByteClass::StaleTlb,
+        ByteClass::MmapStore,
+        ByteClass::NewBuffer,
+        ByteClass::Hole,
+        ByteClass::NeverWritten,
+        ByteClass::Discarded,
+        ByteClass::StaleDisk,
+        ByteClass::Wrong,
+        ByteClass::ZeroPage,
+    ];
 
     fn of(run: &Run) -> ByteClass {
         match run.prov {
             Prov::ZeroPage => ByteClass::ZeroPage,
             Prov::NewBuffer => ByteClass::NewBuffer,
+            Prov::StaleText | Prov::StaleRandom => ByteClass::StaleDisk,
+            Prov::Discarded => ByteClass::Discarded,
+            Prov::NeverWritten => ByteClass::NeverWritten,
             _ if run.value != run.expected => ByteClass::Wrong,
             Prov::StaleTlb => ByteClass::StaleTlb,
             Prov::MmapStore => ByteClass::MmapStore,
@@ -73,15 +110,42 @@ pub enum OdStyle {
     Octal,
 }
 
-/// One contiguous range of identical bytes.
+/// One contiguous range of identical bytes, or of one stale block's bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
     pub start: u64,
     pub end: u64,
+    /// Every byte's value, unless `stale` is set.
     pub value: u8,
     pub class: ByteClass,
-    /// Trace index of the event that wrote it (None for holes).
+    /// Trace index of the event that wrote it (None for holes and disk
+    /// provenance).
     pub event: Option<u64>,
+    /// For bytes a disk block held before the run: the provenance and the
+    /// block, from which each byte follows.
+    pub stale: Option<(Prov, u64)>,
+}
+
+impl Span {
+    fn byte_at(&self, off: u64) -> u8 {
+        match self.stale {
+            Some((prov, lba)) => stale_byte(prov, lba, off % PAGE_SIZE),
+            None => self.value,
+        }
+    }
+}
+
+/// Where the UI draws markers on a file's dump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Markers {
+    /// `i_size` in memory when the run ended.
+    pub i_size: u64,
+    /// `S_ack`: bytes the writes acknowledged.
+    pub acked: u64,
+    /// The durable on-disk size at the first fatal signal.
+    pub disk_size_at_kill: Option<u64>,
+    /// The size read back from disk (the dump's length after the run).
+    pub disk_size: u64,
 }
 
 /// One printed cell: a word (`od -x`) or a byte (`od -b`), classed by its
@@ -104,9 +168,23 @@ pub struct Row {
 pub struct HexDump {
     pub len: u64,
     spans: Vec<Span>,
+    pub markers: Markers,
 }
 
 impl HexDump {
+    /// The dump of a file as it reads (after the run: as read back from
+    /// disk), with its size markers.
+    pub fn from_inode(ino: &Inode) -> HexDump {
+        let mut d = HexDump::from_content(ino.size(), &ino.content());
+        d.markers = Markers {
+            i_size: ino.i_size,
+            acked: ino.acked,
+            disk_size_at_kill: ino.disk_size_at_kill,
+            disk_size: ino.size(),
+        };
+        d
+    }
+
     /// Builds the dump of the first `i_size` bytes from `Inode::content()`.
     pub fn from_content(i_size: u64, content: &[(u64, Run)]) -> HexDump {
         let mut runs: Vec<(u64, &Run)> = content.iter().map(|(o, r)| (*o, r)).collect();
@@ -119,6 +197,7 @@ impl HexDump {
                     && last.value == s.value
                     && last.class == s.class
                     && last.event == s.event
+                    && last.stale == s.stale
                 {
                     last.end = s.end;
                     return;
@@ -135,6 +214,7 @@ impl HexDump {
             if start > pos {
                 push(&mut spans, hole(pos, start));
             }
+            let disk = run.prov.is_disk();
             push(
                 &mut spans,
                 Span {
@@ -142,7 +222,8 @@ impl HexDump {
                     end,
                     value: run.value,
                     class: ByteClass::of(run),
-                    event: Some(run.event),
+                    event: (!disk).then_some(run.event),
+                    stale: run.prov.is_stale().then_some((run.prov, run.lba)),
                 },
             );
             pos = end;
@@ -150,7 +231,15 @@ impl HexDump {
         if pos < i_size {
             push(&mut spans, hole(pos, i_size));
         }
-        HexDump { len: i_size, spans }
+        HexDump {
+            len: i_size,
+            spans,
+            markers: Markers {
+                i_size,
+                disk_size: i_size,
+                ..Markers::default()
+            },
+        }
     }
 
     pub fn spans(&self) -> &[Span] {
@@ -173,7 +262,7 @@ impl HexDump {
 
     /// The byte at `off` and its class.
     pub fn byte(&self, off: u64) -> Option<(u8, ByteClass)> {
-        self.span_at(off).map(|s| (s.value, s.class))
+        self.span_at(off).map(|s| (s.byte_at(off), s.class))
     }
 
     /// The first byte that is not what the application wrote.
@@ -225,6 +314,7 @@ fn hole(start: u64, end: u64) -> Span {
         value: 0,
         class: ByteClass::Hole,
         event: None,
+        stale: None,
     }
 }
 
@@ -241,6 +331,7 @@ mod tests {
             prov,
             pid: 7,
             event: 42,
+            lba: crate::fs::NO_BLOCK,
         }
     }
 

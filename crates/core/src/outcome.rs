@@ -1,10 +1,19 @@
 //! Outcomes (DOMAIN §5) and their evidence, computed from what the run did.
 //!
-//! Files are classified by the provenance and position of each byte range,
-//! never by byte values alone: zeros copied from the zero page are
-//! `zeros_in_file`; zeros that the application itself wrote are correct.
+//! Files are classified as read back from disk after the run (the crash and
+//! recovery, or the clean unmount), by the provenance and position of each
+//! byte range, never by byte values alone: zeros copied from the zero page
+//! are `zeros_in_file`; zeros that the application itself wrote are correct;
+//! bytes of a block the run never wrote are `stale_beyond_isize` (text or
+//! random bytes of deleted files) or `zeros_beyond_isize` (a discarded or
+//! never-written block), whatever their values.
+//!
+//! Positions: for bytes from memory, `inside` (below `S_ack`, what the
+//! application believed written) or `tail`; for bytes from disk, `beyond`
+//! (at or past the on-disk size at the first fatal signal) or `inside`.
 
 use crate::fs::Prov;
+use crate::scenario::PAGE_SIZE;
 use crate::sim::{EndReason, Sim};
 use crate::time::SimTime;
 use serde::Serialize;
@@ -158,6 +167,21 @@ pub struct Observations {
     pub hang: Option<crate::locking::HangEvidence>,
 }
 
+/// Where the bytes of a bad range came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Origin {
+    /// A copy by thread `pid` (trace record `event`).
+    Write { pid: u32, event: u64 },
+    /// Disk blocks `first..first + count`, whose content is not from this
+    /// run; `mapped_by` is the trace record that gave them to the file.
+    Blocks {
+        first: u64,
+        count: u64,
+        mapped_by: u64,
+    },
+}
+
 /// A range of bad bytes in a file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BadRange {
@@ -166,11 +190,14 @@ pub struct BadRange {
     pub offset: u64,
     pub len: u64,
     pub provenance: Prov,
-    /// `inside` (below the acknowledged size) or `tail`.
+    /// Memory: `inside` (below the acknowledged size) or `tail`. Disk:
+    /// `beyond` (past the on-disk size at the first fatal signal) or `inside`.
     pub position: &'static str,
-    /// The thread whose copy produced these bytes.
+    pub origin: Origin,
+    /// The thread whose copy produced these bytes (for disk bytes, the one
+    /// whose writeback mapped the blocks).
     pub pid: u32,
-    /// Trace index of that copy.
+    /// Trace index of that copy (or of that mapping).
     pub event: u64,
     pub t: SimTime,
     /// Time from the first SIGKILL to the copy (0 if there was no kill).
@@ -180,9 +207,14 @@ pub struct BadRange {
 #[derive(Clone, Debug, Serialize)]
 pub struct FileResult {
     pub path: String,
+    /// `i_size` in memory when the run ended (before any crash).
     pub i_size: u64,
     /// `S_ack`: the sum of write() results the process saw.
     pub acked: u64,
+    /// The durable on-disk size at the first fatal signal, if there was one.
+    pub disk_size_at_kill: Option<u64>,
+    /// The size read back from disk after the crash or the unmount.
+    pub disk_size: u64,
     pub bad: Vec<BadRange>,
 }
 
@@ -214,6 +246,8 @@ pub struct RunResult {
     /// For `oom_hang`: the wait-for chain (task, lock, holder) and every edge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hang: Option<crate::locking::HangEvidence>,
+    /// The crash (what was lost, what recovery replayed) or the unmount.
+    pub fs_end: Option<crate::fs::recovery::FsEnd>,
 }
 
 impl RunResult {
@@ -221,16 +255,47 @@ impl RunResult {
         self.outcomes.contains(&o)
     }
 
+    /// The earliest bad range of the worst kind.
     pub fn first_bad(&self) -> Option<&BadRange> {
         self.files
             .iter()
             .flat_map(|f| f.bad.iter())
-            .min_by_key(|b| b.event)
+            .min_by_key(|b| (std::cmp::Reverse(b.outcome.severity()), b.event))
     }
 
     /// One sentence in kernel terms about the worst outcome.
     pub fn explain(&self) -> String {
         use crate::time::fmt_duration;
+        if let Some(b) = self.first_bad().filter(|b| b.provenance.is_disk()) {
+            let (first, count) = match b.origin {
+                Origin::Blocks { first, count, .. } => (first, count),
+                Origin::Write { .. } => (0, 0),
+            };
+            let what = match b.provenance {
+                Prov::StaleText => "text of a deleted file",
+                Prov::StaleRandom => "random bytes of a deleted file",
+                Prov::Discarded => "zeros of a discarded block",
+                _ => "zeros of a never-written block",
+            };
+            let mut s = format!(
+                "After the crash, {} reads {what} at offset {:#x} ({} bytes, blocks {first}..={}): writeback mapped those blocks at {}s and the on-disk size covering them was committed, but their data never became durable",
+                b.file,
+                b.offset,
+                b.len,
+                first + count.saturating_sub(1),
+                b.t.to_string().trim()
+            );
+            if let Some(e) = &self.fs_end {
+                s.push_str(&format!(
+                    "; {} writes were in flight and {} in the disk's volatile cache when the power was lost at {}s",
+                    e.lost_requests,
+                    e.lost_cached_writes,
+                    e.t.to_string().trim()
+                ));
+            }
+            s.push('.');
+            return s;
+        }
         if let Some(b) = self.first_bad() {
             let mut s = format!(
                 "Thread {} copied {} bytes from the {} into {} at offset {:#x}, {} after SIGKILL",
@@ -349,43 +414,99 @@ impl RunResult {
     }
 }
 
-/// Classifies a finished run.
+/// Classifies a finished run, on the files as read back from disk.
 pub(crate) fn classify(sim: &Sim) -> RunResult {
     let kill_t = sim.obs.kill_time;
     let mut files = Vec::new();
     let mut outcomes: Vec<Outcome> = Vec::new();
     for ino in &sim.inodes {
+        let size = ino.size();
+        let disk_at_kill = ino.disk_size_at_kill.unwrap_or(0);
         let mut bad: Vec<BadRange> = Vec::new();
-        for (off, r) in ino.content() {
-            if off >= ino.i_size {
+        let owned;
+        let content: &[(u64, crate::fs::Run)] = match &ino.read_back {
+            Some(rb) => &rb.runs,
+            None => {
+                owned = ino.content();
+                &owned
+            }
+        };
+        for &(off, r) in content {
+            if off >= size {
                 continue;
             }
-            let len = u64::from(r.len).min(ino.i_size - off);
-            let wrong = match r.prov {
-                Prov::ZeroPage => r.value != r.expected || r.expected != 0,
-                Prov::NewBuffer => true,
-                Prov::Copied | Prov::StaleTlb | Prov::MmapStore => r.value != r.expected,
-            };
-            if !wrong {
-                continue;
-            }
+            let len = u64::from(r.len).min(size - off);
             let outcome = match r.prov {
-                Prov::ZeroPage => Outcome::ZerosInFile,
-                _ => Outcome::GarbageInFile,
+                Prov::ZeroPage if r.value != r.expected || r.expected != 0 => Outcome::ZerosInFile,
+                Prov::ZeroPage => continue,
+                Prov::NewBuffer => Outcome::GarbageInFile,
+                Prov::Copied | Prov::StaleTlb | Prov::MmapStore => {
+                    if r.value == r.expected {
+                        continue;
+                    }
+                    Outcome::GarbageInFile
+                }
+                Prov::StaleText | Prov::StaleRandom => Outcome::StaleBeyondIsize,
+                Prov::Discarded | Prov::NeverWritten => Outcome::ZerosBeyondIsize,
             };
-            let position = if off < ino.acked { "inside" } else { "tail" };
+            let (position, origin, pid, event) = if r.prov.is_disk() {
+                let mapped_by = ino.map.get(&(off / PAGE_SIZE)).map_or(0, |m| m.1);
+                let pid = sim
+                    .trace
+                    .get(mapped_by as usize)
+                    .and_then(|t| t.pid)
+                    .unwrap_or(0);
+                (
+                    if off >= disk_at_kill {
+                        "beyond"
+                    } else {
+                        "inside"
+                    },
+                    Origin::Blocks {
+                        first: r.lba,
+                        count: 1,
+                        mapped_by,
+                    },
+                    pid,
+                    mapped_by,
+                )
+            } else {
+                (
+                    if off < ino.acked { "inside" } else { "tail" },
+                    Origin::Write {
+                        pid: r.pid,
+                        event: r.event,
+                    },
+                    r.pid,
+                    r.event,
+                )
+            };
             // Merge with the previous range when contiguous and alike.
             if let Some(last) = bad.last_mut() {
                 if last.offset + last.len == off
+                    && last.outcome == outcome
                     && last.provenance == r.prov
-                    && last.pid == r.pid
                     && last.position == position
                 {
-                    last.len += len;
-                    continue;
+                    match (&mut last.origin, origin) {
+                        (Origin::Write { pid: a, .. }, Origin::Write { pid: b, .. }) if *a == b => {
+                            last.len += len;
+                            continue;
+                        }
+                        (Origin::Blocks { first, count, .. }, Origin::Blocks { first: f2, .. })
+                            if *first + *count == f2 || *first + *count - 1 == f2 =>
+                        {
+                            if *first + *count == f2 {
+                                *count += 1;
+                            }
+                            last.len += len;
+                            continue;
+                        }
+                        _ => {}
+                    }
                 }
             }
-            let t = sim.trace_time(r.event);
+            let t = sim.trace_time(event);
             bad.push(BadRange {
                 outcome,
                 file: ino.path.clone(),
@@ -393,8 +514,9 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
                 len,
                 provenance: r.prov,
                 position,
-                pid: r.pid,
-                event: r.event,
+                origin,
+                pid,
+                event,
                 t,
                 since_kill_ns: kill_t.map_or(0, |k| t.since(k)),
             });
@@ -408,10 +530,12 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
             path: ino.path.clone(),
             i_size: ino.i_size,
             acked: ino.acked,
+            disk_size_at_kill: ino.disk_size_at_kill,
+            disk_size: size,
             bad,
         });
     }
-    if !outcomes.iter().any(|o| o.severity() == 3) {
+    if outcomes.is_empty() {
         outcomes.push(Outcome::Correct);
     }
     if !sim.obs.fix_engaged.is_empty() {
@@ -439,23 +563,42 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
         .map(|o| o.code())
         .collect::<Vec<_>>()
         .join(", ");
-    if let Some(b) = files
+    let first = files
         .iter()
         .flat_map(|f| f.bad.iter())
-        .min_by_key(|b| b.event)
-    {
-        let pos = sim
-            .obs
-            .at_kill
-            .iter()
-            .find(|(p, _)| *p == b.pid)
-            .map_or("not yet started", |(_, s)| s.as_str());
-        signature.push_str(&format!(
-            ", {}, via {}, thread in {} at kill",
-            b.position,
-            sim.toggles.write_path.name(),
-            pos
-        ));
+        .min_by_key(|b| (std::cmp::Reverse(b.outcome.severity()), b.event));
+    if let Some(b) = first {
+        if b.provenance.is_disk() {
+            let p = &sim.fs.params;
+            signature.push_str(&format!(
+                ", {}, {} {}{}",
+                b.position,
+                p.fs_type.name(),
+                if p.fs_type == crate::scenario::FsType::Ext4 {
+                    format!("data={}", p.data.name())
+                } else {
+                    "delalloc".to_string()
+                },
+                if p.write_cache {
+                    ", volatile write cache"
+                } else {
+                    ""
+                }
+            ));
+        } else {
+            let pos = sim
+                .obs
+                .at_kill
+                .iter()
+                .find(|(p, _)| *p == b.pid)
+                .map_or("not yet started", |(_, s)| s.as_str());
+            signature.push_str(&format!(
+                ", {}, via {}, thread in {} at kill",
+                b.position,
+                sim.toggles.write_path.name(),
+                pos
+            ));
+        }
     }
     RunResult {
         signature,
@@ -479,6 +622,7 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
         reaps: sim.obs.reaped.clone(),
         free_pages_end: sim.mem.nr_free(),
         hang: sim.obs.hang.clone(),
+        fs_end: sim.fs.end.clone(),
     }
 }
 

@@ -166,6 +166,9 @@ pub struct Scenario {
     pub kernel: KernelCfg,
     #[serde(default)]
     pub fs: FsCfg,
+    /// A power loss; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash: Option<CrashCfg>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(rename = "process", default)]
@@ -409,11 +412,165 @@ impl FsType {
     }
 }
 
+/// ext4's `data=` mount option: how file data is ordered against the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DataMode {
+    /// Data of newly allocated blocks reaches the disk before the transaction
+    /// that points at it commits (the default).
+    #[default]
+    Ordered,
+    /// Metadata may commit before the data it points at is on disk.
+    Writeback,
+    /// Data goes through the journal with the metadata.
+    Journal,
+}
+
+impl DataMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            DataMode::Ordered => "ordered",
+            DataMode::Writeback => "writeback",
+            DataMode::Journal => "journal",
+        }
+    }
+}
+
+/// What the disk's free space held before the run: the bytes a block shows
+/// when it is read without having been written since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DiskHistory {
+    /// Text of files deleted before the run (log lines).
+    #[default]
+    DeletedText,
+    /// Random bytes of deleted files (compressed or encrypted data).
+    Random,
+    /// A disk that was never written: every free block reads as zeros.
+    Zeros,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct FsCfg {
     #[serde(rename = "type", default)]
     pub fs_type: FsType,
+    /// ext4 only: `data=ordered|writeback|journal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataMode>,
+    /// `-o discard`: extents freed by a transaction are discarded when it
+    /// commits (and the deleted files of `history` were discarded when freed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discard: Option<bool>,
+    /// What the free space held before the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<DiskHistory>,
+    /// The disk has a volatile write cache: a completed write is durable only
+    /// after a flush, or when written with FUA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_cache: Option<bool>,
+    /// A discarded block reads as zeros (otherwise it keeps its old content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_zero_after_trim: Option<bool>,
+    /// Journal commit interval (ext4 `commit=`, XFS log work, btrfs `commit=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_interval: Option<Dur>,
+    /// `vm.dirty_writeback_centisecs`: how often the flusher wakes up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty_writeback_interval: Option<Dur>,
+    /// `vm.dirty_expire_centisecs`: age after which dirty data is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty_expire_interval: Option<Dur>,
+}
+
+/// The kernel's defaults (5 s, 30 s; ext4 commit 5 s, XFS log work and btrfs
+/// commit 30 s) divided by this, so that a run of a few simulated seconds
+/// sees the periodic work happen.
+pub const FS_TIME_SCALE: u64 = 10;
+
+/// What a crash window is measured from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashAnchor {
+    /// Boot (time 0).
+    Boot,
+    /// The first fatal signal of the run (an OOM kill or a group exit).
+    #[default]
+    Kill,
+}
+
+impl CrashAnchor {
+    pub fn name(self) -> &'static str {
+        match self {
+            CrashAnchor::Boot => "boot",
+            CrashAnchor::Kill => "kill",
+        }
+    }
+}
+
+/// `[crash]`: the machine loses power at a fixed time, or at a point of a
+/// window after an anchor; that point is a recorded `crash_point` choice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CrashCfg {
+    /// A fixed time after boot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Dur>,
+    /// What `window` is relative to (default: the kill).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<CrashAnchor>,
+    /// `[earliest, latest]` after the anchor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<[Dur; 2]>,
+}
+
+/// The filesystem and disk after defaults were applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FsParams {
+    pub fs_type: FsType,
+    pub data: DataMode,
+    pub discard: bool,
+    pub history: DiskHistory,
+    pub write_cache: bool,
+    pub read_zero_after_trim: bool,
+    pub commit_interval: u64,
+    pub dirty_writeback_interval: u64,
+    pub dirty_expire_interval: u64,
+}
+
+/// When the crash happens, resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CrashPlan {
+    /// At this time after boot.
+    At(u64),
+    /// At a chosen point of `[lo, hi]` after the anchor.
+    Window {
+        after: CrashAnchor,
+        lo: u64,
+        hi: u64,
+    },
+}
+
+/// Fills in the filesystem defaults.
+pub fn resolve_fs(f: &FsCfg) -> FsParams {
+    let s = FS_TIME_SCALE;
+    let commit = match f.fs_type {
+        FsType::Ext4 => 5_000_000_000 / s,
+        FsType::Xfs | FsType::Btrfs => 30_000_000_000 / s,
+    };
+    FsParams {
+        fs_type: f.fs_type,
+        data: f.data.unwrap_or_default(),
+        discard: f.discard.unwrap_or(false),
+        history: f.history.unwrap_or_default(),
+        write_cache: f.write_cache.unwrap_or(false),
+        read_zero_after_trim: f.read_zero_after_trim.unwrap_or(true),
+        commit_interval: f.commit_interval.map_or(commit, |d| d.0),
+        dirty_writeback_interval: f
+            .dirty_writeback_interval
+            .map_or(5_000_000_000 / s, |d| d.0),
+        dirty_expire_interval: f.dirty_expire_interval.map_or(30_000_000_000 / s, |d| d.0),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -546,6 +703,8 @@ pub struct Watermarks {
 pub struct ValidScenario {
     pub scenario: Scenario,
     pub toggles: Toggles,
+    pub fs: FsParams,
+    pub crash: Option<CrashPlan>,
     pub watermarks: Watermarks,
     pub min_free_kbytes: u64,
     pub managed_pages: u64,
@@ -966,7 +1125,90 @@ pub fn validate(
             );
         }
     }
+    let f = &scenario.fs;
+    if f.data.is_some() && f.fs_type != FsType::Ext4 {
+        push(
+            "fs.data",
+            format!("data modes are ext4's; {} has none", f.fs_type.name()),
+        );
+    }
+    for (name, d, lo, hi) in [
+        (
+            "fs.commit_interval",
+            f.commit_interval,
+            1_000_000,
+            600_000_000_000,
+        ),
+        (
+            "fs.dirty_writeback_interval",
+            f.dirty_writeback_interval,
+            1_000_000,
+            600_000_000_000,
+        ),
+        (
+            "fs.dirty_expire_interval",
+            f.dirty_expire_interval,
+            0,
+            600_000_000_000,
+        ),
+    ] {
+        if let Some(d) = d {
+            if d.0 < lo || d.0 > hi {
+                push(
+                    name,
+                    format!(
+                        "must be between {} and {}, got {}",
+                        fmt_dur(lo),
+                        fmt_dur(hi),
+                        fmt_dur(d.0)
+                    ),
+                );
+            }
+        }
+    }
     let l = &scenario.limits;
+    if let Some(c) = &scenario.crash {
+        match (c.at, c.window) {
+            (Some(_), Some(_)) => push(
+                "crash.window",
+                "give either `at` (a fixed time) or `window`, not both".into(),
+            ),
+            (None, None) => push(
+                "crash",
+                "give `at = \"1500ms\"` (a fixed time) or `window = [\"0s\", \"3s\"]` (after `after`)".into(),
+            ),
+            (Some(at), None) => {
+                if c.after.is_some() {
+                    push("crash.after", "`after` goes with `window`, not `at`".into());
+                }
+                if at.0 == 0 || at.0 > l.duration.0 {
+                    push(
+                        "crash.at",
+                        format!(
+                            "must be after boot and within limits.duration ({}), got {}",
+                            fmt_dur(l.duration.0),
+                            fmt_dur(at.0)
+                        ),
+                    );
+                }
+            }
+            (None, Some(w)) => {
+                if w[0].0 > w[1].0 {
+                    push(
+                        "crash.window",
+                        format!(
+                            "range is reversed: {} > {}",
+                            fmt_dur(w[0].0),
+                            fmt_dur(w[1].0)
+                        ),
+                    );
+                }
+                if w[1].0 > MAX_DURATION {
+                    push("crash.window", "must end within 600s".into());
+                }
+            }
+        }
+    }
     if l.duration.0 == 0 || l.duration.0 > MAX_DURATION {
         push("limits.duration", "must be between 1ns and 600s".into());
     }
@@ -1163,6 +1405,18 @@ pub fn validate(
         return Err(errs);
     }
     let toggles = resolve_toggles(&scenario);
+    let fs = resolve_fs(&scenario.fs);
+    let crash = scenario.crash.as_ref().map(|c| match (c.at, c.window) {
+        (Some(at), _) => CrashPlan::At(at.0),
+        (None, w) => {
+            let w = w.unwrap_or_default();
+            CrashPlan::Window {
+                after: c.after.unwrap_or_default(),
+                lo: w[0].0,
+                hi: w[1].0,
+            }
+        }
+    });
     let managed_pages = m.memory.0 / PAGE_SIZE;
     let min_free_kbytes = m
         .min_free_kbytes
@@ -1172,6 +1426,8 @@ pub fn validate(
         kernel_reserved_pages: reserved / PAGE_SIZE,
         scenario,
         toggles,
+        fs,
+        crash,
         watermarks,
         min_free_kbytes,
         managed_pages,

@@ -6,7 +6,8 @@
 //! deviations (every other decision at its default). Before ddmin, a pre-pass
 //! tries dropping every deviation of one kind at once (all jitter, all IPI
 //! latencies, ...), which removes most of a seeded run's thousands of
-//! deviations in a handful of runs. If ddmin finishes within the budget the
+//! deviations in a handful of runs, and a bisection cuts the deviations after
+//! (and long before) the ones that matter. If ddmin finishes within the budget the
 //! result is 1-minimal; the shrinker then checks each remaining deviation by
 //! removing it, so the critical choices it reports are critical by test, not by
 //! assumption. A budget that runs out leaves the result unverified, and says so.
@@ -136,17 +137,41 @@ pub fn shrink(
     max_runs: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Option<ShrinkResult> {
-    if !crate::run(sc, source.clone()).has(target) {
+    let mut first = Sim::new(sc, source.clone());
+    let orig = first.run_to_end(u64::MAX);
+    if !orig.has(target) {
         return None;
     }
+    let original_choices = first.recorded_choices().len() as u64;
+    let original_deviations = first
+        .recorded_choices()
+        .iter()
+        .filter(|c| c.value != 0)
+        .count() as u64;
+    drop(first);
     let threads_before = thread_count(sc);
     let mut runs = 1u64;
+    // When the default schedule alone shows the outcome, that is the answer;
+    // threads are then lowered under it, not under the original decisions
+    // (which, on fewer threads, may no longer reach the outcome without
+    // thousands of them).
+    let seed = source.seed();
+    let zero = ChoiceSource::Deviations {
+        seed,
+        devs: Vec::new(),
+    };
+    runs += 1;
+    progress(runs);
+    let source = if crate::run(sc, zero.clone()).has(target) {
+        &zero
+    } else {
+        source
+    };
     let small = shrink_threads(sc, source, target, max_runs, &mut runs, progress);
     let sc = &small;
     let mut sim = Sim::new(sc, source.clone());
-    let orig = sim.run_to_end(u64::MAX);
+    sim.run_to_end(u64::MAX);
     runs += 1;
-    let seed = source.seed();
     let rec = sim.recorded_choices().to_vec();
     let mut devs: Vec<(u32, u32)> = rec
         .iter()
@@ -154,7 +179,6 @@ pub fn shrink(
         .filter(|(_, c)| c.value != 0)
         .map(|(i, c)| (i as u32, c.value))
         .collect();
-    let original_deviations = devs.len() as u64;
     let mut test = |d: &[(u32, u32)], runs: &mut u64| -> bool {
         *runs += 1;
         progress(*runs);
@@ -181,6 +205,32 @@ pub fn shrink(
                 devs = without;
             }
         }
+        // Bisect the shortest prefix, then the shortest suffix of that, that
+        // still shows the outcome: a seeded run's decisions after the
+        // corruption, and often those long before it, do not matter, and
+        // this finds that in a few dozen runs where ddmin would need
+        // thousands. Not monotone, so only a tested cut is kept.
+        let mut lo = 0;
+        let mut hi = devs.len();
+        while hi - lo > 1 && runs < max_runs {
+            let mid = lo + (hi - lo) / 2;
+            if test(&devs[..mid], &mut runs) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        devs.truncate(hi);
+        let (mut lo, mut hi) = (0, devs.len());
+        while hi - lo > 1 && runs < max_runs {
+            let mid = lo + (hi - lo) / 2;
+            if test(&devs[mid..], &mut runs) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        devs.drain(..lo);
         // ddmin.
         let mut n = 2usize;
         while devs.len() >= 2 {
@@ -256,7 +306,7 @@ pub fn shrink(
         critical,
         minimal: complete,
         runs,
-        original_choices: rec.len() as u64,
+        original_choices,
         original_deviations,
         original_steps: orig.steps,
         result,

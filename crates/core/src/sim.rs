@@ -55,6 +55,10 @@ pub enum Event {
     VcpuResume { cpu: CpuId },
     /// `oom_reaper_timer` (5.18): hand the victim to the reaper now.
     OomReaperTimer { tid: Tid },
+    /// The disk completes a request.
+    BioDone { id: u64 },
+    /// The machine loses power (`[crash]`).
+    Crash,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -103,6 +107,7 @@ pub(crate) enum Frame {
     ShrinkSlab(crate::mm::shrinker::ShrinkSlabFrame),
     Xlog(crate::mm::shrinker::XlogFrame),
     Khugepaged(crate::mm::khugepaged::KhugepagedFrame),
+    Journal(crate::fs::jbd2::JournalFrame),
 }
 
 /// Value a finished frame hands to its caller.
@@ -132,6 +137,10 @@ pub enum KthreadKind {
     /// The `xfs-cil` workqueue worker that writes log checkpoints.
     XfsLog,
     Khugepaged,
+    /// `jbd2/sda1-8`: commits ext4's journal.
+    Jbd2,
+    /// `btrfs-transaction`: commits btrfs transactions.
+    BtrfsTransaction,
 }
 
 /// A user variable's value: a mapping or a file descriptor.
@@ -259,6 +268,8 @@ pub enum EndReason {
     Panic,
     /// No forward progress for longer than the hang threshold.
     Hang,
+    /// The machine lost power (`[crash]`).
+    Crash,
 }
 
 /// Cloning a `Sim` is a checkpoint: the clone continues exactly as the
@@ -278,6 +289,8 @@ pub struct Sim {
     pub mms: Vec<Mm>,
     pub(crate) mem: MemState,
     pub inodes: Vec<Inode>,
+    /// The disk, the journal, writeback lists, and the crash.
+    pub fs: crate::fs::FsState,
     pub(crate) oom_lock: Mutex,
     pub(crate) shrinker_rwsem: RwSem,
     pub(crate) s_umount: RwSem,
@@ -382,6 +395,7 @@ impl Sim {
             mms: Vec::new(),
             mem,
             inodes: Vec::new(),
+            fs: crate::fs::FsState::new(sc.fs.clone(), m.disk_bandwidth.0),
             oom_lock: Mutex::new("oom_lock"),
             shrinker_rwsem: RwSem::new("shrinker_rwsem"),
             s_umount: RwSem::new("s_umount"),
@@ -409,6 +423,11 @@ impl Sim {
 
     /// Creates the kernel threads and the scenario's processes, and arms ticks.
     fn boot(&mut self) {
+        // The bio mempool's reserve (`bioset_init`).
+        for _ in 0..crate::fs::writeback::BIO_POOL_SIZE {
+            let pfn = self.mem.alloc_page(crate::mm::page_alloc::PageKind::Kernel);
+            self.fs.bio_pool.extend(pfn);
+        }
         if self.toggles.reaper {
             let t = self.spawn_kthread("oom_reaper", KthreadKind::OomReaper);
             self.reaper_tid = Some(t);
@@ -426,6 +445,16 @@ impl Sim {
         if self.sc.scenario.machine.thp {
             self.spawn_kthread("khugepaged", KthreadKind::Khugepaged);
         }
+        match self.sc.fs.fs_type {
+            crate::scenario::FsType::Ext4 => {
+                self.fs.committer = Some(self.spawn_kthread("jbd2/sda1-8", KthreadKind::Jbd2));
+            }
+            crate::scenario::FsType::Btrfs => {
+                self.fs.committer =
+                    Some(self.spawn_kthread("btrfs-transacti", KthreadKind::BtrfsTransaction));
+            }
+            crate::scenario::FsType::Xfs => self.fs.committer = self.xfs.log.worker,
+        }
         let sc = self.sc.clone();
         let mut pid = 100;
         for p in &sc.scenario.processes {
@@ -438,6 +467,7 @@ impl Sim {
             let at = self.tick_ns * u64::from(phase + 1) / 16;
             self.push(SimTime(at), Event::Tick { cpu });
         }
+        self.crash_boot();
         // Place every runnable task: kthreads sleep, user threads start running.
         for cpu in 0..ncpu {
             if self.cpus[cpu as usize].curr.is_none() {
@@ -490,6 +520,15 @@ impl Sim {
 
     /// Processes one event. Returns false once the run has ended.
     pub fn step(&mut self) -> bool {
+        let more = self.step_event();
+        if !more && self.fs.end.is_none() {
+            // A run that ended without a crash ends with a clean unmount.
+            self.fs_unmount();
+        }
+        more
+    }
+
+    fn step_event(&mut self) -> bool {
         if self.end.is_some() {
             return false;
         }
@@ -524,8 +563,17 @@ impl Sim {
             }
             Event::VcpuResume { cpu } => self.vcpu_resume(cpu),
             Event::OomReaperTimer { tid } => self.wake_oom_reaper(tid),
+            Event::BioDone { id } => self.bio_endio(id),
+            Event::Crash => {
+                if self.end.is_none() && self.fs.end.is_none() {
+                    self.fs_crash();
+                }
+            }
         }
-        if self.end.is_none() && self.user_tasks_alive() == 0 {
+        self.fs_after_step();
+        // With a crash still to come, the machine runs on after the last
+        // process exited: writeback and the journal go on.
+        if self.end.is_none() && self.user_tasks_alive() == 0 && !self.crash_pending() {
             self.end = Some(EndReason::AllExited);
         }
         #[cfg(debug_assertions)]
@@ -553,6 +601,9 @@ impl Sim {
     pub fn finish(&mut self) -> RunResult {
         if self.end.is_none() {
             self.end = Some(EndReason::StepBudget);
+        }
+        if self.fs.end.is_none() {
+            self.fs_unmount();
         }
         classify(self)
     }
@@ -688,7 +739,7 @@ impl Sim {
             "{}|{}|{}|{}|",
             self.now.0,
             self.mem.nr_free(),
-            self.mem.dirty.len(),
+            self.mem.write_pending(),
             self.mem.clean_lru.len()
         );
         for t in &self.tasks {
@@ -706,8 +757,23 @@ impl Sim {
             let _ = write!(s, "{}{}{}{};", m.flags, m.users, m.rss_anon, m.vmas.len());
         }
         for i in &self.inodes {
-            let _ = write!(s, "{}{}{};", i.i_size, i.acked, i.pages.len());
+            let _ = write!(
+                s,
+                "{}{}{}{}{};",
+                i.i_size,
+                i.acked,
+                i.pages.len(),
+                i.i_disksize,
+                i.nr_dirty
+            );
         }
+        let _ = write!(
+            s,
+            "{}{}{};",
+            self.fs.journal.next_tid,
+            self.fs.journal.commits,
+            self.fs.dev.inflight_requests()
+        );
         let mut q: Vec<(u64, Event)> = self.queue.iter().map(|Reverse(e)| (e.t.0, e.ev)).collect();
         q.sort();
         let _ = write!(s, "{q:?}");
@@ -760,6 +826,13 @@ impl Sim {
             assert!(
                 ino.i_size >= ino.max_i_size_seen,
                 "i_size shrank without a truncate"
+            );
+            assert!(
+                ino.i_disksize <= ino.i_size,
+                "{}: i_disksize {} beyond i_size {}",
+                ino.path,
+                ino.i_disksize,
+                ino.i_size
             );
         }
     }

@@ -116,3 +116,42 @@ fn every_preset_parses_and_round_trips() {
         assert_eq!(again.content_hash(), sc.content_hash(), "{}", p.id);
     }
 }
+
+#[test]
+fn fs_and_crash_sections_are_checked() {
+    let e = errs(&format!(
+        "{BASE}[fs]\ntype = \"xfs\"\ndata = \"writeback\"\n"
+    ));
+    assert_eq!(e[0].path, "fs.data", "{e:?}");
+    assert_eq!(e[0].line, Some(11));
+    assert!(e[0].message.contains("ext4"));
+    let e = errs(&format!("{BASE}[fs]\ndata = \"sideways\"\n"));
+    assert!(e[0].message.contains("sideways"), "{e:?}");
+    assert_eq!(e[0].line, Some(10));
+    let e = errs(&format!("{BASE}[fs]\ncommit_interval = \"0ns\"\n"));
+    assert_eq!(e[0].path, "fs.commit_interval", "{e:?}");
+    // Every problem of [crash] at once, each located.
+    let e = errs(&format!(
+        "{BASE}[crash]\nat = \"5s\"\nafter = \"kill\"\n[limits]\nduration = \"2s\"\n"
+    ));
+    let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+    assert!(paths.contains(&"crash.at"), "{paths:?}");
+    assert!(paths.contains(&"crash.after"), "{paths:?}");
+    let at = e.iter().find(|e| e.path == "crash.at").unwrap();
+    assert_eq!(at.line, Some(10));
+    assert!(at.message.contains("limits.duration"));
+    let e = errs(&format!("{BASE}[crash]\nwindow = [\"2s\", \"1s\"]\n"));
+    assert_eq!(e[0].path, "crash.window", "{e:?}");
+    assert!(e[0].message.contains("reversed"));
+    let e = errs(&format!("{BASE}[crash]\n"));
+    assert_eq!(e[0].path, "crash");
+    assert_eq!(e[0].line, Some(9));
+    let e = errs(&format!(
+        "{BASE}[crash]\nat = \"1s\"\nwindow = [\"0s\", \"1s\"]\n"
+    ));
+    assert_eq!(e[0].path, "crash.window");
+    let e = errs(&format!(
+        "{BASE}[crash]\nafter = \"lunch\"\nwindow = [\"0s\", \"1s\"]\n"
+    ));
+    assert!(e[0].message.contains("lunch"), "{e:?}");
+}

@@ -1,5 +1,8 @@
-//! Golden traces. `tests/golden/small-<seed>.trace` holds the full text trace of
-//! a small scenario; `tests/golden/hashes.txt` the trace hashes of the presets.
+//! Golden traces. `tests/golden/<small scenario>-<seed>.trace` holds the full
+//! text trace of a small scenario (`small`: writers and a hog on btrfs;
+//! `small-crash`: on ext4 data=writeback, with writeback, journal commits, a
+//! power loss and the recovery); `tests/golden/hashes.txt` the trace hashes of
+//! the presets.
 //! Regenerate with `OOMLAB_BLESS=1 cargo test -p oomlab-core --test golden`.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -21,13 +24,17 @@ pub const PAIRS: &[(&str, u64)] = &[
     ("r2", 0),
     ("r3", 1),
     ("r4", 2),
+    ("r5", 0),
+    ("r5", 2),
+    ("r5-nocrash", 0),
     ("small", 1),
     ("small", 2),
+    ("small-crash", 1),
 ];
 
 fn scenario(id: &str) -> oomlab_core::ValidScenario {
-    if id == "small" {
-        let text = std::fs::read_to_string(golden_dir().join("small.toml")).unwrap();
+    if id.starts_with("small") {
+        let text = std::fs::read_to_string(golden_dir().join(format!("{id}.toml"))).unwrap();
         parse_scenario(&text).unwrap()
     } else {
         presets::find(id).unwrap().load()
@@ -49,9 +56,9 @@ fn golden_traces() {
             r.trace_len,
             codes.join(",")
         ));
-        if *id == "small" {
+        if id.starts_with("small") {
             let text = trace_text(sim.trace());
-            let path = golden_dir().join(format!("small-{seed}.trace"));
+            let path = golden_dir().join(format!("{id}-{seed}.trace"));
             if bless() {
                 std::fs::write(&path, &text).unwrap();
             } else {

@@ -131,10 +131,22 @@ fn reaper_backs_off_from_mmu_notifiers_and_sets_oom_skip() {
         "stacks = \"heap\"",
         "stacks = \"heap\"\nmmu_notifier = true",
     );
-    let (r, t) = traced(&base("ext4", "none", "", &procs), 3);
-    assert!(t.iter().any(|x| x.msg.contains("MMU notifiers")));
-    assert!(r.unstable_at.is_none(), "nothing reaped");
-    assert!(t.iter().any(|x| x.msg == "MMF_OOM_SKIP set"));
+    // In some runs the victim exits before the reaper looks at it; in those
+    // where the reaper meets the notifiers, it backs off.
+    let mut met = 0;
+    for seed in 0..20 {
+        let (r, t) = traced(&base("ext4", "none", "", &procs), seed);
+        if !t.iter().any(|x| x.msg.contains("MMU notifiers")) {
+            continue;
+        }
+        met += 1;
+        assert!(r.unstable_at.is_none(), "seed {seed}: nothing reaped");
+        assert!(
+            t.iter().any(|x| x.msg.ends_with("MMF_OOM_SKIP set")),
+            "seed {seed}"
+        );
+    }
+    assert!(met > 0, "the reaper never met the notifiers in 20 seeds");
 }
 
 #[test]

@@ -24,6 +24,17 @@ fn r1_btrfs_reaches_zeros_with_zero_page_evidence() {
     let z = count(&rs, Outcome::ZerosInFile);
     assert!(z > 0, "R1 never reached zeros_in_file in {SEEDS} seeds");
     for r in rs.iter().filter(|r| r.has(Outcome::ZerosInFile)) {
+        // The zeros were read back from disk after a clean unmount: copied
+        // into the page cache, they became durable with no crash at all.
+        let end = r.fs_end.as_ref().expect("the run ends with an unmount");
+        assert!(!end.crashed, "seed {}: R1 has no crash", r.seed);
+        for f in &r.files {
+            assert_eq!(
+                f.disk_size, f.i_size,
+                "seed {}: {} not all on disk",
+                r.seed, f.path
+            );
+        }
         let bad: Vec<_> = r.files.iter().flat_map(|f| f.bad.iter()).collect();
         assert!(!bad.is_empty());
         for b in bad {
@@ -167,4 +178,120 @@ fn r6_shmem_buffer_is_never_reaped_and_stays_intact() {
         count(&rs, Outcome::Overkill) > 0,
         "R6 never needed a second victim"
     );
+}
+
+/// The files read back after R5's crash, and the same seeds' runs with
+/// another data mode or filesystem: the scenario text with `from` replaced.
+fn r5_variant(from: &str, to: &str) -> Vec<RunResult> {
+    let text = presets::find("r5").unwrap().text.replace(from, to);
+    assert_ne!(text, presets::find("r5").unwrap().text, "{from} not in R5");
+    let sc = oomlab_core::parse_scenario(&text).unwrap();
+    (0..SEEDS)
+        .map(|s| run(&sc, ChoiceSource::Seed(s)))
+        .collect()
+}
+
+fn crashed(rs: &[RunResult]) -> usize {
+    rs.iter()
+        .filter(|r| r.fs_end.as_ref().is_some_and(|e| e.crashed))
+        .count()
+}
+
+fn assert_no_disk_garbage(rs: &[RunResult], what: &str) {
+    for r in rs {
+        assert!(
+            !r.has(Outcome::StaleBeyondIsize) && !r.has(Outcome::ZerosBeyondIsize),
+            "{what}, seed {}: {:?}",
+            r.seed,
+            r.outcomes
+        );
+    }
+}
+
+#[test]
+fn r5_writeback_crash_exposes_stale_blocks() {
+    let rs = explore("r5");
+    let stale: Vec<&RunResult> = rs
+        .iter()
+        .filter(|r| r.has(Outcome::StaleBeyondIsize))
+        .collect();
+    assert!(
+        !stale.is_empty(),
+        "R5 never reached stale_beyond_isize in {SEEDS} seeds"
+    );
+    for r in &rs {
+        let end = r.fs_end.as_ref().expect("fs end");
+        assert!(
+            end.crashed,
+            "seed {}: R5 always crashes after its kill",
+            r.seed
+        );
+        let k = r.kills.first().expect("R5 kills");
+        assert!(
+            end.t >= k.t && end.t.since(k.t) <= 500_000_000,
+            "seed {}",
+            r.seed
+        );
+    }
+    for r in &stale {
+        for b in r.files.iter().flat_map(|f| f.bad.iter()) {
+            assert_eq!(b.outcome, Outcome::StaleBeyondIsize);
+            assert_eq!(b.provenance, Prov::StaleText, "seed {}", r.seed);
+            // Whole blocks the writeback had mapped: page-aligned ranges
+            // inside the recovered size.
+            assert_eq!(b.offset % 4096, 0);
+            let oomlab_core::outcome::Origin::Blocks {
+                first,
+                count,
+                mapped_by,
+            } = b.origin
+            else {
+                panic!("seed {}: stale bytes from a write", r.seed);
+            };
+            assert!(count >= 1 && first >= oomlab_core::fs::block::DATA_START);
+            assert!(mapped_by > 0 && mapped_by < r.trace_len);
+        }
+    }
+}
+
+#[test]
+fn r5_without_the_crash_never_shows_stale_blocks() {
+    let rs = explore("r5-nocrash");
+    assert_no_disk_garbage(&rs, "R5 without the crash");
+    for r in &rs {
+        let end = r.fs_end.as_ref().expect("fs end");
+        assert!(!end.crashed);
+        for f in &r.files {
+            assert_eq!(f.disk_size, f.i_size, "seed {}: {}", r.seed, f.path);
+        }
+    }
+}
+
+#[test]
+fn r5_ordered_and_journal_never_stale() {
+    for mode in ["ordered", "journal"] {
+        let rs = r5_variant("data = \"writeback\"", &format!("data = \"{mode}\""));
+        assert_no_disk_garbage(&rs, mode);
+        // The crashes happened (a run whose kill comes too late for its
+        // crash point to fall within the run ends cleanly), and after some
+        // of them the journal had committed file data that recovery brought
+        // back.
+        assert!(
+            crashed(&rs) * 2 > rs.len(),
+            "{mode}: {} crashes",
+            crashed(&rs)
+        );
+        assert!(
+            rs.iter().any(|r| r.files.iter().any(|f| f.disk_size > 0)),
+            "{mode}: nothing ever reached the disk before the crash"
+        );
+    }
+}
+
+#[test]
+fn r5_on_xfs_never_stale() {
+    let rs = r5_variant("type = \"ext4\"\ndata = \"writeback\"", "type = \"xfs\"");
+    assert_no_disk_garbage(&rs, "xfs");
+    assert!(crashed(&rs) * 2 > rs.len(), "xfs: {} crashes", crashed(&rs));
+    assert!(rs.iter().any(|r| r.files.iter().any(|f| f.disk_size > 0)));
 }

@@ -9,6 +9,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const HASHES: &str = include_str!("../../../tests/golden/hashes.txt");
 const SMALL: &str = include_str!("../../../tests/golden/small.toml");
+const SMALL_CRASH: &str = include_str!("../../../tests/golden/small-crash.toml");
 
 #[wasm_bindgen_test]
 fn golden_hashes_match_native() {
@@ -18,6 +19,8 @@ fn golden_hashes_match_native() {
         let (id, seed, hash) = (f[0], f[1].parse::<u64>().unwrap(), f[2]);
         let sc = if id == "small" {
             parse_scenario(SMALL).unwrap()
+        } else if id == "small-crash" {
+            parse_scenario(SMALL_CRASH).unwrap()
         } else {
             presets::find(id).unwrap().load()
         };

@@ -14,7 +14,7 @@
 //! smaller than a page (a page is uptodate once a full copy landed), delalloc
 //! space reservation.
 
-use crate::fs::{overlay, PcPage, Prov, Run};
+use crate::fs::{overlay, PcPage, Prov, Run, NO_BLOCK};
 use crate::kernel::entry::Fr;
 use crate::mm::memory::{Access, FaultFrame, FaultResult};
 use crate::mm::page_alloc::{AllocFrame, PageKind};
@@ -195,19 +195,20 @@ impl Sim {
                     return self.write_finish(tid, f);
                 };
                 let index = f.pos / PAGE_SIZE;
-                let ino = &mut self.inodes[f.inode as usize];
                 // Data written back earlier and reclaimed since is read back in.
-                let (runs, uptodate) = match ino.disk.get(&index) {
-                    Some(r) => (r.clone(), true),
+                let (runs, uptodate) = match self.inodes[f.inode as usize].map.get(&index) {
+                    Some(&(lba, _)) => (self.read_block(lba), true),
                     None => (Vec::new(), false),
                 };
-                ino.pages.insert(
+                self.inodes[f.inode as usize].pages.insert(
                     index,
                     PcPage {
                         pfn,
                         runs,
                         dirty: false,
                         uptodate,
+                        writeback: false,
+                        jtid: 0,
                     },
                 );
                 f.page = Some(pfn);
@@ -247,6 +248,7 @@ impl Sim {
                         prov,
                         pid,
                         event: ev,
+                        lba: NO_BLOCK,
                     });
                     copied += chunk;
                 }
@@ -299,6 +301,7 @@ impl Sim {
                             prov: Prov::NewBuffer,
                             pid,
                             event: ev,
+                            lba: NO_BLOCK,
                         },
                     );
                 }
@@ -306,11 +309,11 @@ impl Sim {
                     if full && copied == f.bytes {
                         p.uptodate = true;
                     }
-                    if !p.dirty {
-                        p.dirty = true;
-                        self.mem.dirty.push_back((f.inode, index));
-                    }
+                    self.set_page_dirty(f.inode, index);
                     self.set_i_size(f.inode, f.pos + copied);
+                    if self.fs.params.fs_type == crate::scenario::FsType::Ext4 {
+                        self.ext4_write_end(f.inode, index);
+                    }
                 }
                 f.copied = copied;
                 if copied == 0 {

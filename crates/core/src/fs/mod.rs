@@ -1,21 +1,36 @@
-//! Files: inodes with `i_size`, their page cache, and what has been written
-//! back. Every byte range carries its provenance, so that a file can later be
-//! classified by where its bytes came from, never by their values alone.
+//! Files: inodes with `i_size`, their page cache, their blocks on disk, and
+//! what is read back after the run. Every byte range carries its provenance,
+//! so that a file can later be classified by where its bytes came from, never
+//! by their values alone.
 //!
-//! Not modelled here: block allocation, journaling and crashes (the disk is an
-//! ideal store of written-back pages), `i_rwsem` (each writer in the presets has
-//! a file of its own), truncate, reads.
+//! The submodules follow the kernel: `filemap` (buffered write), `writeback`
+//! (the flusher and `balance_dirty_pages`), `block` (the disk), `jbd2` (the
+//! journal and the committing thread), `ext4`, `xfs`, `btrfs` (how each
+//! filesystem maps, orders and commits file data), `recovery` (crash, journal
+//! replay, clean unmount, and reading every file back).
+//!
+//! Not modelled here: `i_rwsem` (each writer in the presets has a file of its
+//! own), truncate and unlink during a run, reads by the programs, directories
+//! and inode allocation (an inode's own metadata block is implied by its
+//! entry in the journal), block sizes smaller than a page.
 
+pub mod block;
+pub mod btrfs;
+pub mod ext4;
 pub mod filemap;
+pub mod jbd2;
+pub mod recovery;
 pub mod writeback;
+pub mod xfs;
 
-use crate::scenario::PAGE_SIZE;
-use crate::sim::Sim;
+use crate::scenario::{FsParams, PAGE_SIZE};
+use crate::sim::{Sim, Tid};
+use crate::time::SimTime;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a run of bytes in a file page came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Prov {
     /// Copied from the writer's buffer, through its page table.
@@ -29,7 +44,34 @@ pub enum Prov {
     NewBuffer,
     /// A store through a MAP_SHARED file mapping.
     MmapStore,
+    /// Read from a disk block this run never wrote: text of a deleted file.
+    StaleText,
+    /// Read from a disk block this run never wrote: random bytes of a
+    /// deleted file.
+    StaleRandom,
+    /// Zeros of a block discarded on a read-zero-after-TRIM device.
+    Discarded,
+    /// Zeros of a block that was never written.
+    NeverWritten,
 }
+
+impl Prov {
+    /// Bytes that come from the disk rather than from any write of the run.
+    pub fn is_disk(self) -> bool {
+        matches!(
+            self,
+            Prov::StaleText | Prov::StaleRandom | Prov::Discarded | Prov::NeverWritten
+        )
+    }
+
+    /// Stale data of deleted files (non-zero, not written by the run).
+    pub fn is_stale(self) -> bool {
+        matches!(self, Prov::StaleText | Prov::StaleRandom)
+    }
+}
+
+/// No block: a run that has only been in memory.
+pub const NO_BLOCK: u64 = u64::MAX;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Run {
@@ -42,8 +84,12 @@ pub struct Run {
     pub expected: u8,
     pub prov: Prov,
     pub pid: u32,
-    /// Trace index of the event that wrote it.
+    /// Trace index of the event that wrote it (0 for disk provenance).
     pub event: u64,
+    /// The disk block the bytes were read from once read back ([`NO_BLOCK`]
+    /// while only in memory). For stale provenance the bytes are
+    /// `block::stale_byte(prov, lba, offset in block)`, not `value`.
+    pub lba: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -52,6 +98,21 @@ pub struct PcPage {
     pub runs: Vec<Run>,
     pub dirty: bool,
     pub uptodate: bool,
+    /// `PG_writeback`: a write of the page is in flight.
+    pub writeback: bool,
+    /// data=journal: the transaction that journaled the page's data last.
+    pub(crate) jtid: u32,
+}
+
+/// A file as read back from disk after the crash or the clean unmount.
+#[derive(Clone, Debug)]
+pub struct ReadBack {
+    /// The on-disk size after recovery.
+    pub size: u64,
+    /// Runs by file offset, clipped to `size`.
+    pub runs: Vec<(u64, Run)>,
+    /// After a crash (true) or a clean unmount.
+    pub crashed: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -62,8 +123,20 @@ pub struct Inode {
     /// Sum of positive write() results the processes saw (`S_ack`).
     pub acked: u64,
     pub pages: BTreeMap<u64, PcPage>,
-    /// Written-back content, by page index.
-    pub disk: BTreeMap<u64, Vec<Run>>,
+    /// The size the next transaction writes to disk: ext4 `i_disksize`, XFS
+    /// `di_size`, btrfs `disk_i_size`.
+    pub i_disksize: u64,
+    /// Block map in memory: page index → (block, trace record that mapped it).
+    pub(crate) map: BTreeMap<u64, (u64, u64)>,
+    /// `inode->dirtied_when`, while the inode has dirty pages.
+    pub(crate) dirtied_when: Option<SimTime>,
+    /// `mapping->writeback_index`: where cyclic writeback resumes.
+    pub(crate) writeback_index: u64,
+    pub(crate) nr_dirty: u64,
+    /// The durable on-disk size at the first fatal signal of the run.
+    pub disk_size_at_kill: Option<u64>,
+    /// The file as read back at the end of the run.
+    pub read_back: Option<ReadBack>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -86,23 +159,25 @@ impl Inode {
         }
     }
 
-    /// The file's current content as runs: page cache over written-back data.
+    /// The file's content as runs by file offset: as read back from disk
+    /// once the run has ended, the page cache before that.
     pub fn content(&self) -> Vec<(u64, Run)> {
+        if let Some(rb) = &self.read_back {
+            return rb.runs.clone();
+        }
         let mut out = Vec::new();
-        let last = self.i_size.div_ceil(PAGE_SIZE);
-        for index in 0..last {
-            let runs = match self.pages.get(&index) {
-                Some(p) if p.uptodate || !p.runs.is_empty() => &p.runs,
-                _ => match self.disk.get(&index) {
-                    Some(r) => r,
-                    None => continue,
-                },
-            };
-            for r in runs {
+        for (index, p) in self.pages.range(0..self.i_size.div_ceil(PAGE_SIZE)) {
+            for r in &p.runs {
                 out.push((index * PAGE_SIZE + u64::from(r.off), *r));
             }
         }
         out
+    }
+
+    /// The file's size as it reads: after the run, the size read back from
+    /// disk; before, `i_size`.
+    pub fn size(&self) -> u64 {
+        self.read_back.as_ref().map_or(self.i_size, |r| r.size)
     }
 }
 
@@ -144,7 +219,13 @@ impl Sim {
             max_i_size_seen: 0,
             acked: 0,
             pages: BTreeMap::new(),
-            disk: BTreeMap::new(),
+            i_disksize: 0,
+            map: BTreeMap::new(),
+            dirtied_when: None,
+            writeback_index: 0,
+            nr_dirty: 0,
+            disk_size_at_kill: None,
+            read_back: None,
         });
         (self.inodes.len() - 1) as u32
     }
@@ -161,7 +242,7 @@ impl Sim {
     pub(crate) fn evict_page_cache(&mut self, inode: u32, index: u64) -> Option<u32> {
         let ino = &mut self.inodes[inode as usize];
         match ino.pages.get(&index) {
-            Some(p) if !p.dirty => {
+            Some(p) if !p.dirty && !p.writeback => {
                 let p = ino.pages.remove(&index).expect("present");
                 Some(p.pfn)
             }
@@ -191,15 +272,152 @@ impl Sim {
             },
             pid,
             event,
+            lba: NO_BLOCK,
         };
         if let Some(p) = self.inodes[inode as usize].pages.get_mut(&index) {
             overlay(&mut p.runs, run);
             p.uptodate = true;
-            if !p.dirty {
-                p.dirty = true;
-                self.mem.dirty.push_back((inode, index));
+            self.set_page_dirty(inode, index);
+        }
+    }
+
+    /// `set_page_dirty` → `__mark_inode_dirty`: the first dirty page puts the
+    /// inode on the flusher's dirty list with `dirtied_when = now`, and arms
+    /// the flusher's periodic wake-up (`wb_wakeup_delayed`).
+    pub(crate) fn set_page_dirty(&mut self, inode: u32, index: u64) {
+        let ino = &mut self.inodes[inode as usize];
+        let Some(p) = ino.pages.get_mut(&index) else {
+            return;
+        };
+        if p.dirty {
+            return;
+        }
+        p.dirty = true;
+        ino.nr_dirty += 1;
+        self.mem.nr_dirty += 1;
+        if ino.dirtied_when.is_none() {
+            ino.dirtied_when = Some(self.now);
+            self.fs.b_dirty.insert((self.now.0, inode));
+            self.wb_wakeup_delayed();
+        }
+    }
+
+    /// The page is clean again (its writeback was submitted, or its journal
+    /// transaction committed).
+    pub(crate) fn clear_page_dirty(&mut self, inode: u32, index: u64) {
+        let ino = &mut self.inodes[inode as usize];
+        let Some(p) = ino.pages.get_mut(&index) else {
+            return;
+        };
+        if !p.dirty {
+            return;
+        }
+        p.dirty = false;
+        ino.nr_dirty -= 1;
+        self.mem.nr_dirty -= 1;
+        if ino.nr_dirty == 0 {
+            if let Some(w) = ino.dirtied_when.take() {
+                self.fs.b_dirty.remove(&(w.0, inode));
             }
         }
+    }
+
+    /// What reading block `lba` returns while the machine runs: a committed
+    /// but not yet checkpointed journal copy (data=journal), else the disk's
+    /// latest content, cache included.
+    pub(crate) fn read_block(&self, lba: u64) -> Vec<Run> {
+        for c in self.fs.journal.log.iter().rev() {
+            if let Some((_, b)) = c.data.iter().rev().find(|(l, _)| *l == lba) {
+                return block::BlockView::from_block(b).into_runs(lba);
+            }
+        }
+        self.fs.dev.read_current(lba).into_runs(lba)
+    }
+
+    /// The on-disk size a recovery would find now: the last committed
+    /// transaction that set it, else the checkpointed inode.
+    pub(crate) fn durable_size(&self, inode: u32) -> u64 {
+        self.fs.journal.durable_size(inode)
+    }
+}
+
+/// Filesystem-wide state: the disk, the journal, the flusher's lists, the
+/// block allocator and the crash plan.
+#[derive(Clone, Debug)]
+pub struct FsState {
+    pub params: FsParams,
+    pub dev: block::BlockDev,
+    pub journal: jbd2::Journal,
+    /// Next free block of the allocator (blocks are never freed back to it).
+    pub(crate) next_lba: u64,
+    /// The flusher's `b_dirty` list: (dirtied_when, inode).
+    pub(crate) b_dirty: BTreeSet<(u64, u32)>,
+    /// `wb->last_old_flush`.
+    pub(crate) last_old_flush: SimTime,
+    /// The flusher sleeps with its periodic timer armed.
+    pub(crate) wb_timer: bool,
+    /// Pages that reclaim asked the flusher to write (`wakeup_flusher_threads`).
+    pub(crate) vmscan_pages: u64,
+    /// The bio mempool's reserved elements.
+    pub(crate) bio_pool: Vec<u32>,
+    /// The thread that commits the journal (jbd2, xfs-cil, btrfs-transaction).
+    pub(crate) committer: Option<Tid>,
+    /// It sleeps with its commit timer armed.
+    pub(crate) commit_timer: bool,
+    /// A commit was asked for (data=journal writeback, sync).
+    pub(crate) commit_requested: bool,
+    /// Tasks waiting for the next commit to complete.
+    pub(crate) commit_waiters: Vec<Tid>,
+    /// The crash, once its time is known.
+    pub(crate) crash_at: Option<SimTime>,
+    /// The crash plan's anchor has been reached (or there is no plan).
+    pub(crate) crash_armed: bool,
+    pub(crate) kill_seen: bool,
+    /// What happened at the end of the run.
+    pub end: Option<recovery::FsEnd>,
+}
+
+impl FsState {
+    pub(crate) fn new(params: FsParams, disk_bandwidth: u64) -> FsState {
+        let dev = block::BlockDev::new(
+            disk_bandwidth,
+            params.write_cache,
+            params.read_zero_after_trim,
+            params.history,
+            params.discard,
+        );
+        FsState {
+            params,
+            dev,
+            journal: jbd2::Journal::default(),
+            next_lba: block::DATA_START,
+            b_dirty: BTreeSet::new(),
+            last_old_flush: SimTime::ZERO,
+            wb_timer: false,
+            vmscan_pages: 0,
+            bio_pool: Vec::new(),
+            committer: None,
+            commit_timer: false,
+            commit_requested: false,
+            commit_waiters: Vec::new(),
+            crash_at: None,
+            crash_armed: false,
+            kill_seen: false,
+            end: None,
+        }
+    }
+
+    /// `ext4_mb_new_blocks` / `xfs_bmapi_write` / `btrfs_reserve_extent`:
+    /// `n` contiguous blocks from the free space.
+    pub(crate) fn alloc_blocks(&mut self, n: u64) -> u64 {
+        let lba = self.next_lba;
+        self.next_lba += n;
+        lba
+    }
+
+    /// Whether a block was ever handed out by the allocator.
+    pub fn was_allocated(&self, lba: u64) -> bool {
+        (block::DATA_START..self.next_lba).contains(&lba)
     }
 }
 
@@ -216,6 +434,7 @@ mod tests {
             prov: Prov::Copied,
             pid: 1,
             event: 0,
+            lba: NO_BLOCK,
         }
     }
 

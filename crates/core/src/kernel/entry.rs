@@ -56,6 +56,7 @@ impl Sim {
                 Frame::ShrinkSlab(x) => self.step_shrink_slab(tid, x),
                 Frame::Xlog(x) => self.step_xlog(tid, x),
                 Frame::Khugepaged(x) => self.step_khugepaged(tid, x),
+                Frame::Journal(x) => self.step_journal(tid, x),
             };
             let t = &mut self.tasks[tid as usize];
             match r {

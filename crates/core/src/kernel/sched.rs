@@ -125,6 +125,7 @@ impl Sim {
             KthreadKind::Khugepaged => {
                 Frame::Khugepaged(crate::mm::khugepaged::KhugepagedFrame::first())
             }
+            KthreadKind::Jbd2 | KthreadKind::BtrfsTransaction => Frame::Journal(Default::default()),
         };
         self.tasks[tid as usize].frames.push(frame);
         if kind == KthreadKind::Kswapd {
@@ -142,6 +143,7 @@ impl Sim {
             KthreadKind::Flusher => "wb_wait_for_work",
             KthreadKind::XfsLog => "worker_thread",
             KthreadKind::Khugepaged => "khugepaged_wait",
+            KthreadKind::Jbd2 | KthreadKind::BtrfsTransaction => "j_wait_commit",
         });
         if kind == KthreadKind::Khugepaged {
             let ns = self.toggles.khugepaged_scan_sleep;
@@ -442,6 +444,7 @@ impl Frame {
             Frame::ShrinkSlab(_) => "shrink_slab",
             Frame::Xlog(_) => "xlog_cil_push_work",
             Frame::Khugepaged(_) => "khugepaged",
+            Frame::Journal(_) => "kjournald2",
         }
     }
 }

@@ -41,8 +41,9 @@ pub struct MemState {
     pub(crate) slab: Vec<u32>,
     /// Clean page-cache pages of scenario files, oldest first.
     pub(crate) clean_lru: VecDeque<(u32, u64)>,
-    /// Dirty page-cache pages, oldest first.
-    pub(crate) dirty: VecDeque<(u32, u64)>,
+    /// `NR_FILE_DIRTY` and `NR_WRITEBACK` of the scenario's files.
+    pub(crate) nr_dirty: u64,
+    pub(crate) nr_writeback: u64,
 }
 
 impl MemState {
@@ -85,8 +86,14 @@ impl MemState {
             boot_cache,
             slab: slabv,
             clean_lru: VecDeque::new(),
-            dirty: VecDeque::new(),
+            nr_dirty: 0,
+            nr_writeback: 0,
         }
+    }
+
+    /// Dirty pages and pages under writeback (`NR_ZONE_WRITE_PENDING`).
+    pub(crate) fn write_pending(&self) -> u64 {
+        self.nr_dirty + self.nr_writeback
     }
 
     pub fn nr_free(&self) -> u64 {
@@ -95,7 +102,7 @@ impl MemState {
 
     /// Pages on the file LRU (`nr_eligible` for slab pressure).
     pub fn nr_lru(&self) -> u64 {
-        (self.boot_cache.len() + self.clean_lru.len() + self.dirty.len()) as u64
+        (self.boot_cache.len() + self.clean_lru.len()) as u64 + self.write_pending()
     }
 
     pub fn nr_reclaimable(&self) -> u64 {
@@ -162,6 +169,9 @@ pub(crate) struct AllocFrame {
     /// (khugepaged's huge page): one reclaim attempt, then fail; never the
     /// OOM killer, never the reserves (`__GFP_NOMEMALLOC`).
     costly: bool,
+    /// `__GFP_NOFAIL`: after `out_of_memory`, the reserves (filesystem
+    /// writeback and journal allocations).
+    nofail: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +195,7 @@ impl AllocFrame {
             no_wmark: false,
             slab_called: false,
             costly: false,
+            nofail: false,
         }
     }
 
@@ -193,6 +204,14 @@ impl AllocFrame {
         AllocFrame {
             costly: true,
             ..AllocFrame::new(true, kind)
+        }
+    }
+
+    /// `GFP_NOFS | __GFP_NOFAIL`.
+    pub(crate) fn new_nofail(kind: PageKind) -> AllocFrame {
+        AllocFrame {
+            nofail: true,
+            ..AllocFrame::new(false, kind)
         }
     }
 }
@@ -303,6 +322,18 @@ impl Sim {
                     // Costly orders do not retry and do not OOM-kill.
                     return Fr::Done(Ret::NoPage, Step::Busy(100));
                 }
+                if f.nofail && progress == 0 && self.mem.nr_free() > w.min - w.min / 4 {
+                    // The __GFP_NOFAIL fallback, ALLOC_HARDER: a quarter of
+                    // the min reserve (taken at once instead of after the
+                    // retries that lead there).
+                    self.tr(
+                        tid,
+                        "__alloc_pages_slowpath",
+                        TraceKind::Alloc,
+                        "__GFP_NOFAIL: ALLOC_HARDER".into(),
+                    );
+                    return self.got_page(f.kind);
+                }
                 // should_reclaim_retry: the file LRU, dirty pages included,
                 // counts as reclaimable; with writeback pending, wait for it
                 // rather than declaring OOM.
@@ -311,7 +342,10 @@ impl Sim {
                 } else {
                     f.no_progress_loops += 1;
                 }
-                let write_pending = self.mem.dirty.len() as u64;
+                // Dirty pages only: 4.13 also counts pages under writeback
+                // (NR_ZONE_WRITE_PENDING); the model keeps few of those (see
+                // fs::block::NR_REQUESTS) and leaves them out.
+                let write_pending = self.mem.nr_dirty;
                 let reclaimable = self.mem.nr_reclaimable() + write_pending;
                 let available = self.mem.nr_free() + reclaimable;
                 if f.no_progress_loops <= MAX_RECLAIM_RETRIES && available > w.min {
@@ -375,6 +409,16 @@ impl Sim {
                         .into(),
                     );
                     return Fr::Done(Ret::NoPage, Step::Busy(100));
+                }
+                if f.nofail && self.mem.nr_free() > 0 {
+                    // __alloc_pages_cpuset_fallback with ALLOC_NO_WATERMARKS.
+                    self.tr(
+                        tid,
+                        "__alloc_pages_may_oom",
+                        TraceKind::Alloc,
+                        "__GFP_NOFAIL: ALLOC_NO_WATERMARKS".into(),
+                    );
+                    return self.got_page(f.kind);
                 }
                 // out_of_memory made progress (a kill, a victim, or !__GFP_FS).
                 f.no_progress_loops = 0;

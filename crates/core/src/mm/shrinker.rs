@@ -183,6 +183,8 @@ pub(crate) struct XlogFrame {
     pages: Vec<u32>,
     /// Pinned inodes this checkpoint unpins.
     unpins: u64,
+    /// The log write's `REQ_PREFLUSH` covers device writes up to this one.
+    flush_upto: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -214,7 +216,7 @@ impl Sim {
             return None;
         }
         // Dirty pages are scanned too, though not reclaimed.
-        let dirty = self.mem.dirty.len() as u64;
+        let dirty = self.mem.nr_dirty;
         let lru_scanned = lru_freed + SWAP_CLUSTER_MAX.saturating_sub(lru_freed).min(dirty);
         let total = shrink_slab_total(
             self.xfs.nr_deferred,
@@ -484,9 +486,22 @@ impl Sim {
         match f.phase {
             XlogPhase::Wait => {
                 if !self.xfs.log.force_pending {
-                    self.tasks[tid as usize].pf_memalloc_pid.clear();
-                    self.sleep_task(tid, TaskState::Interruptible, None, "worker_thread");
-                    return Fr::Stay(Step::Sleep);
+                    // xfs_log_worker: file data metadata in the CIL is
+                    // forced out every commit_interval (fs::xfs).
+                    match self.xfs_log_work_due() {
+                        Ok(()) => self.xfs.log.force_pending = true,
+                        Err(timeout) => {
+                            self.tasks[tid as usize].pf_memalloc_pid.clear();
+                            self.fs.commit_timer = timeout.is_some();
+                            self.sleep_task(
+                                tid,
+                                TaskState::Interruptible,
+                                timeout,
+                                "worker_thread",
+                            );
+                            return Fr::Stay(Step::Sleep);
+                        }
+                    }
                 }
                 f.unpins = self.xfs.pinned.len() as u64;
                 f.phase = XlogPhase::Allocated;
@@ -519,6 +534,8 @@ impl Sim {
                     );
                 }
                 f.phase = XlogPhase::IoDone;
+                self.xfs_cil_push();
+                f.flush_upto = self.fs.dev.seq;
                 self.tr(
                     tid,
                     "xlog_state_release_iclog",
@@ -549,6 +566,9 @@ impl Sim {
                     TraceKind::Reclaim,
                     format!("{n} inode pages unpinned"),
                 );
+                if let Some(msg) = self.xfs_cil_committed(f.flush_upto) {
+                    self.tr(tid, "xlog_cil_committed", TraceKind::Writeback, msg);
+                }
                 let waiters = std::mem::take(&mut self.xfs.log.waiters);
                 let cpu = self.cpu_of(tid);
                 for w in waiters {

@@ -49,7 +49,7 @@ impl Sim {
         if freed > 0 {
             self.progress();
         }
-        if freed < nr && !self.mem.dirty.is_empty() {
+        if freed < nr && self.mem.nr_dirty > 0 {
             // shrink_inactive_list found only dirty pages: wakeup_flusher_threads.
             self.wb_vmscan = true;
             self.wakeup_flusher(tid);

@@ -26,6 +26,14 @@ pub const PRESETS: &[Preset] = &[
         text: include_str!("r4.toml"),
     },
     Preset {
+        id: "r5",
+        text: include_str!("r5.toml"),
+    },
+    Preset {
+        id: "r5-nocrash",
+        text: include_str!("r5-nocrash.toml"),
+    },
+    Preset {
         id: "r6",
         text: include_str!("r6.toml"),
     },
