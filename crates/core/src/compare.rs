@@ -13,7 +13,6 @@
 
 use crate::scenario::{validate, Scenario, ScenarioError, ValidScenario};
 use crate::trace::TraceRecord;
-use serde::Deserialize;
 
 /// `sc` with each `path=value` override applied.
 pub fn apply_overrides(
@@ -62,7 +61,15 @@ pub fn apply_overrides(
         }
         t.insert(last.to_string(), val);
     }
-    let s = Scenario::deserialize(v).map_err(|e| err("", e.message().to_string()))?;
+    // Back to text and deserialized from there: the scenario types then have
+    // one deserializer in the bundle, the text's (see `parse_scenario`).
+    let text = toml::to_string(&v).map_err(|e| {
+        err(
+            "",
+            format!("the overridden scenario does not serialize: {e}"),
+        )
+    })?;
+    let s = toml::from_str::<Scenario>(&text).map_err(|e| err("", e.message().to_string()))?;
     validate(s, None)
 }
 

@@ -914,7 +914,7 @@ pub fn parse_scenario(text: &str) -> Result<ValidScenario, Vec<ScenarioError>> {
             }]);
         }
     };
-    let value = migrate(value).map_err(|m| {
+    migrate(value).map_err(|m| {
         vec![ScenarioError {
             path: "version".into(),
             line: locate(text, "version").map(|p| p.0),
@@ -922,43 +922,31 @@ pub fn parse_scenario(text: &str) -> Result<ValidScenario, Vec<ScenarioError>> {
             message: m,
         }]
     })?;
-    // The current version deserializes straight from the text, so that type
-    // errors carry a span; an older one goes through the migrated value.
-    let direct =
-        if value.get("version").and_then(|v| v.as_integer()) == Some(i64::from(SCENARIO_VERSION)) {
-            Some(toml::from_str::<Scenario>(text))
-        } else {
-            None
-        };
-    if let Some(Err(e)) = &direct {
-        if let Some(span) = e.span() {
-            let (line, column) = offset_to_line_col(text, span.start);
-            let key = e
-                .message()
-                .split('`')
-                .nth(1)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            return Err(vec![ScenarioError {
-                path: key,
-                line: Some(line),
-                column: Some(column),
-                message: e.message().to_string(),
-            }]);
-        }
-    }
-    let scenario: Scenario = match Scenario::deserialize(value) {
+    // Version 1 is the only one, so `migrate` has nothing to rewrite and the
+    // scenario deserializes straight from the text: type errors carry a span,
+    // and the scenario types are deserialized by one deserializer only (from
+    // the text; none from a `toml::Value`), which keeps the wasm bundle small.
+    // An older version, once there is one, would be migrated on the value and
+    // written back to text first.
+    let scenario: Scenario = match toml::from_str::<Scenario>(text) {
         Ok(s) => s,
         Err(e) => {
-            // toml's error for a Value carries no span; find the field it names.
             let msg = e.message().to_string();
             let key = msg
                 .split('`')
                 .nth(1)
                 .map(|s| s.to_string())
                 .unwrap_or_default();
-            let (line, column) =
-                find_key_anywhere(text, &key).map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            let (line, column) = match e.span() {
+                Some(span) => {
+                    let (l, c) = offset_to_line_col(text, span.start);
+                    (Some(l), Some(c))
+                }
+                // No span: find the field the message names.
+                None => {
+                    find_key_anywhere(text, &key).map_or((None, None), |(l, c)| (Some(l), Some(c)))
+                }
+            };
             return Err(vec![ScenarioError {
                 path: key,
                 line,

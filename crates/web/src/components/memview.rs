@@ -90,7 +90,7 @@ pub fn mem_view(p: &Props) -> Html {
                     { for v.victim_vmas.iter().map(|m| html! {
                         <tr>
                             <td>{ format!("{:x}-{:x}", m.start, m.end) }</td>
-                            <td>{ format!("{:?}", m.kind).to_lowercase() }</td>
+                            <td>{ format!("{:?}", m.kind).to_ascii_lowercase() }</td>
                             <td>{ if m.reapable { "yes" } else { "no" } }</td>
                             <td>{ m.present }</td>
                             <td>{ m.zero }</td>

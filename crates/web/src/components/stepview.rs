@@ -191,7 +191,7 @@ pub fn step_view(p: &Props) -> Html {
                             <thead><tr><th>{ "range" }</th><th>{ "kind" }</th><th>{ "reapable" }</th><th>{ "present" }</th><th>{ "zero pfn" }</th></tr></thead>
                             <tbody>
                                 { for m.vmas.iter().map(|v| html! {
-                                    <tr><td>{ format!("{:x}-{:x}", v.start, v.end) }</td><td>{ format!("{:?}", v.kind).to_lowercase() }</td>
+                                    <tr><td>{ format!("{:x}-{:x}", v.start, v.end) }</td><td>{ format!("{:?}", v.kind).to_ascii_lowercase() }</td>
                                         <td>{ if v.reapable { "yes" } else { "no" } }</td><td>{ v.present }</td><td>{ v.zero }</td></tr>
                                 }) }
                             </tbody>
@@ -219,12 +219,12 @@ pub fn step_view(p: &Props) -> Html {
                         <thead><tr><th>{ "pid" }</th><th>{ "comm" }</th><th>{ "state" }</th><th>{ "where" }</th></tr></thead>
                         <tbody>
                             { for st.tasks.iter().map(|t| html! {
-                                <tr class={classes!(format!("{:?}", t.state).to_lowercase())}>
+                                <tr class={classes!(format!("{:?}", t.state).to_ascii_lowercase())}>
                                     <td>{ t.pid }</td>
                                     <td>{ &t.comm }</td>
                                     <td>{ format!("{}{}", serde_state(t), if t.on_cpu { format!(" cpu{}", t.cpu) } else { String::new() }) }</td>
                                     <td title={t.flags.join(" ")}>
-                                        { if t.kernel_stack.is_empty() { format!("{:?}", t.mode).to_lowercase() } else { t.kernel_stack.join(" › ") } }
+                                        { if t.kernel_stack.is_empty() { format!("{:?}", t.mode).to_ascii_lowercase() } else { t.kernel_stack.join(" › ") } }
                                         if let Some(b) = t.blocked_on { <span class="muted">{ format!(" (on {b})") }</span> }
                                         if !t.flags.is_empty() { <span class="muted">{ format!(" [{}]", t.flags.join(" ")) }</span> }
                                     </td>

@@ -755,7 +755,7 @@ pub fn timeline(p: &Props) -> Html {
                 <span class="lg"><span class="swatch band-kernel"></span>{ "kernel mode" }</span>
                 <span class="lg"><span class="swatch band-user"></span>{ "user mode" }</span>
                 { for [TraceKind::Sched, TraceKind::Ipi, TraceKind::Lock, TraceKind::Fault, TraceKind::Alloc, TraceKind::Oom, TraceKind::Reap, TraceKind::Signal, TraceKind::Copy, TraceKind::Writeback, TraceKind::Tlb].iter().map(|k| html! {
-                    <span class="lg"><span class="swatch" style={format!("background:{}", kind_color(*k))}></span>{ format!("{k:?}").to_lowercase() }</span>
+                    <span class="lg"><span class="swatch" style={format!("background:{}", kind_color(*k))}></span>{ format!("{k:?}").to_ascii_lowercase() }</span>
                 }) }
                 <span class="muted" ref={stats_ref}></span>
             </div>

@@ -33,15 +33,17 @@ pub fn trace_view(p: &Props) -> Html {
                 p.view.result.trace_hash,
             ),
             move |(f, _, _)| {
-                let f = f.to_lowercase();
+                // Trace text is kernel names and numbers: ASCII case folding
+                // matches it and keeps Unicode's case tables out of the bundle.
+                let f = f.to_ascii_lowercase();
                 view.trace
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| {
                         f.is_empty()
                             || r.func.contains(f.as_str())
-                            || r.msg.to_lowercase().contains(&f)
-                            || r.comm.to_lowercase().contains(&f)
+                            || r.msg.to_ascii_lowercase().contains(&f)
+                            || r.comm.to_ascii_lowercase().contains(&f)
                     })
                     .map(|(i, _)| i)
                     .collect::<Vec<usize>>()
@@ -99,7 +101,7 @@ pub fn trace_view(p: &Props) -> Html {
                         let on = p.on_focus.clone();
                         let hv = p.on_hover.clone();
                         html! {
-                            <div class={classes!("trace-row", format!("k-{:?}", r.kind).to_lowercase(),
+                            <div class={classes!("trace-row", format!("k-{:?}", r.kind).to_ascii_lowercase(),
                                     (p.focus == Some(idx)).then_some("focus"), (p.hover == Some(idx)).then_some("hover"),
                                     p.marked.contains(&idx).then_some("critical"))}
                                 title={p.marked.contains(&idx).then_some("a critical decision of the shrunk run is taken just before this record")}
