@@ -72,6 +72,12 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(p).unwrap().trim().to_string()
 }
 
+/// A checked-in link made by the current model (`OOMLAB_BLESS=1 cargo test
+/// -p oomlab-core --test explore` writes them when the model version moves).
+fn current_fixture(name: &str) -> String {
+    fixture(&format!("model{}-{name}.txt", oomlab_core::MODEL_VERSION))
+}
+
 fn r1_link(seed: u64) -> String {
     let sc = presets::find("r1").unwrap().load();
     Permalink::new(&sc, ChoiceSource::Seed(seed)).encode()
@@ -421,8 +427,8 @@ fn shrink_of_a_run_without_the_outcome_exits_1() {
 
 #[test]
 fn replay_fixtures() {
-    for name in ["r1-seed3.txt", "r2-deviations.txt"] {
-        let link = fixture(name);
+    for name in ["r1-seed3", "r2-deviations"] {
+        let link = current_fixture(name);
         let want = core_outcomes(&link);
         let o = ok(&["replay", &link]);
         assert!(
@@ -444,7 +450,7 @@ fn replay_fixtures() {
 
 #[test]
 fn export_chrome_is_trace_event_json() {
-    let o = ok(&["export", &fixture("r1-seed3.txt"), "--format", "chrome"]);
+    let o = ok(&["export", &current_fixture("r1-seed3"), "--format", "chrome"]);
     let v: Value = serde_json::from_str(&o.stdout).expect("chrome export is JSON");
     let evs = v["traceEvents"].as_array().unwrap();
     assert!(evs.len() > 1000);
@@ -546,7 +552,7 @@ fn bad_permalinks() {
     bad_input(&["replay", "not-a-link"], "bad permalink");
     bad_input(&["replay", "v1.AAAA"], "truncated or damaged");
     bad_input(&["replay", ""], "bad permalink");
-    let good = fixture("r1-seed3.txt");
+    let good = current_fixture("r1-seed3");
     let cut = &good[..good.len() / 2];
     bad_input(&["replay", cut], "bad permalink");
     bad_input(&["shrink", cut], "bad permalink");
@@ -567,6 +573,11 @@ fn permalink_from_another_model_version_is_refused() {
     );
     bad_input(&["shrink", &link], "model version");
     bad_input(&["export", &link, "--format", "chrome"], "model version");
+    // A checked-in link from model 1 is refused the same way.
+    bad_input(
+        &["replay", &fixture("model1-r1-seed3.txt")],
+        "model version 1",
+    );
 }
 
 #[test]

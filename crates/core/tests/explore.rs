@@ -155,13 +155,16 @@ fn permalink_fixtures_decode_forever() {
         std::fs::create_dir_all(&dir).unwrap();
         let sc = presets::find("r1").unwrap().load();
         std::fs::write(
-            dir.join("r1-seed3.txt"),
+            dir.join(format!("model{}-r1-seed3.txt", oomlab_core::MODEL_VERSION)),
             Permalink::new(&sc, ChoiceSource::Seed(3)).encode(),
         )
         .unwrap();
         let sc = presets::find("r2").unwrap().load();
         std::fs::write(
-            dir.join("r2-deviations.txt"),
+            dir.join(format!(
+                "model{}-r2-deviations.txt",
+                oomlab_core::MODEL_VERSION
+            )),
             Permalink::new(
                 &sc,
                 ChoiceSource::Deviations {
@@ -173,7 +176,7 @@ fn permalink_fixtures_decode_forever() {
         )
         .unwrap();
     }
-    let mut n = 0;
+    let (mut n, mut older) = (0, 0);
     for e in std::fs::read_dir(&dir).unwrap() {
         let path = e.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -182,10 +185,16 @@ fn permalink_fixtures_decode_forever() {
         if p.is_current_model() {
             let r = run(&sc, p.source.clone());
             assert!(!r.outcomes.is_empty());
+        } else {
+            assert!(p.model_version < oomlab_core::MODEL_VERSION);
+            older += 1;
         }
         n += 1;
     }
     assert!(n >= 2);
+    // Links made by model 1 still decode to their scenario and say which
+    // model made them.
+    assert!(older >= 1, "a fixture from an older model");
 }
 
 #[test]
