@@ -27,6 +27,8 @@ pub const PAIRS: &[(&str, u64)] = &[
     ("r5", 0),
     ("r5", 2),
     ("r5-nocrash", 0),
+    ("r7", 0),
+    ("r8", 0),
     ("small", 1),
     ("small", 2),
     ("small-crash", 1),

@@ -15,7 +15,11 @@
 //! The queue: asynchronous writes (writeback) are served in submission order
 //! at the disk's bandwidth; synchronous writes (the journal) are served next,
 //! ahead of queued writeback, as CFQ and deadline do. That is why a journal
-//! commit can reach the disk before data that was submitted earlier.
+//! commit can reach the disk before data that was submitted earlier. XFS
+//! metadata buffers written by inode reclaim (`xfs_bwrite`, no `REQ_SYNC`)
+//! are asynchronous requests: they wait for a free request and behind the
+//! queued writeback. They carry no block content (metadata has no home
+//! location in the model).
 //!
 //! With a write cache, a completed write sits in the cache until a flush
 //! (`REQ_PREFLUSH`: every write completed before the flush was issued becomes
@@ -98,6 +102,10 @@ pub(crate) enum BioKind {
     /// Journal blocks (descriptor, metadata, journaled data) or a commit
     /// record; the committing thread waits for it.
     Journal,
+    /// A metadata buffer written by `xfs_bwrite` (an inode cluster): no
+    /// `XBF_SYNCIO`, so an ordinary write queued behind writeback; the
+    /// submitter waits for it (`xfs_buf_iowait`).
+    Metadata,
 }
 
 #[derive(Clone, Debug)]

@@ -354,10 +354,23 @@ impl Sim {
         {
             t.ordered.remove(&id);
         }
+        if !bio.sync {
+            // A request went back to the queue's pool: `get_request` waiters
+            // other than the flusher (which is woken below, with its pages).
+            let waiters: Vec<Tid> = (0..self.tasks.len() as Tid)
+                .filter(|&t| t != self.flusher_tid && self.sleeps_on(t, "get_request"))
+                .collect();
+            for t in waiters {
+                self.wake_up_process(t, None);
+            }
+        }
         match bio.kind {
-            BioKind::Journal => {
+            BioKind::Journal | BioKind::Metadata => {
                 if let Some(w) = bio.waiter {
                     self.wake_up_process(w, None);
+                }
+                if !bio.sync && self.sleeps_on(self.flusher_tid, "get_request") {
+                    self.wake_up_process(self.flusher_tid, None);
                 }
             }
             BioKind::Data {

@@ -17,6 +17,13 @@
 //! 5. `xfs_reclaim_inode`: `xfs_ilock_nowait(ILOCK_EXCL)`, and for a pinned
 //!    inode `xfs_iunpin_wait`, which forces the log and sleeps until the log
 //!    I/O that unpins it completes, holding the AG lock and the ilock.
+//! 6. A dirty inode is flushed (`xfs_iflush`) and its cluster buffer written
+//!    with `xfs_bwrite`, AG lock held. The buffer has no `XBF_SYNCIO`, so the
+//!    request is an ordinary write on the device queue (`fs::block`): it
+//!    waits in `get_request` while the queue is full of writeback, then
+//!    behind the writeback already queued. On a slow disk with writers, one
+//!    cluster costs the reclaimer (and everyone queued on the AG lock) the
+//!    time the queue takes to drain.
 //!
 //! The log force is done by a workqueue worker (`xfs-cil`) that needs a page
 //! for the checkpoint (`GFP_NOFS`): below the min watermark that allocation
@@ -38,11 +45,14 @@
 //! Not modelled: more than one allocation group (one `pag_ici_reclaim_lock`),
 //! the background reclaim work (`xfs_reclaim_worker`), the AIL push itself as
 //! a separate thread (`xfsaild`) — the log worker stands for the log force and
-//! the inode flush together —, inode cluster buffers, dentries, more than one
+//! the inode flush together —, inode cluster buffers as cached objects (a
+//! flush writes the cluster and frees its inodes), the checkpoint's log write
+//! as a request on the device queue (it takes a fixed `XLOG_IO_NS`), dentries, more than one
 //! batch per `shrink_slab` call (the rest stays in `nr_deferred`), and other
 //! filesystems' shrinkers (they never block, and stay folded into
 //! `shrink_node`).
 
+use crate::fs::block::{Bio, BioKind, NR_REQUESTS};
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::locking::rwsem::RwSemId;
@@ -57,8 +67,6 @@ pub(crate) const XLOG_IO_NS: u64 = 3_000_000;
 const RECLAIM_NS_PER_PAGE: u64 = 2_000;
 /// Inode pages written by one `xfs_iflush` (an inode cluster buffer).
 const INODE_CLUSTER: u64 = 8;
-/// A synchronous inode cluster write (`xfs_bwrite`): a small random write.
-const IFLUSH_IO_NS: u64 = 2_000_000;
 /// Buffer pages a checkpoint of `items` inode pages needs.
 fn xlog_pages(items: u64) -> u64 {
     (1 + items / 16).min(16)
@@ -414,6 +422,12 @@ impl Sim {
                 // SYNC_WAIT: a dirty inode is flushed and its cluster buffer
                 // written synchronously, with the AG lock held.
                 if !self.xfs.dirty.is_empty() {
+                    if self.fs.dev.nr_async >= NR_REQUESTS {
+                        // The request queue is full of writeback: wait for
+                        // a request in `get_request`, AG lock held.
+                        self.sleep_task(tid, TaskState::Uninterruptible, None, "get_request");
+                        return Fr::Stay(Step::Sleep);
+                    }
                     let k = (f.nr - f.freed).min(INODE_CLUSTER) as usize;
                     let k = k.min(self.xfs.dirty.len());
                     let at = self.xfs.dirty.len() - k;
@@ -425,12 +439,19 @@ impl Sim {
                         format!("{k} dirty inode pages: xfs_bwrite and wait"),
                     );
                     f.phase = ShrinkPhase::Flushing;
-                    self.sleep_task(
-                        tid,
-                        TaskState::Uninterruptible,
-                        Some(IFLUSH_IO_NS),
-                        "xfs_buf_iowait",
-                    );
+                    let bio = Bio {
+                        kind: BioKind::Metadata,
+                        writes: Vec::new(),
+                        nr_blocks: k as u64,
+                        sync: false,
+                        preflush: None,
+                        fua: false,
+                        waiter: Some(tid),
+                        done_at: SimTime::ZERO,
+                    };
+                    let (id, at) = self.fs.dev.submit(self.now, bio);
+                    self.push(at, Event::BioDone { id });
+                    self.sleep_task(tid, TaskState::Uninterruptible, None, "xfs_buf_iowait");
                     return Fr::Stay(Step::Sleep);
                 }
                 if self.xfs.pinned.is_empty() {

@@ -37,6 +37,18 @@ pub const PRESETS: &[Preset] = &[
         id: "r6",
         text: include_str!("r6.toml"),
     },
+    Preset {
+        id: "r7",
+        text: include_str!("r7.toml"),
+    },
+    Preset {
+        id: "r7-reaper-off",
+        text: include_str!("r7-reaper-off.toml"),
+    },
+    Preset {
+        id: "r8",
+        text: include_str!("r8.toml"),
+    },
 ];
 
 pub fn find(id: &str) -> Option<&'static Preset> {
