@@ -16,6 +16,9 @@ pub struct FileView {
     pub path: String,
     pub i_size: u64,
     pub acked: u64,
+    /// The file as it reads: the page cache while the run goes on, the
+    /// blocks read back from disk once it has ended (after a crash, that can
+    /// be shorter than `i_size`, and hold what the blocks held before).
     pub dump: HexDump,
 }
 
@@ -81,7 +84,7 @@ pub fn file_views(sim: &Sim) -> Vec<FileView> {
             path: ino.path.clone(),
             i_size: ino.i_size,
             acked: ino.acked,
-            dump: HexDump::from_content(ino.i_size, &ino.content()),
+            dump: HexDump::from_inode(ino),
         })
         .collect()
 }
@@ -354,5 +357,29 @@ mod tests {
             .iter()
             .all(|s| s.end > s.start && s.cpu < v.cpus));
         assert!(v.user_spans.windows(2).all(|w| w[0].start <= w[1].start));
+    }
+
+    /// After R5's power loss the file view shows the file as read back from
+    /// disk: the evidence byte is a stale disk byte, and the dump carries the
+    /// on-disk sizes the verdict was computed from.
+    #[test]
+    fn r5_crash_run_shows_stale_disk_bytes_read_back() {
+        let sc = oomlab_core::presets::find("r5").unwrap().load();
+        let seed = (0..40)
+            .find(|&s| {
+                oomlab_core::run(&sc, oomlab_core::ChoiceSource::Seed(s))
+                    .first_bad()
+                    .is_some_and(|b| b.outcome.code() == "stale_beyond_isize")
+            })
+            .expect("R5 exposes stale blocks for some seed below 40");
+        let v = run("r5", seed);
+        let (fi, off) = v.first_bad().expect("evidence");
+        let f = &v.files[fi];
+        assert_eq!(f.dump.byte(off).map(|b| b.1), Some(ByteClass::StaleDisk));
+        let rf = v.result.files.iter().find(|r| r.path == f.path).unwrap();
+        assert_eq!(f.dump.len, rf.disk_size);
+        assert_eq!(f.dump.markers.disk_size, rf.disk_size);
+        assert_eq!(f.dump.markers.disk_size_at_kill, rf.disk_size_at_kill);
+        assert!(rf.disk_size_at_kill.is_some(), "R5 crashes after a kill");
     }
 }

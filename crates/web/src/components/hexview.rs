@@ -1,6 +1,11 @@
 //! The file view: a virtualized hex dump of one file, `od -x` or `od -b`,
-//! bytes coloured and classed by provenance, with i_size and S_ack markers
-//! and "jump to first bad byte".
+//! bytes coloured and classed by provenance, with markers for i_size, S_ack
+//! and the on-disk size at the first SIGKILL, and "jump to first bad byte".
+//!
+//! Every class has its colour and a second signal that is not colour (a
+//! decoration in the stylesheet, the class name as the cell's tooltip, and
+//! the names of a row's bad classes at its end). Not shown: which disk block
+//! a stale byte came from (the verdict's bad ranges name the blocks).
 
 use crate::view::RunView;
 use oomlab_core::hexdump::{ByteClass, OdStyle, ROW_BYTES};
@@ -42,14 +47,22 @@ pub fn hex_view(p: &Props) -> Html {
             }
         }
     };
-    // Open at the first bad byte when the run or file changes.
+    // Open at the verdict's evidence when this file holds it (the byte the
+    // explanation is about), else at the first bad byte, when the run or the
+    // file changes.
+    let open_at = p
+        .view
+        .first_bad()
+        .filter(|&(i, _)| i == p.file)
+        .map(|(_, o)| o)
+        .or(bad);
     {
         let jump_to = jump_to.clone();
         let top = top.clone();
         let scroll = scroll.clone();
         use_effect_with(
             (p.view.link.clone(), p.view.result.trace_hash, p.file),
-            move |_| match bad {
+            move |_| match open_at {
                 Some(o) => jump_to(o),
                 None => {
                     top.set(0);
@@ -69,7 +82,21 @@ pub fn hex_view(p: &Props) -> Html {
     };
     let first = (*top).min(rows.saturating_sub(1));
     let last = (first + VIEW_ROWS + 4).min(rows);
-    let acked_row = (f.acked > 0 && f.acked <= f.i_size).then(|| (f.acked - 1) / ROW_BYTES);
+    let len = f.dump.len;
+    let m = f.dump.markers;
+    // A size marker sits on the row of the last byte it covers; sizes past
+    // what reads back from disk are only in the meta line.
+    let row_of = |size: u64| (size > 0 && size <= len).then(|| (size - 1) / ROW_BYTES);
+    let markers = [
+        (row_of(f.i_size), "i_size"),
+        (row_of(f.acked), "S_ack"),
+        (m.disk_size_at_kill.and_then(row_of), "on disk at SIGKILL"),
+    ];
+    let read_back = len != f.i_size || m.disk_size_at_kill.is_some();
+    let present: Vec<ByteClass> = ByteClass::ALL
+        .into_iter()
+        .filter(|c| f.dump.spans().iter().any(|s| s.class == *c))
+        .collect();
     let od_btn = |o: OdStyle, label: &'static str, id: &'static str| {
         let on = p.on_od.clone();
         html! {
@@ -112,16 +139,29 @@ pub fn hex_view(p: &Props) -> Html {
                     { "Jump to first bad byte" }
                 </button>
             </div>
-            <div class="hex-meta mono small">
+            <div class="hex-meta mono small" id="hex-meta" data-disk-size={len.to_string()}
+                data-disk-size-at-kill={m.disk_size_at_kill.map(|k| k.to_string())}>
                 <span>{ format!("i_size {:#x} ({} B)", f.i_size, f.i_size) }</span>
                 <span>{ format!("S_ack {:#x}", f.acked) }</span>
+                if read_back {
+                    <span id="disk-size">{ format!("on disk {len:#x} ({len} B)") }</span>
+                }
+                if let Some(k) = m.disk_size_at_kill {
+                    <span id="disk-size-at-kill">{ format!("on disk at SIGKILL {k:#x} ({k} B)") }</span>
+                }
                 if let Some(b) = bad { <span class="bad-text">{ format!("first bad byte {b:#x}") }</span> }
             </div>
-            <div class="legend small">
-                { for [ByteClass::Expected, ByteClass::ZeroPage, ByteClass::StaleTlb, ByteClass::NewBuffer, ByteClass::Hole, ByteClass::Wrong].iter().map(|c| html! {
-                    <span class={classes!("lg", format!("b-{}", c.name()))}>{ c.name() }</span>
+            <ul class="legend small" aria-label="Byte provenance">
+                { for ByteClass::ALL.iter().map(|c| {
+                    let here = present.contains(c);
+                    html! {
+                        <li class={classes!("lg", format!("b-{}", c.name()), (!here).then_some("absent"))}
+                            data-class={c.name()} title={if here { "in this file" } else { "not in this file" }}>
+                            { c.name() }
+                        </li>
+                    }
                 }) }
-            </div>
+            </ul>
             <div class={classes!("hex-scroll", "mono", style)} id="hexdump" ref={scroll} onscroll={on_scroll}
                 tabindex="0" aria-label={format!("Hex dump of {}", f.path)} data-style={style}>
                 <div class="hex-space" style={format!("height:{}px", rows as f64 * ROW_H)}>
@@ -133,18 +173,28 @@ pub fn hex_view(p: &Props) -> Html {
                             .max_by_key(|s| s.class)
                             .and_then(|s| s.event);
                         let on_focus = p.on_focus.clone();
-                        let marker = if Some(i) == acked_row { Some("S_ack") } else if i + 1 == rows { Some("i_size") } else { None };
+                        let mut bad_classes: Vec<ByteClass> = row.cells.iter().map(|c| c.class).filter(|c| c.is_bad()).collect();
+                        bad_classes.sort();
+                        bad_classes.dedup();
+                        let here: Vec<&str> = markers.iter().filter(|(r, _)| *r == Some(i)).map(|(_, m)| *m).collect();
                         html! {
-                            <div class="hex-row" style={format!("top:{}px", i as f64 * ROW_H)}
+                            <div class={classes!("hex-row", (!here.is_empty()).then_some("marked"))} style={format!("top:{}px", i as f64 * ROW_H)}
                                 data-offset={format!("{:#x}", row.offset)}
                                 data-event={event.map(|e| e.to_string())}
                                 title={event.map(|e| format!("written by trace record {e}; click to show it in the timeline"))}
                                 onclick={Callback::from(move |_: MouseEvent| if event.is_some() { on_focus.emit(event) })}>
                                 <span class="off">{ row.offset_text }</span>
                                 { for row.cells.into_iter().map(|c| html! {
-                                    <span class={classes!("cell", format!("b-{}", c.class.name()))}>{ c.text }</span>
+                                    <span class={classes!("cell", format!("b-{}", c.class.name()))}
+                                        title={(c.class != ByteClass::Expected).then_some(c.class.name())}>{ c.text }</span>
                                 }) }
-                                if let Some(m) = marker { <span class="marker">{ format!("◂ {m}") }</span> }
+                                // Markers first: in a narrow pane the end of a row is cut off.
+                                { for here.iter().map(|m| html! {
+                                    <span class="marker" data-marker={*m}>{ format!("◂ {m}") }</span>
+                                }) }
+                                if !bad_classes.is_empty() {
+                                    <span class="row-tag">{ format!("✖ {}", bad_classes.iter().map(|c| c.name()).collect::<Vec<_>>().join(" ")) }</span>
+                                }
                             </div>
                         }
                     }) }

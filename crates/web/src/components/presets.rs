@@ -11,25 +11,33 @@ pub struct Props {
 
 #[function_component(Presets)]
 pub fn presets(p: &Props) -> Html {
-    // Parsed once per mount: four small TOML files.
+    // Parsed once per mount: a few small TOML files.
     let cards = use_memo((), |_| {
         PRESETS
             .iter()
             .map(|pr| {
                 let sc = pr.load();
+                let fs = &sc.scenario.fs;
+                // The data mode only when the preset sets it: the default
+                // (ordered) is what every other preset runs with.
+                let fs = match fs.data {
+                    Some(d) => format!("{} data={}", fs.fs_type.name(), d.name()),
+                    None => fs.fs_type.name().to_string(),
+                };
                 (
                     pr.id,
                     sc.scenario.title.clone(),
                     sc.scenario.story.clone(),
                     sc.scenario.kernel.preset.clone(),
-                    sc.scenario.fs.fs_type.name(),
+                    fs,
+                    sc.scenario.crash.is_some(),
                 )
             })
             .collect::<Vec<_>>()
     });
     html! {
         <div class="presets" role="list" aria-label="Presets">
-            { for cards.iter().map(|(id, title, story, kernel, fs)| {
+            { for cards.iter().map(|(id, title, story, kernel, fs, crash)| {
                 let on = p.on_pick.clone();
                 let idv = id.to_string();
                 let current = p.current.as_deref() == Some(*id);
@@ -41,7 +49,8 @@ pub fn presets(p: &Props) -> Html {
                         <span class="preset-story">{ story }</span>
                         <span class="preset-tags">
                             <span class="tag mono">{ format!("linux {kernel}") }</span>
-                            <span class="tag mono">{ *fs }</span>
+                            <span class="tag mono">{ fs }</span>
+                            if *crash { <span class="tag mono">{ "power loss" }</span> }
                         </span>
                     </button>
                 }

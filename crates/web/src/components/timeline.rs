@@ -19,6 +19,9 @@ const LANE_H: f64 = 34.0;
 const TOP: f64 = 16.0;
 /// Lanes after the CPUs: the OOM reaper, kswapd and khugepaged.
 const EXTRA_LANES: u32 = 3;
+/// cos 0.4 and sin 0.4: an IPI arrowhead's sides are 0.4 rad off its line.
+const COS_0_4: f64 = 0.9210609940028851;
+const SIN_0_4: f64 = 0.3894183423086505;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -296,13 +299,22 @@ fn draw(
         ctx.move_to(x0, y0);
         ctx.line_to(x1, y1);
         ctx.stroke();
-        let a = (y1 - y0).atan2(x1 - x0);
+        // The arrowhead's sides are the arrow's direction turned by ±0.4
+        // rad, rotated with constants instead of atan2/cos/sin: the bundle
+        // then carries no trigonometry (libm's argument reduction is large).
+        let len = (x1 - x0).hypot(y1 - y0);
+        let (c, s) = if len > 0.0 {
+            ((x1 - x0) / len, (y1 - y0) / len)
+        } else {
+            (1.0, 0.0)
+        };
+        let (c4, s4) = (COS_0_4, SIN_0_4);
         ctx.begin_path();
         ctx.move_to(x1, y1);
-        ctx.line_to(x1 - 6.0 * (a - 0.4).cos(), y1 - 6.0 * (a - 0.4).sin());
-        ctx.line_to(x1 - 6.0 * (a + 0.4).cos(), y1 - 6.0 * (a + 0.4).sin());
+        ctx.line_to(x1 - 6.0 * (c * c4 + s * s4), y1 - 6.0 * (s * c4 - c * s4));
+        ctx.line_to(x1 - 6.0 * (c * c4 - s * s4), y1 - 6.0 * (s * c4 + c * s4));
         ctx.fill();
-        if !dense && (x1 - x0).hypot(y1 - y0) > 60.0 {
+        if !dense && len > 60.0 {
             let _ = ctx.fill_text(
                 &fmt_ns(at.0.saturating_sub(r.t.0)),
                 (x0 + x1) / 2.0 + 3.0,

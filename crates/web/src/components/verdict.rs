@@ -36,7 +36,8 @@ pub fn verdict(p: &Props) -> Html {
             data-worst={r.outcomes.first().map(|o| o.code())}
             data-trace-hash={format!("{:016x}", r.trace_hash)}
             data-evidence-file={bad.map(|b| b.file.clone())}
-            data-evidence-offset={bad.map(|b| format!("{:#x}", b.offset))}>
+            data-evidence-offset={bad.map(|b| format!("{:#x}", b.offset))}
+            data-evidence-outcome={bad.map(|b| b.outcome.code())}>
             <div class="chips" aria-label="Outcomes">
                 { for r.outcomes.iter().map(|o| html! {
                     <span class={classes!("chip", format!("sev-{}", o.severity()))} data-code={o.code()}>
