@@ -129,7 +129,10 @@ export async function waitForRun(page, seed, timeout = 60_000) {
     await page.waitForFunction(
       (s) =>
         document.querySelector("#status")?.textContent.startsWith(`Seed ${s}:`) &&
-        location.hash.startsWith("#run=v"),
+        location.hash.startsWith("#run=v") &&
+        // The verdict is a child component: yew may patch it in a later pass
+        // than the status line, and every run has at least one outcome.
+        document.querySelector("#verdict .chip") !== null,
       seed,
       { timeout },
     );
