@@ -37,7 +37,7 @@ pub struct Level {
     pub text: &'static str,
 }
 
-pub const LEVELS: &[Level] = &[
+pub static LEVELS: &[Level] = &[
     Level {
         id: "l1",
         text: include_str!("presets/levels/l1.toml"),

@@ -109,24 +109,34 @@ fn fmt_dur(v: u64) -> String {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum IntOrStr {
-    Int(i64),
-    Str(String),
-}
-
 /// An integer, or a string parsed by `parse`; `what` names it in errors.
+/// A visitor rather than an untagged enum: untagged enums buffer the value
+/// through serde's `Content` machinery, which the wasm bundle would carry.
 fn int_or_str<'de, D: Deserializer<'de>>(
     d: D,
-    what: &str,
+    what: &'static str,
     parse: fn(&str) -> Result<u64, String>,
 ) -> Result<u64, D::Error> {
-    match IntOrStr::deserialize(d)? {
-        IntOrStr::Int(i) if i >= 0 => Ok(i as u64),
-        IntOrStr::Int(i) => Err(serde::de::Error::custom(format!("{what} {i} is negative"))),
-        IntOrStr::Str(s) => parse(&s).map_err(serde::de::Error::custom),
+    struct V {
+        what: &'static str,
+        parse: fn(&str) -> Result<u64, String>,
     }
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a {} as an integer or a string", self.what)
+        }
+        fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<u64, E> {
+            u64::try_from(i).map_err(|_| E::custom(format!("{} {i} is negative", self.what)))
+        }
+        fn visit_u64<E: serde::de::Error>(self, i: u64) -> Result<u64, E> {
+            Ok(i)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<u64, E> {
+            (self.parse)(s).map_err(E::custom)
+        }
+    }
+    d.deserialize_any(V { what, parse })
 }
 
 impl<'de> Deserialize<'de> for Size {
@@ -661,7 +671,7 @@ pub struct ThreadCfg {
 // ---------------------------------------------------------------------------
 // Built-in programs: ordinary text in the program syntax.
 
-pub const BUILTIN_PROGRAMS: &[(&str, &str)] = &[
+pub static BUILTIN_PROGRAMS: &[(&str, &str)] = &[
     ("writer", include_str!("presets/writer.prog")),
     ("hog", include_str!("presets/hog.prog")),
 ];

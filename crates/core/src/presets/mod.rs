@@ -8,7 +8,7 @@ pub struct Preset {
     pub text: &'static str,
 }
 
-pub const PRESETS: &[Preset] = &[
+pub static PRESETS: &[Preset] = &[
     Preset {
         id: "r1",
         text: include_str!("r1.toml"),
