@@ -80,7 +80,7 @@ pub struct Challenge {
     pub hint: String,
 }
 
-fn default_budget() -> u32 {
+pub(crate) fn default_budget() -> u32 {
     20
 }
 

@@ -11,7 +11,7 @@
 //! follow the first difference are not matched up), or comparing runs of
 //! different scenarios beyond their overrides.
 
-use crate::scenario::{validate, Scenario, ScenarioError, ValidScenario};
+use crate::scenario::{text, validate, ScenarioError, ValidScenario};
 use crate::trace::TraceRecord;
 
 /// `sc` with each `path=value` override applied.
@@ -27,9 +27,9 @@ pub fn apply_overrides(
             message,
         }]
     };
-    // Through the canonical text: the parser and serializer every build has.
-    let mut v: toml::Value = toml::from_str(&sc.scenario.to_canonical_toml())
-        .map_err(|e| err("", format!("the scenario does not parse back: {e}")))?;
+    // On the canonical text's tree, then read like any scenario text.
+    let mut root = text::parse(&sc.scenario.to_canonical_toml())
+        .map_err(|(_, m)| err("", format!("the scenario does not parse back: {m}")))?;
     for o in overrides {
         let Some((path, value)) = o.split_once('=') else {
             return Err(err(o, "an override is `path=value`".into()));
@@ -41,35 +41,16 @@ pub fn apply_overrides(
         }
         // Integers and booleans as such; anything else as a string.
         let val = match value {
-            "true" => toml::Value::Boolean(true),
-            "false" => toml::Value::Boolean(false),
+            "true" => text::Val::Bool(true),
+            "false" => text::Val::Bool(false),
             _ => match value.parse::<i64>() {
-                Ok(i) => toml::Value::Integer(i),
-                Err(_) => toml::Value::String(value.trim_matches('"').to_string()),
+                Ok(i) => text::Val::Int(i),
+                Err(_) => text::Val::Str(value.trim_matches('"').to_string()),
             },
         };
-        let (last, tables) = keys.split_last().expect("at least one key");
-        let mut t = v
-            .as_table_mut()
-            .ok_or_else(|| err(path, "the scenario is not a table".into()))?;
-        for k in tables {
-            t = t
-                .entry(k.to_string())
-                .or_insert_with(|| toml::Value::Table(Default::default()))
-                .as_table_mut()
-                .ok_or_else(|| err(path, format!("`{k}` is not a table")))?;
-        }
-        t.insert(last.to_string(), val);
+        text::set(&mut root, &keys, val).map_err(|m| err(path, m))?;
     }
-    // Back to text and deserialized from there: the scenario types then have
-    // one deserializer in the bundle, the text's (see `parse_scenario`).
-    let text = toml::to_string(&v).map_err(|e| {
-        err(
-            "",
-            format!("the overridden scenario does not serialize: {e}"),
-        )
-    })?;
-    let s = toml::from_str::<Scenario>(&text).map_err(|e| err("", e.message().to_string()))?;
+    let s = text::read_scenario(&root).map_err(|e| err(&e.path, e.message))?;
     validate(s, None)
 }
 

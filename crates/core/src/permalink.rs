@@ -11,7 +11,6 @@
 
 use crate::choice::ChoiceSource;
 use crate::scenario::{parse_scenario, ScenarioError, ValidScenario};
-use base64::Engine;
 use std::fmt;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -131,10 +130,7 @@ impl Permalink {
         p.push_str("scenario\n");
         p.push_str(&self.scenario_text);
         let z = miniz_oxide::deflate::compress_to_vec(p.as_bytes(), 9);
-        format!(
-            "v{FORMAT_VERSION}.{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(z)
-        )
+        format!("v{FORMAT_VERSION}.{}", base64url_encode(&z))
     }
 
     /// Decodes a link (a bare string or a URL whose fragment holds it).
@@ -155,8 +151,7 @@ impl Permalink {
             let head: String = s.chars().take(8).collect();
             return Err(PermalinkError::UnknownFormat(head));
         };
-        let z = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
+        let z = base64url_decode(body)
             .map_err(|e| PermalinkError::Truncated(format!("base64: {e}")))?;
         let bytes =
             miniz_oxide::inflate::decompress_to_vec_with_limit(&z, MAX_DECODED).map_err(|e| {
@@ -170,6 +165,47 @@ impl Permalink {
             String::from_utf8(bytes).map_err(|_| PermalinkError::Malformed("not UTF-8".into()))?;
         parse_payload(&text)
     }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Base64 with the URL-safe alphabet and no padding (RFC 4648 §5).
+fn base64url_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for k in 0..=chunk.len() {
+            out.push(B64[(n >> (18 - 6 * k) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The inverse of `base64url_encode`; refuses other symbols, a length no
+/// encoding has, and bits set beyond the last byte (a link cut or altered).
+fn base64url_decode(s: &str) -> Result<Vec<u8>, String> {
+    if s.len() % 4 == 1 {
+        return Err(format!("invalid input length {}", s.len()));
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for (c, chunk) in s.as_bytes().chunks(4).enumerate() {
+        let mut n = 0u32;
+        for (i, b) in chunk.iter().enumerate() {
+            let Some(v) = B64.iter().position(|x| x == b) else {
+                return Err(format!("invalid symbol at offset {}", c * 4 + i));
+            };
+            n |= (v as u32) << (18 - 6 * i);
+        }
+        let bytes = chunk.len() - 1;
+        if n << (8 * bytes) & 0xff_ffff != 0 {
+            return Err("invalid last symbol".into());
+        }
+        out.extend((0..bytes).map(|i| (n >> (16 - 8 * i)) as u8));
+    }
+    Ok(out)
 }
 
 fn push_list(p: &mut String, v: &[u32]) {
@@ -250,6 +286,28 @@ fn parse_payload(text: &str) -> Result<Permalink, PermalinkError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn base64url_matches_rfc_4648() {
+        for (raw, enc) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64url_encode(raw.as_bytes()), enc);
+            assert_eq!(base64url_decode(enc).unwrap(), raw.as_bytes());
+        }
+        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(base64url_decode(&base64url_encode(&all)).unwrap(), all);
+        for bad in ["Z", "Zh", "Zm9", "Zm9v!", "Zm+v", "Zm9v="] {
+            assert!(base64url_decode(bad).is_err(), "{bad}");
+        }
+    }
     use super::*;
 
     #[test]

@@ -10,6 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub(crate) mod text;
+
 /// The scenario format version this build writes. Older versions are migrated.
 pub const SCENARIO_VERSION: u32 = 1;
 
@@ -909,22 +911,20 @@ fn offset_to_line_col(text: &str, offset: usize) -> (u32, u32) {
 
 /// Parses and validates scenario text.
 pub fn parse_scenario(text: &str) -> Result<ValidScenario, Vec<ScenarioError>> {
-    let value: toml::Value = match toml::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            let (line, column) = e
-                .span()
-                .map(|s| offset_to_line_col(text, s.start))
-                .map_or((None, None), |(l, c)| (Some(l), Some(c)));
-            return Err(vec![ScenarioError {
-                path: String::new(),
-                line,
-                column,
-                message: e.message().to_string(),
-            }]);
-        }
+    let at = |offset: usize| {
+        let (l, c) = offset_to_line_col(text, offset);
+        (Some(l), Some(c))
     };
-    migrate(value).map_err(|m| {
+    let root = text::parse(text).map_err(|(offset, message)| {
+        let (line, column) = at(offset);
+        vec![ScenarioError {
+            path: String::new(),
+            line,
+            column,
+            message,
+        }]
+    })?;
+    migrate(&root).map_err(|m| {
         vec![ScenarioError {
             path: "version".into(),
             line: locate(text, "version").map(|p| p.0),
@@ -932,62 +932,26 @@ pub fn parse_scenario(text: &str) -> Result<ValidScenario, Vec<ScenarioError>> {
             message: m,
         }]
     })?;
-    // Version 1 is the only one, so `migrate` has nothing to rewrite and the
-    // scenario deserializes straight from the text: type errors carry a span,
-    // and the scenario types are deserialized by one deserializer only (from
-    // the text; none from a `toml::Value`), which keeps the wasm bundle small.
-    // An older version, once there is one, would be migrated on the value and
-    // written back to text first.
-    let scenario: Scenario = match toml::from_str::<Scenario>(text) {
-        Ok(s) => s,
-        Err(e) => {
-            let msg = e.message().to_string();
-            let key = msg
-                .split('`')
-                .nth(1)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            let (line, column) = match e.span() {
-                Some(span) => {
-                    let (l, c) = offset_to_line_col(text, span.start);
-                    (Some(l), Some(c))
-                }
-                // No span: find the field the message names.
-                None => {
-                    find_key_anywhere(text, &key).map_or((None, None), |(l, c)| (Some(l), Some(c)))
-                }
-            };
-            return Err(vec![ScenarioError {
-                path: key,
-                line,
-                column,
-                message: msg,
-            }]);
-        }
-    };
+    let scenario = text::read_scenario(&root).map_err(|e| {
+        let (line, column) = at(e.at);
+        vec![ScenarioError {
+            path: e.path,
+            line,
+            column,
+            message: e.message,
+        }]
+    })?;
     validate(scenario, Some(text))
 }
 
-fn find_key_anywhere(text: &str, key: &str) -> Option<(u32, u32)> {
-    if key.is_empty() {
-        return None;
-    }
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_start();
-        let k = t.split('=').next().unwrap_or("").trim();
-        if t.contains('=') && k == key {
-            return Some((i as u32 + 1, (line.len() - t.len()) as u32 + 1));
-        }
-    }
-    None
-}
-
 /// Brings an older scenario forward. Version 1 is the first; a scenario from a
-/// newer build is refused rather than misread.
-fn migrate(v: toml::Value) -> Result<toml::Value, String> {
-    match v.get("version").and_then(|v| v.as_integer()) {
+/// newer build is refused rather than misread. (Version 1 is the only one, so
+/// there is nothing to rewrite yet: an older version, once there is one, would
+/// be rewritten on the parsed tree before it is read.)
+fn migrate(root: &text::Table) -> Result<(), String> {
+    match text::version(root) {
         None => Err("missing `version` (this build writes version 1)".into()),
-        Some(1) => Ok(v),
+        Some(1) => Ok(()),
         Some(n) if n > i64::from(SCENARIO_VERSION) => Err(format!(
             "scenario version {n} is newer than this build understands ({SCENARIO_VERSION})"
         )),
@@ -1481,7 +1445,7 @@ pub fn resolve_toggles(s: &Scenario) -> Toggles {
 impl Scenario {
     /// Canonical TOML: what the content hash and permalinks are computed over.
     pub fn to_canonical_toml(&self) -> String {
-        toml::to_string(self).expect("a scenario always serializes")
+        text::write_scenario(self)
     }
 }
 
