@@ -100,7 +100,8 @@ build_web() {
     # Its inlining makes the module smaller raw but larger gzipped (about
     # 406 KB against 373 KB), and gzipped is what is served; LLVM has already
     # inlined at opt-level z.
-    "$NODE_DIR/node_modules/.bin/wasm-opt" "$out" -Oz \
+    # --converge repeats the passes while they still shrink the module.
+    "$NODE_DIR/node_modules/.bin/wasm-opt" "$out" -Oz --converge \
         --always-inline-max-function-size=0 \
         --flexible-inline-max-function-size=0 \
         --one-caller-inline-max-function-size=0 \

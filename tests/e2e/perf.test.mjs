@@ -7,6 +7,7 @@
 // in target/e2e/perf.json and printed; the asserts only catch a broken page.
 import assert from "node:assert/strict";
 import { statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -142,18 +143,17 @@ describe("performance", () => {
     await context.close();
   });
 
-  // The run view alone fit in 400 KB; the explorer, shrink, A/B compare,
-  // step-through and challenge panels with their worker entry points brought
-  // the whole app to about 494 KB by gzip -9 (499 KB by zlib at level 9;
-  // BENCHMARKS.md has the breakdown). The budget is the whole app's, page
-  // and workers alike.
-  const WASM_GZIP_BUDGET = 520_000;
+  // The budget is the whole app's, page and workers alike, measured as
+  // BENCHMARKS.md and `scripts/serve` report it: `gzip -9` (Node's zlib at
+  // level 9 packs the same module about 0.7% larger; both are recorded).
+  const WASM_GZIP_BUDGET = 400_000;
 
   test(`wasm bundle is at most ${WASM_GZIP_BUDGET / 1000} KB gzipped`, () => {
     const wasm = join(DIST, "pkg", "oomlab_web_bg.wasm");
     perf.wasm_raw_bytes = statSync(wasm).size;
-    perf.wasm_gzip_bytes = gzipSync(readFileSync(wasm), { level: 9 }).length;
-    assert.ok(perf.wasm_gzip_bytes <= WASM_GZIP_BUDGET, `${perf.wasm_gzip_bytes} bytes gzipped`);
+    perf.wasm_gzip_bytes = execFileSync("gzip", ["-9", "-c", wasm], { maxBuffer: 1 << 26 }).length;
+    perf.wasm_zlib9_bytes = gzipSync(readFileSync(wasm), { level: 9 }).length;
+    assert.ok(perf.wasm_gzip_bytes <= WASM_GZIP_BUDGET, `${perf.wasm_gzip_bytes} bytes by gzip -9`);
   });
 
   test("load to interactive preset (cold cache) and to the first verdict", async () => {

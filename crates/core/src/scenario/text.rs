@@ -441,9 +441,13 @@ fn scalar(tok: &str) -> Result<Val, String> {
             "`{tok}`: floats are not used in scenarios (use an integer, or a string such as \"1500us\")"
         ));
     }
-    Err(format!(
-        "`{tok}` is not a value (strings need quotes: \"{tok}\")"
-    ))
+    if tok.bytes().all(|c| is_bare(c) || c == b'.') {
+        Err(format!(
+            "`{tok}` is not a value (strings need quotes: \"{tok}\")"
+        ))
+    } else {
+        Err(format!("expected a value, found `{tok}`"))
+    }
 }
 
 /// Finds (creating implicit tables) the table at `path` below `t`; a key
@@ -631,11 +635,28 @@ pub(crate) struct FieldErr {
     pub message: String,
 }
 
-type R<T> = Result<T, FieldErr>;
+type R<T> = Result<T, Box<FieldErr>>;
 
 /// Reads one field's value (a function pointer, not a closure: one copy of
 /// `Cx::req`/`opt`/`or` per value type rather than per field).
-type Reader<T> = fn(&str, &Node) -> R<T>;
+type Reader<T> = fn(&Key, &Node) -> R<T>;
+
+/// Where a value sits: its table's path and its key. The dotted path is only
+/// spelled out for an error.
+pub(crate) struct Key<'a> {
+    parent: &'a str,
+    k: &'a str,
+}
+
+impl Key<'_> {
+    fn path(&self) -> String {
+        if self.parent.is_empty() {
+            self.k.to_string()
+        } else {
+            format!("{}.{}", self.parent, self.k)
+        }
+    }
+}
 
 fn describe(v: &Val) -> String {
     match v {
@@ -677,19 +698,27 @@ impl<'a> Cx<'a> {
         Some(&self.t.items[i].2)
     }
     fn req<T>(&mut self, k: &str, f: Reader<T>) -> R<T> {
-        let path = self.sub(k);
-        match self.get(k) {
-            Some(n) => f(&path, n),
-            None => Err(FieldErr {
-                path,
+        let n = self.get(k);
+        let key = Key {
+            parent: &self.path,
+            k,
+        };
+        match n {
+            Some(n) => f(&key, n),
+            None => Err(Box::new(FieldErr {
+                path: key.path(),
                 at: self.at,
                 message: format!("missing field `{k}`"),
-            }),
+            })),
         }
     }
     fn opt<T>(&mut self, k: &str, f: Reader<T>) -> R<Option<T>> {
-        let path = self.sub(k);
-        self.get(k).map(|n| f(&path, n)).transpose()
+        let n = self.get(k);
+        let key = Key {
+            parent: &self.path,
+            k,
+        };
+        n.map(|n| f(&key, n)).transpose()
     }
     fn or<T>(&mut self, k: &str, d: fn() -> T, f: Reader<T>) -> R<T> {
         Ok(self.opt(k, f)?.unwrap_or_else(d))
@@ -703,66 +732,70 @@ impl<'a> Cx<'a> {
                 .map(|f| format!("`{f}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            return Err(FieldErr {
+            return Err(Box::new(FieldErr {
                 path: self.sub(k),
                 at: *at,
                 message: format!("unknown field `{k}`, expected one of {expected}"),
-            });
+            }));
         }
         Ok(())
     }
 }
 
-fn bad<T>(path: &str, n: &Node, expected: &str) -> R<T> {
-    Err(FieldErr {
-        path: path.to_string(),
+fn bad<T>(path: &Key, n: &Node, expected: &str) -> R<T> {
+    Err(Box::new(FieldErr {
+        path: path.path(),
         at: n.at,
         message: format!("invalid type: {}, expected {expected}", describe(&n.v)),
-    })
+    }))
 }
 
-fn int_in<T: TryFrom<i64>>(path: &str, n: &Node, what: &str) -> R<T> {
+fn int_in<T: TryFrom<i64>>(path: &Key, n: &Node, what: &str) -> R<T> {
     match n.v {
-        Val::Int(i) => T::try_from(i).map_err(|_| FieldErr {
-            path: path.to_string(),
-            at: n.at,
-            message: format!("invalid value: integer `{i}`, expected {what}"),
+        Val::Int(i) => T::try_from(i).map_err(|_| {
+            Box::new(FieldErr {
+                path: path.path(),
+                at: n.at,
+                message: format!("invalid value: integer `{i}`, expected {what}"),
+            })
         }),
         _ => bad(path, n, what),
     }
 }
-fn u32_(path: &str, n: &Node) -> R<u32> {
+fn u32_(path: &Key, n: &Node) -> R<u32> {
     int_in(path, n, "u32")
 }
-fn u64_(path: &str, n: &Node) -> R<u64> {
+fn u64_(path: &Key, n: &Node) -> R<u64> {
     int_in(path, n, "u64")
 }
-fn i32_(path: &str, n: &Node) -> R<i32> {
+fn i32_(path: &Key, n: &Node) -> R<i32> {
     int_in(path, n, "i32")
 }
-fn bool_(path: &str, n: &Node) -> R<bool> {
+fn bool_(path: &Key, n: &Node) -> R<bool> {
     match n.v {
         Val::Bool(b) => Ok(b),
         _ => bad(path, n, "a boolean"),
     }
 }
-fn string(path: &str, n: &Node) -> R<String> {
+fn string(path: &Key, n: &Node) -> R<String> {
     match &n.v {
         Val::Str(s) => Ok(s.clone()),
         _ => bad(path, n, "a string"),
     }
 }
-fn strings(path: &str, n: &Node) -> R<Vec<String>> {
+fn strings(path: &Key, n: &Node) -> R<Vec<String>> {
     match &n.v {
         Val::Arr(a, false) => a.iter().map(|x| string(path, x)).collect(),
         _ => bad(path, n, "an array of strings"),
     }
 }
-fn int_or_str(path: &str, n: &Node, what: &str, parse: fn(&str) -> Result<u64, String>) -> R<u64> {
-    let e = |message: String| FieldErr {
-        path: path.to_string(),
-        at: n.at,
-        message,
+fn int_or_str(path: &Key, n: &Node, what: &str, parse: fn(&str) -> Result<u64, String>) -> R<u64> {
+    let e = |message: String| {
+        Box::new(FieldErr {
+            path: path.path(),
+            at: n.at,
+            message,
+        })
     };
     match &n.v {
         Val::Int(i) => u64::try_from(*i).map_err(|_| e(format!("{what} {i} is negative"))),
@@ -770,43 +803,46 @@ fn int_or_str(path: &str, n: &Node, what: &str, parse: fn(&str) -> Result<u64, S
         _ => bad(path, n, &format!("a {what} as an integer or a string")),
     }
 }
-fn size(path: &str, n: &Node) -> R<Size> {
+fn size(path: &Key, n: &Node) -> R<Size> {
     int_or_str(path, n, "size", parse_size_str).map(Size)
 }
-fn dur(path: &str, n: &Node) -> R<Dur> {
+fn dur(path: &Key, n: &Node) -> R<Dur> {
     int_or_str(path, n, "duration", parse_duration_str).map(Dur)
 }
-fn dur2(path: &str, n: &Node) -> R<[Dur; 2]> {
+fn dur2(path: &Key, n: &Node) -> R<[Dur; 2]> {
     match &n.v {
         Val::Arr(a, false) if a.len() == 2 => Ok([dur(path, &a[0])?, dur(path, &a[1])?]),
-        Val::Arr(a, false) => Err(FieldErr {
-            path: path.to_string(),
+        Val::Arr(a, false) => Err(Box::new(FieldErr {
+            path: path.path(),
             at: n.at,
             message: format!(
                 "invalid length {}, expected an array of two durations",
                 a.len()
             ),
-        }),
+        })),
         _ => bad(path, n, "an array of two durations"),
     }
 }
-fn table<'a>(path: &str, n: &'a Node) -> R<Cx<'a>> {
+fn table<'a>(path: &Key, n: &'a Node) -> R<Cx<'a>> {
     match &n.v {
-        Val::Tbl(t) => Ok(Cx::new(path.to_string(), n.at, t)),
+        Val::Tbl(t) => Ok(Cx::new(path.path(), n.at, t)),
         _ => bad(path, n, "a table"),
     }
 }
-fn tables<'a>(path: &str, n: &'a Node) -> R<Vec<Cx<'a>>> {
+fn tables<'a>(path: &Key, n: &'a Node) -> R<Vec<Cx<'a>>> {
     match &n.v {
         Val::Arr(a, _) => a
             .iter()
             .enumerate()
-            .map(|(i, x)| table(&format!("{path}[{i}]"), x))
+            .map(|(i, x)| match &x.v {
+                Val::Tbl(t) => Ok(Cx::new(format!("{}[{i}]", path.path()), x.at, t)),
+                _ => bad(path, x, "a table"),
+            })
             .collect(),
         _ => bad(path, n, "an array of tables"),
     }
 }
-fn variant<T: Copy>(path: &str, n: &Node, all: &[(&str, T)]) -> R<T> {
+fn variant<T: Copy>(path: &Key, n: &Node, all: &[(&str, T)]) -> R<T> {
     let Val::Str(s) = &n.v else {
         return bad(path, n, "a string");
     };
@@ -815,14 +851,14 @@ fn variant<T: Copy>(path: &str, n: &Node, all: &[(&str, T)]) -> R<T> {
         .map(|(_, v)| *v)
         .ok_or_else(|| {
             let names: Vec<String> = all.iter().map(|(k, _)| format!("`{k}`")).collect();
-            FieldErr {
-                path: path.to_string(),
+            Box::new(FieldErr {
+                path: path.path(),
                 at: n.at,
                 message: format!(
                     "unknown variant `{s}`, expected one of {}",
                     names.join(", ")
                 ),
-            }
+            })
         })
 }
 
@@ -860,28 +896,28 @@ const HISTORIES: &[(&str, DiskHistory)] = &[
 const ANCHORS: &[(&str, CrashAnchor)] = &[("boot", CrashAnchor::Boot), ("kill", CrashAnchor::Kill)];
 const STACK_AREAS: &[(&str, StackArea)] = &[("mmap", StackArea::Mmap), ("heap", StackArea::Heap)];
 
-fn unstable_check(p: &str, n: &Node) -> R<UnstableCheck> {
+fn unstable_check(p: &Key, n: &Node) -> R<UnstableCheck> {
     variant(p, n, UNSTABLE_CHECKS)
 }
-fn reaper_trylock(p: &str, n: &Node) -> R<ReaperTrylock> {
+fn reaper_trylock(p: &Key, n: &Node) -> R<ReaperTrylock> {
     variant(p, n, TRYLOCKS)
 }
-fn write_path(p: &str, n: &Node) -> R<WritePath> {
+fn write_path(p: &Key, n: &Node) -> R<WritePath> {
     variant(p, n, WRITE_PATHS)
 }
-fn fs_type(p: &str, n: &Node) -> R<FsType> {
+fn fs_type(p: &Key, n: &Node) -> R<FsType> {
     variant(p, n, FS_TYPES)
 }
-fn data_mode(p: &str, n: &Node) -> R<DataMode> {
+fn data_mode(p: &Key, n: &Node) -> R<DataMode> {
     variant(p, n, DATA_MODES)
 }
-fn history(p: &str, n: &Node) -> R<DiskHistory> {
+fn history(p: &Key, n: &Node) -> R<DiskHistory> {
     variant(p, n, HISTORIES)
 }
-fn anchor(p: &str, n: &Node) -> R<CrashAnchor> {
+fn anchor(p: &Key, n: &Node) -> R<CrashAnchor> {
     variant(p, n, ANCHORS)
 }
-fn stack_area(p: &str, n: &Node) -> R<StackArea> {
+fn stack_area(p: &Key, n: &Node) -> R<StackArea> {
     variant(p, n, STACK_AREAS)
 }
 
@@ -892,7 +928,7 @@ fn name_of<T: Copy + PartialEq>(all: &[(&'static str, T)], v: T) -> &'static str
         .expect("every variant is named")
 }
 
-fn machine(p: &str, n: &Node) -> R<Machine> {
+fn machine(p: &Key, n: &Node) -> R<Machine> {
     let mut c = table(p, n)?;
     let m = Machine {
         cpus: c.req("cpus", u32_)?,
@@ -936,7 +972,7 @@ const MACHINE_FIELDS: &[&str] = &[
     "disk_bandwidth",
 ];
 
-fn kernel(p: &str, n: &Node) -> R<KernelCfg> {
+fn kernel(p: &Key, n: &Node) -> R<KernelCfg> {
     let mut c = table(p, n)?;
     let k = KernelCfg {
         preset: c.or("preset", default_preset, string)?,
@@ -973,7 +1009,7 @@ fn kernel(p: &str, n: &Node) -> R<KernelCfg> {
     Ok(k)
 }
 
-fn fs(p: &str, n: &Node) -> R<FsCfg> {
+fn fs(p: &Key, n: &Node) -> R<FsCfg> {
     let mut c = table(p, n)?;
     let f = FsCfg {
         fs_type: c.or("type", FsType::default, fs_type)?,
@@ -1000,7 +1036,7 @@ fn fs(p: &str, n: &Node) -> R<FsCfg> {
     Ok(f)
 }
 
-fn crash(p: &str, n: &Node) -> R<CrashCfg> {
+fn crash(p: &Key, n: &Node) -> R<CrashCfg> {
     let mut c = table(p, n)?;
     let k = CrashCfg {
         at: c.opt("at", dur)?,
@@ -1011,7 +1047,7 @@ fn crash(p: &str, n: &Node) -> R<CrashCfg> {
     Ok(k)
 }
 
-fn limits(p: &str, n: &Node) -> R<Limits> {
+fn limits(p: &Key, n: &Node) -> R<Limits> {
     let mut c = table(p, n)?;
     let l = Limits {
         duration: c.or("duration", default_duration, dur)?,
@@ -1023,11 +1059,11 @@ fn limits(p: &str, n: &Node) -> R<Limits> {
     Ok(l)
 }
 
-fn threads(p: &str, n: &Node) -> R<Vec<ThreadCfg>> {
+fn threads(p: &Key, n: &Node) -> R<Vec<ThreadCfg>> {
     tables(p, n)?.into_iter().map(thread).collect()
 }
 
-fn processes(p: &str, n: &Node) -> R<Vec<ProcessCfg>> {
+fn processes(p: &Key, n: &Node) -> R<Vec<ProcessCfg>> {
     tables(p, n)?.into_iter().map(process).collect()
 }
 
@@ -1061,7 +1097,7 @@ fn process(mut c: Cx) -> R<ProcessCfg> {
     Ok(p)
 }
 
-fn expect(p: &str, n: &Node) -> R<Expect> {
+fn expect(p: &Key, n: &Node) -> R<Expect> {
     let mut c = table(p, n)?;
     let e = Expect {
         always: c.or("always", Vec::new, strings)?,
@@ -1072,7 +1108,7 @@ fn expect(p: &str, n: &Node) -> R<Expect> {
     Ok(e)
 }
 
-fn challenge(p: &str, n: &Node) -> R<crate::challenge::Challenge> {
+fn challenge(p: &Key, n: &Node) -> R<crate::challenge::Challenge> {
     let mut c = table(p, n)?;
     let ch = crate::challenge::Challenge {
         goal: c.req("goal", strings)?,
@@ -1086,13 +1122,14 @@ fn challenge(p: &str, n: &Node) -> R<crate::challenge::Challenge> {
     Ok(ch)
 }
 
-fn programs(p: &str, n: &Node) -> R<BTreeMap<String, String>> {
+fn programs(p: &Key, n: &Node) -> R<BTreeMap<String, String>> {
     let mut c = table(p, n)?;
     let mut m = BTreeMap::new();
     for i in 0..c.t.items.len() {
         let (k, _, n) = &c.t.items[i];
         c.used[i] = true;
-        m.insert(k.clone(), string(&c.sub(k), n)?);
+        let key = Key { parent: &c.path, k };
+        m.insert(k.clone(), string(&key, n)?);
     }
     Ok(m)
 }
