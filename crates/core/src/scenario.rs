@@ -112,8 +112,9 @@ fn fmt_dur(v: u64) -> String {
 }
 
 /// An integer, or a string parsed by `parse`; `what` names it in errors.
-/// A visitor rather than an untagged enum: untagged enums buffer the value
-/// through serde's `Content` machinery, which the wasm bundle would carry.
+/// The scenario types keep their serde impls so that `tests/scenario_text.rs`
+/// can read every scenario with the `toml` crate too and compare; oomlab
+/// itself reads scenarios with `scenario::text`.
 fn int_or_str<'de, D: Deserializer<'de>>(
     d: D,
     what: &'static str,
@@ -416,11 +417,7 @@ pub enum FsType {
 
 impl FsType {
     pub fn name(self) -> &'static str {
-        match self {
-            FsType::Ext4 => "ext4",
-            FsType::Xfs => "xfs",
-            FsType::Btrfs => "btrfs",
-        }
+        text::name_of(text::FS_TYPES, self)
     }
 }
 
@@ -440,11 +437,7 @@ pub enum DataMode {
 
 impl DataMode {
     pub fn name(self) -> &'static str {
-        match self {
-            DataMode::Ordered => "ordered",
-            DataMode::Writeback => "writeback",
-            DataMode::Journal => "journal",
-        }
+        text::name_of(text::DATA_MODES, self)
     }
 }
 
@@ -513,10 +506,7 @@ pub enum CrashAnchor {
 
 impl CrashAnchor {
     pub fn name(self) -> &'static str {
-        match self {
-            CrashAnchor::Boot => "boot",
-            CrashAnchor::Kill => "kill",
-        }
+        text::name_of(text::ANCHORS, self)
     }
 }
 

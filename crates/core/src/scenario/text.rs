@@ -862,66 +862,57 @@ fn variant<T: Copy>(path: &Key, n: &Node, all: &[(&str, T)]) -> R<T> {
         })
 }
 
-const UNSTABLE_CHECKS: &[(&str, UnstableCheck)] = &[
-    ("none", UnstableCheck::None),
-    ("post_fault", UnstableCheck::PostFault),
-    ("pre_pte", UnstableCheck::PrePte),
-];
-const TRYLOCKS: &[(&str, ReaperTrylock)] = &[
-    ("fair", ReaperTrylock::Fair),
-    ("unfair", ReaperTrylock::Unfair),
-];
-const WRITE_PATHS: &[(&str, WritePath)] = &[
-    ("generic", WritePath::Generic),
-    ("iomap", WritePath::Iomap),
-    ("btrfs", WritePath::Btrfs),
-    ("generic_3_10", WritePath::Generic310),
-    ("isize_before_copy", WritePath::IsizeBeforeCopy),
-];
-const FS_TYPES: &[(&str, FsType)] = &[
-    ("ext4", FsType::Ext4),
-    ("xfs", FsType::Xfs),
-    ("btrfs", FsType::Btrfs),
-];
-const DATA_MODES: &[(&str, DataMode)] = &[
-    ("ordered", DataMode::Ordered),
-    ("writeback", DataMode::Writeback),
-    ("journal", DataMode::Journal),
-];
-const HISTORIES: &[(&str, DiskHistory)] = &[
-    ("deleted_text", DiskHistory::DeletedText),
-    ("random", DiskHistory::Random),
-    ("zeros", DiskHistory::Zeros),
-];
-const ANCHORS: &[(&str, CrashAnchor)] = &[("boot", CrashAnchor::Boot), ("kill", CrashAnchor::Kill)];
-const STACK_AREAS: &[(&str, StackArea)] = &[("mmap", StackArea::Mmap), ("heap", StackArea::Heap)];
-
-fn unstable_check(p: &Key, n: &Node) -> R<UnstableCheck> {
-    variant(p, n, UNSTABLE_CHECKS)
-}
-fn reaper_trylock(p: &Key, n: &Node) -> R<ReaperTrylock> {
-    variant(p, n, TRYLOCKS)
-}
-fn write_path(p: &Key, n: &Node) -> R<WritePath> {
-    variant(p, n, WRITE_PATHS)
-}
-fn fs_type(p: &Key, n: &Node) -> R<FsType> {
-    variant(p, n, FS_TYPES)
-}
-fn data_mode(p: &Key, n: &Node) -> R<DataMode> {
-    variant(p, n, DATA_MODES)
-}
-fn history(p: &Key, n: &Node) -> R<DiskHistory> {
-    variant(p, n, HISTORIES)
-}
-fn anchor(p: &Key, n: &Node) -> R<CrashAnchor> {
-    variant(p, n, ANCHORS)
-}
-fn stack_area(p: &Key, n: &Node) -> R<StackArea> {
-    variant(p, n, STACK_AREAS)
+/// The written names of a scenario enum, and the reader of a field of it.
+macro_rules! names {
+    ($table:ident, $reader:ident, $ty:ty, [$($name:literal => $v:expr),* $(,)?]) => {
+        pub(crate) const $table: &[(&str, $ty)] = &[$(($name, $v)),*];
+        fn $reader(p: &Key, n: &Node) -> R<$ty> {
+            variant(p, n, $table)
+        }
+    };
 }
 
-fn name_of<T: Copy + PartialEq>(all: &[(&'static str, T)], v: T) -> &'static str {
+names!(UNSTABLE_CHECKS, unstable_check, UnstableCheck, [
+    "none" => UnstableCheck::None,
+    "post_fault" => UnstableCheck::PostFault,
+    "pre_pte" => UnstableCheck::PrePte,
+]);
+names!(TRYLOCKS, reaper_trylock, ReaperTrylock, [
+    "fair" => ReaperTrylock::Fair,
+    "unfair" => ReaperTrylock::Unfair,
+]);
+names!(WRITE_PATHS, write_path, WritePath, [
+    "generic" => WritePath::Generic,
+    "iomap" => WritePath::Iomap,
+    "btrfs" => WritePath::Btrfs,
+    "generic_3_10" => WritePath::Generic310,
+    "isize_before_copy" => WritePath::IsizeBeforeCopy,
+]);
+names!(FS_TYPES, fs_type, FsType, [
+    "ext4" => FsType::Ext4,
+    "xfs" => FsType::Xfs,
+    "btrfs" => FsType::Btrfs,
+]);
+names!(DATA_MODES, data_mode, DataMode, [
+    "ordered" => DataMode::Ordered,
+    "writeback" => DataMode::Writeback,
+    "journal" => DataMode::Journal,
+]);
+names!(HISTORIES, history, DiskHistory, [
+    "deleted_text" => DiskHistory::DeletedText,
+    "random" => DiskHistory::Random,
+    "zeros" => DiskHistory::Zeros,
+]);
+names!(ANCHORS, anchor, CrashAnchor, [
+    "boot" => CrashAnchor::Boot,
+    "kill" => CrashAnchor::Kill,
+]);
+names!(STACK_AREAS, stack_area, StackArea, [
+    "mmap" => StackArea::Mmap,
+    "heap" => StackArea::Heap,
+]);
+
+pub(crate) fn name_of<T: Copy + PartialEq>(all: &[(&'static str, T)], v: T) -> &'static str {
     all.iter()
         .find(|(_, x)| *x == v)
         .map(|(k, _)| *k)
