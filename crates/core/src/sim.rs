@@ -439,8 +439,9 @@ impl Sim {
             self.xfs.log.worker = Some(t);
             self.xfs.enabled = true;
             // The reclaimable slab is the XFS inode cache: unused inodes on
-            // the VFS LRU, recently dirtied.
-            self.xfs.vfs_lru = std::mem::take(&mut self.mem.slab);
+            // the VFS LRU.
+            let pages = std::mem::take(&mut self.mem.slab);
+            self.xfs.populate(pages);
         }
         if self.sc.scenario.machine.thp {
             self.spawn_kthread("khugepaged", KthreadKind::Khugepaged);
@@ -811,8 +812,10 @@ impl Sim {
             }
         }
         self.oom_lock.check(self);
-        self.xfs.pag_ici_reclaim_lock.check(self);
-        self.xfs.ilock.check(self);
+        for ag in &self.xfs.ags {
+            ag.pag_ici_reclaim_lock.check(self);
+            ag.ilock.check(self);
+        }
         self.shrinker_rwsem.check(self);
         self.s_umount.check(self);
         for m in &self.mms {

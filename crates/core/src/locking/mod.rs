@@ -38,18 +38,18 @@ impl Mutex {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MutexId {
     OomLock,
-    /// `pag->pag_ici_reclaim_lock` of the XFS allocation group.
-    PagIciReclaim,
-    /// The ilock of the XFS inode being reclaimed.
-    XfsIlock,
+    /// `pag->pag_ici_reclaim_lock` of an XFS allocation group.
+    PagIciReclaim(u8),
+    /// The ilock of the XFS inode being reclaimed in an allocation group.
+    XfsIlock(u8),
 }
 
 impl Sim {
     fn mutex_mut(&mut self, id: MutexId) -> &mut Mutex {
         match id {
             MutexId::OomLock => &mut self.oom_lock,
-            MutexId::PagIciReclaim => &mut self.xfs.pag_ici_reclaim_lock,
-            MutexId::XfsIlock => &mut self.xfs.ilock,
+            MutexId::PagIciReclaim(a) => &mut self.xfs.ags[a as usize].pag_ici_reclaim_lock,
+            MutexId::XfsIlock(a) => &mut self.xfs.ags[a as usize].ilock,
         }
     }
 

@@ -122,8 +122,10 @@ impl Sim {
         self.rwsem_edges(&self.shrinker_rwsem, None, &mut out);
         self.rwsem_edges(&self.s_umount, None, &mut out);
         self.mutex_edges(&self.oom_lock, &mut out);
-        self.mutex_edges(&self.xfs.pag_ici_reclaim_lock, &mut out);
-        self.mutex_edges(&self.xfs.ilock, &mut out);
+        for ag in &self.xfs.ags {
+            self.mutex_edges(&ag.pag_ici_reclaim_lock, &mut out);
+            self.mutex_edges(&ag.ilock, &mut out);
+        }
         if let Some(w) = self.xfs.log.worker {
             for t in &self.xfs.log.waiters {
                 out.push(self.edge(*t, "xfs_log_force", None, w, "log worker"));
@@ -254,8 +256,8 @@ mod tests {
         sem.reader_tids = vec![reader];
         sem.writer = None;
         sem.waiters = [(writer, RwKind::Write), (exiting, RwKind::Read)].into();
-        sim.xfs.pag_ici_reclaim_lock.owner = Some(writer);
-        sim.xfs.pag_ici_reclaim_lock.waiters = vec![reader];
+        sim.xfs.ags[0].pag_ici_reclaim_lock.owner = Some(writer);
+        sim.xfs.ags[0].pag_ici_reclaim_lock.waiters = vec![reader];
         let sig = sim.tasks[reader as usize].sig as usize;
         sim.signals[sig].oom_mm = Some(mm);
         let pid = |t: Tid| sim.tasks[t as usize].pid;
@@ -267,9 +269,9 @@ mod tests {
         };
         assert!(has(writer, "mmap_sem", reader, "read held"));
         assert!(has(exiting, "mmap_sem", writer, "write queued"));
-        assert!(has(reader, "pag_ici_reclaim_lock", writer, "owner"));
+        assert!(has(reader, "pag_ici_reclaim_lock/0", writer, "owner"));
         assert!(ev.cycle, "the chain comes back: {:?}", ev.chain);
         let locks: Vec<&str> = ev.chain.iter().map(|e| e.lock.as_str()).collect();
-        assert!(locks.contains(&"mmap_sem") && locks.contains(&"pag_ici_reclaim_lock"));
+        assert!(locks.contains(&"mmap_sem") && locks.contains(&"pag_ici_reclaim_lock/0"));
     }
 }

@@ -9,48 +9,59 @@
 //! 2. `super_cache_scan`: without `__GFP_FS` it returns `SHRINK_STOP`; so it
 //!    does when `trylock_super` (`down_read_trylock(&sb->s_umount)`) fails.
 //! 3. `prune_icache_sb` evicts unused inodes from the VFS LRU; XFS tags them for
-//!    reclaim. Their log items stay pinned until the log is forced.
+//!    reclaim in their allocation group. A recently dirtied inode's log item
+//!    stays pinned until a checkpoint commits.
 //! 4. `xfs_reclaim_inodes_nr` kicks the AIL push, then
-//!    `xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT)`: a trylock pass over
-//!    `pag_ici_reclaim_lock`; a skipped AG makes it restart with `mutex_lock`,
-//!    so direct reclaimers queue behind whoever reclaims (by design).
-//! 5. `xfs_reclaim_inode`: `xfs_ilock_nowait(ILOCK_EXCL)`, and for a pinned
-//!    inode `xfs_iunpin_wait`, which forces the log and sleeps until the log
-//!    I/O that unpins it completes, holding the AG lock and the ilock.
-//! 6. A dirty inode is flushed (`xfs_iflush`) and its cluster buffer written
-//!    with `xfs_bwrite`, AG lock held. The buffer has no `XBF_SYNCIO`, so the
-//!    request is an ordinary write on the device queue (`fs::block`): it
-//!    waits in `get_request` while the queue is full of writeback, then
-//!    behind the writeback already queued. On a slow disk with writers, one
-//!    cluster costs the reclaimer (and everyone queued on the AG lock) the
-//!    time the queue takes to drain.
+//!    `xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT)`: a pass over the AGs
+//!    carrying the reclaim tag with `mutex_trylock(&pag->pag_ici_reclaim_lock)`,
+//!    one lookup of `XFS_LOOKUP_BATCH` inodes in each AG it locks (more while
+//!    `nr_to_scan` lasts; each lookup takes a whole batch off it). If it
+//!    skipped a busy AG and scan work remains, it goes round again with
+//!    `mutex_lock`, so that reclaimers queue rather than spin (by design).
+//! 5. `xfs_reclaim_inode`: a clean inode is freed at once; for a pinned one,
+//!    with the AG's ilock held, `xfs_iunpin_wait` forces the log and sleeps
+//!    until the checkpoint that unpins it completes, AG lock held.
+//! 6. A dirty inode is flushed (`xfs_iflush`, which gathers the dirty inodes
+//!    of its cluster) and the cluster buffer written with `xfs_bwrite`, AG
+//!    lock held. The buffer has no `XBF_SYNCIO`, so the request is an
+//!    ordinary write on the device queue (`fs::block`): it waits in
+//!    `get_request` while the queue is full of writeback.
 //!
-//! The log force is done by a workqueue worker (`xfs-cil`) that needs a page
-//! for the checkpoint (`GFP_NOFS`): below the min watermark that allocation
-//! loops in the page allocator, which is how the lockup of DOMAIN §3.6 closes.
-//! With `pf_memalloc_pid` (Andrea's A3) the worker records the pids of the
-//! `PF_MEMALLOC` tasks that queued the work, and allocates below min when one
-//! of them belongs to an OOM victim.
+//! The log force is done by a workqueue worker (`xfs-cil`) that needs pages
+//! for the checkpoint (`GFP_NOFS`): at the min watermark that allocation
+//! loops in the page allocator (`out_of_memory` does not kill for it), and
+//! every reclaimer waiting for an unpin waits with it, which is how the
+//! lockup of DOMAIN §3.6 closes. With `pf_memalloc_pid` (Andrea's A3) the
+//! worker records the pids of the `PF_MEMALLOC` tasks that queued the work,
+//! and allocates below min when one of them belongs to an OOM victim.
 //!
 //! Slab pressure is `do_shrink_slab`'s: proportional to the LRU pages a pass
 //! scanned over the LRU's size, with an empty scan counted as
-//! `SWAP_CLUSTER_MAX`, so that a small LRU puts the whole inode cache under
-//! pressure. `super_cache_scan` shares the scan between the VFS inode LRU
-//! (`prune_icache_sb`, which only tags inodes for XFS reclaim and frees no
+//! `SWAP_CLUSTER_MAX`. A pass that misses its target has gone down every
+//! priority and scanned the LRU about twice, so it puts the whole inode cache
+//! under pressure. `super_cache_scan` shares the scan between the VFS inode
+//! LRU (`prune_icache_sb`, which only tags inodes for XFS reclaim and frees no
 //! memory) and XFS's own reclaimable inodes in proportion to their counts;
 //! only a share of at least one object reaches `xfs_reclaim_inodes_nr` and its
-//! locks. So a pass can come back from the shrinker with nothing freed while
-//! another sits on the AG lock.
+//! locks.
 //!
-//! Not modelled: more than one allocation group (one `pag_ici_reclaim_lock`),
-//! the background reclaim work (`xfs_reclaim_worker`), the AIL push itself as
-//! a separate thread (`xfsaild`) — the log worker stands for the log force and
-//! the inode flush together —, inode cluster buffers as cached objects (a
-//! flush writes the cluster and frees its inodes), the checkpoint's log write
-//! as a request on the device queue (it takes a fixed `XLOG_IO_NS`), dentries, more than one
-//! batch per `shrink_slab` call (the rest stays in `nr_deferred`), and other
-//! filesystems' shrinkers (they never block, and stay folded into
-//! `shrink_node`).
+//! Objects are inodes, `INODES_PER_PAGE` to a slab page, and a page goes back
+//! to the page allocator (after an RCU grace period) only with its last
+//! inode. Consecutive inodes sit in different AGs, so reclaim that gets
+//! through some AGs but waits in another frees objects without freeing
+//! pages: a pass can come back from the shrinker with nothing for the
+//! allocator while another reclaimer sits on an AG lock.
+//!
+//! Not modelled: the background reclaim work (`xfs_reclaim_worker`), the
+//! per-AG reclaim cursor (every pass starts at the front of the AG), the AIL
+//! push itself as a separate thread (`xfsaild`) — the log worker stands for
+//! the log force and the inode flush together —, inode cluster buffers as
+//! cached objects (a flush writes the cluster and frees its inodes), the
+//! checkpoint's log write as a request on the device queue (it takes a fixed
+//! `XLOG_IO_NS`), dentries, inodes created while the model runs (the cache
+//! only shrinks), more than one batch per `shrink_slab` call (the rest stays
+//! in `nr_deferred`), and other filesystems' shrinkers (they never block, and
+//! stay folded into `shrink_node`).
 
 use crate::fs::block::{Bio, BioKind, NR_REQUESTS};
 use crate::kernel::entry::Fr;
@@ -63,11 +74,16 @@ use crate::trace::TraceKind;
 
 /// Time the log worker's checkpoint write takes (submit to completion).
 pub(crate) const XLOG_IO_NS: u64 = 3_000_000;
-/// Cost of freeing one inode-cache page once it is clean.
-const RECLAIM_NS_PER_PAGE: u64 = 2_000;
-/// Inode pages written by one `xfs_iflush` (an inode cluster buffer).
+/// Cost of reclaiming one clean inode.
+const RECLAIM_NS_PER_INODE: u64 = 500;
+/// Dirty inodes written by one `xfs_iflush` (`xfs_iflush_cluster` gathers
+/// the dirty inodes of the same cluster buffer).
 const INODE_CLUSTER: u64 = 8;
-/// Buffer pages a checkpoint of `items` inode pages needs.
+/// Blocks of one inode cluster buffer.
+const INODE_CLUSTER_BLOCKS: u64 = 2;
+/// `xfs_inode` objects per slab page.
+pub const INODES_PER_PAGE: usize = 4;
+/// Buffer pages a checkpoint of `items` pinned inodes needs.
 fn xlog_pages(items: u64) -> u64 {
     (1 + items / 16).min(16)
 }
@@ -86,18 +102,17 @@ pub const SHRINK_BATCH: u64 = 128;
 pub struct XfsIcache {
     /// The filesystem is XFS (otherwise nothing here is used).
     pub enabled: bool,
-    /// Unused, recently dirtied inodes on the VFS inode LRU (pages of the
-    /// `xfs_inode` slab).
+    /// The `xfs_inode` slab: its pages, and the live inodes on each. A page
+    /// goes back to the page allocator only when its last inode is freed.
+    pub(crate) slab_pages: Vec<u32>,
+    pub(crate) live: Vec<u8>,
+    /// Unused inodes on the VFS inode LRU (inode `i` lives on slab page
+    /// `i / INODES_PER_PAGE`).
     pub(crate) vfs_lru: Vec<u32>,
-    /// Tagged for reclaim, log items still pinned.
-    pub(crate) pinned: Vec<u32>,
-    /// Unpinned by a checkpoint but still dirty: reclaim must flush them.
-    pub(crate) dirty: Vec<u32>,
-    pub pag_ici_reclaim_lock: Mutex,
-    /// `ip->i_lock` (ILOCK_EXCL) of the inode being reclaimed.
-    pub ilock: Mutex,
+    /// The allocation groups, each with its reclaim-tagged inodes.
+    pub ags: Vec<XfsPerag>,
     pub log: Xlog,
-    /// Reclaimed inode pages waiting for an RCU grace period
+    /// Slab pages whose last inode waits for an RCU grace period
     /// (`call_rcu(xfs_inode_free_callback)`), with the time they may go.
     pub(crate) rcu_pending: std::collections::VecDeque<(SimTime, u32)>,
     /// `shrinker->nr_deferred`: scan work that callers without `__GFP_FS`
@@ -105,6 +120,44 @@ pub struct XfsIcache {
     /// caller that can.
     pub nr_deferred: u64,
 }
+
+/// Where a reclaim-tagged inode stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Istate {
+    /// Clean: `xfs_reclaim_inode` frees it at once.
+    Clean,
+    /// Its log item is pinned until a checkpoint commits.
+    Pinned,
+    /// Unpinned but dirty: reclaim must flush it (`xfs_iflush`).
+    Dirty,
+}
+
+/// `struct xfs_perag`: one allocation group's reclaim state.
+#[derive(Clone, Debug)]
+pub struct XfsPerag {
+    /// Inodes carrying `XFS_ICI_RECLAIM_TAG`, in inode-number order.
+    pub(crate) reclaim: Vec<(u32, Istate)>,
+    pub pag_ici_reclaim_lock: Mutex,
+    /// `ip->i_lock` (ILOCK_EXCL) of the inode being reclaimed in this AG.
+    pub ilock: Mutex,
+}
+
+/// Allocation groups of the filesystem (`mkfs.xfs` gives a small one four).
+pub const XFS_AGCOUNT: usize = 4;
+/// Inodes per radix-tree lookup in `xfs_reclaim_inodes_ag`; each lookup
+/// takes this much off `nr_to_scan`, however many it found.
+const XFS_LOOKUP_BATCH: u64 = 32;
+/// One inode in this many was recently dirtied (the rest are clean, and
+/// reclaim frees them without I/O).
+const DIRTY_INODE_EVERY: u32 = 3;
+const AG_LOCK_NAMES: [&str; XFS_AGCOUNT] = [
+    "pag_ici_reclaim_lock/0",
+    "pag_ici_reclaim_lock/1",
+    "pag_ici_reclaim_lock/2",
+    "pag_ici_reclaim_lock/3",
+];
+const ILOCK_NAMES: [&str; XFS_AGCOUNT] =
+    ["xfs_ilock/0", "xfs_ilock/1", "xfs_ilock/2", "xfs_ilock/3"];
 
 /// The log force machinery: one queued or running checkpoint at a time.
 #[derive(Clone, Debug, Default)]
@@ -135,20 +188,85 @@ impl XfsIcache {
     pub(crate) fn new() -> XfsIcache {
         XfsIcache {
             enabled: false,
+            slab_pages: Vec::new(),
+            live: Vec::new(),
             vfs_lru: Vec::new(),
-            pinned: Vec::new(),
-            dirty: Vec::new(),
-            pag_ici_reclaim_lock: Mutex::new("pag_ici_reclaim_lock"),
-            ilock: Mutex::new("xfs_ilock"),
+            ags: (0..XFS_AGCOUNT)
+                .map(|a| XfsPerag {
+                    reclaim: Vec::new(),
+                    pag_ici_reclaim_lock: Mutex::new(AG_LOCK_NAMES[a]),
+                    ilock: Mutex::new(ILOCK_NAMES[a]),
+                })
+                .collect(),
             log: Xlog::default(),
             rcu_pending: std::collections::VecDeque::new(),
             nr_deferred: 0,
         }
     }
 
+    /// The inode cache at mount: the slab's pages full of unused inodes.
+    /// Inodes allocated one after another sit on the same slab page but in
+    /// different AGs (new directories rotate over the AGs), so a page is
+    /// free only when reclaim has been through every AG.
+    pub(crate) fn populate(&mut self, pages: Vec<u32>) {
+        let n = (pages.len() * INODES_PER_PAGE) as u32;
+        self.live = vec![INODES_PER_PAGE as u8; pages.len()];
+        self.slab_pages = pages;
+        self.vfs_lru = (0..n).collect();
+    }
+
+    fn inode_ag(ino: u32) -> usize {
+        ino as usize % XFS_AGCOUNT
+    }
+
+    fn inode_dirty(ino: u32) -> bool {
+        ino.is_multiple_of(DIRTY_INODE_EVERY)
+    }
+
+    /// `__xfs_inode_free`: the inode goes back to its slab after an RCU
+    /// grace period; the page goes with it if it was the last one.
+    fn inode_free(&mut self, ino: u32, gp: SimTime) {
+        let page = ino as usize / INODES_PER_PAGE;
+        self.live[page] -= 1;
+        if self.live[page] == 0 {
+            self.rcu_pending.push_back((gp, self.slab_pages[page]));
+        }
+    }
+
     /// Objects the superblock shrinker could still work on (`super_cache_count`).
     pub fn count_objects(&self) -> u64 {
-        (self.vfs_lru.len() + self.pinned.len() + self.dirty.len()) as u64
+        self.vfs_lru.len() as u64 + self.nr_tagged()
+    }
+
+    /// `xfs_reclaim_inodes_count`: reclaim-tagged inodes in every AG.
+    pub fn nr_tagged(&self) -> u64 {
+        self.ags.iter().map(|a| a.reclaim.len() as u64).sum()
+    }
+
+    pub(crate) fn nr_pinned(&self) -> u64 {
+        self.ags
+            .iter()
+            .flat_map(|a| a.reclaim.iter())
+            .filter(|(_, s)| *s == Istate::Pinned)
+            .count() as u64
+    }
+
+    /// A checkpoint committed: the first `n` pinned inodes become dirty.
+    fn unpin(&mut self, mut n: u64) -> u64 {
+        let mut done = 0;
+        for ag in &mut self.ags {
+            for (_, s) in ag.reclaim.iter_mut() {
+                if n == 0 {
+                    return done;
+                }
+                if *s == Istate::Pinned {
+                    *s = Istate::Dirty;
+                    n -= 1;
+                    done += 1;
+                }
+            }
+        }
+        done
     }
 }
 
@@ -159,17 +277,28 @@ pub(crate) struct ShrinkSlabFrame {
     freed: u64,
     phase: ShrinkPhase,
     flushing: Vec<u32>,
+    /// `nr_to_scan` of `xfs_reclaim_inodes_ag` (it may go below zero).
+    scan: i64,
+    /// The next AG to look at, the one locked, and the pass's mode.
+    ag: usize,
+    cur: usize,
+    trylock: bool,
+    skipped: u32,
+    /// Inodes left in the current lookup batch; `None` right after the AG
+    /// lock was taken.
+    batch: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ShrinkPhase {
     Start,
     SuperScan,
+    /// `xfs_reclaim_inodes_ag`: the next AG carrying the reclaim tag.
+    NextAg,
     AgLocked,
     Unpinned,
     /// `xfs_iflush` + `xfs_bwrite` of these inode pages is in flight.
     Flushing,
-    Release,
 }
 
 impl ShrinkSlabFrame {
@@ -180,6 +309,12 @@ impl ShrinkSlabFrame {
             freed: 0,
             phase: ShrinkPhase::Start,
             flushing: Vec::new(),
+            scan: 0,
+            ag: 0,
+            cur: 0,
+            trylock: true,
+            skipped: 0,
+            batch: None,
         }
     }
 }
@@ -208,8 +343,9 @@ impl Sim {
     /// reclaim pass that freed `lru_freed` LRU pages:
     /// the frame to call, if any. As in 4.13, a pass that scanned nothing
     /// counts as `SWAP_CLUSTER_MAX`, and the pressure is
-    /// `4 * scanned / seeks * freeable / (eligible + 1)`, so an empty LRU
-    /// puts the whole cache under pressure. Work below one batch is deferred
+    /// `4 * scanned / seeks * freeable / (eligible + 1)`, so a pass that
+    /// went through every priority puts the whole cache under pressure. Work
+    /// below one batch is deferred
     /// (`nr_deferred`) for a later call. With `fs_shrinkers_direct_reclaim =
     /// false` (A2) direct reclaim defers its share to kswapd and wakes it.
     pub(crate) fn fs_shrink_slab(
@@ -223,9 +359,14 @@ impl Sim {
         if !self.xfs.enabled || freeable == 0 {
             return None;
         }
-        // Dirty pages are scanned too, though not reclaimed.
-        let dirty = self.mem.nr_dirty;
-        let lru_scanned = lru_freed + SWAP_CLUSTER_MAX.saturating_sub(lru_freed).min(dirty);
+        // A pass that reached its target stopped at the first priority; one
+        // that missed it went down every priority to 0 and scanned the LRU
+        // about twice (dirty pages included, though not reclaimed).
+        let lru_scanned = if lru_freed >= SWAP_CLUSTER_MAX {
+            lru_freed
+        } else {
+            2 * self.mem.nr_lru()
+        };
         let total = shrink_slab_total(
             self.xfs.nr_deferred,
             lru_scanned,
@@ -274,7 +415,7 @@ impl Sim {
                 tid,
                 "xfs_log_force",
                 TraceKind::Reclaim,
-                format!("{} pinned inode pages", self.xfs.pinned.len()),
+                format!("{} pinned inodes", self.xfs.nr_pinned()),
             );
         }
         self.wake_up_queue(w, "worker_thread", tid);
@@ -311,7 +452,7 @@ impl Sim {
             "shrink_slab",
             TraceKind::Reclaim,
             format!(
-                "xfs: reclaimed {}/{} inode pages (freed after RCU)",
+                "xfs: reclaimed {}/{} inodes (freed after RCU)",
                 f.freed, f.nr
             ),
         );
@@ -372,18 +513,25 @@ impl Sim {
                 // The scan is shared between the inode LRU and the
                 // filesystem's own objects in proportion to their counts.
                 let inodes = self.xfs.vfs_lru.len() as u64;
-                let fs_objects = (self.xfs.pinned.len() + self.xfs.dirty.len()) as u64;
+                let fs_objects = self.xfs.nr_tagged();
                 let total = inodes + fs_objects + 1;
                 let prune = f.nr * inodes / total + 1;
                 let fs_share = f.nr * fs_objects / total;
-                // prune_icache_sb: evicted inodes become reclaim-tagged with
-                // their log items pinned; no memory is freed yet.
+                // prune_icache_sb: evicted inodes become reclaim-tagged in
+                // their AG, a dirty one with its log item pinned; no memory
+                // is freed yet.
                 let mut evicted = 0;
+                let mut pinned = 0;
                 while evicted < prune {
-                    let Some(pfn) = self.xfs.vfs_lru.pop() else {
+                    let Some(ino) = self.xfs.vfs_lru.pop() else {
                         break;
                     };
-                    self.xfs.pinned.push(pfn);
+                    let dirty = XfsIcache::inode_dirty(ino);
+                    let st = if dirty { Istate::Pinned } else { Istate::Clean };
+                    pinned += u64::from(dirty);
+                    self.xfs.ags[XfsIcache::inode_ag(ino)]
+                        .reclaim
+                        .push((ino, st));
                     evicted += 1;
                 }
                 if evicted > 0 {
@@ -391,7 +539,7 @@ impl Sim {
                         tid,
                         "prune_icache_sb",
                         TraceKind::Reclaim,
-                        format!("{evicted} inode pages tagged for reclaim (pinned)"),
+                        format!("{evicted} inodes tagged for reclaim ({pinned} pinned)"),
                     );
                 }
                 if fs_share == 0 {
@@ -400,103 +548,164 @@ impl Sim {
                 // xfs_fs_free_cached_objects → xfs_reclaim_inodes_nr: kick
                 // the AIL push first.
                 f.nr = fs_share + 1;
-                if !self.xfs.pinned.is_empty() {
+                f.scan = f.nr as i64;
+                if self.xfs.nr_pinned() > 0 {
                     self.xlog_force(tid);
                 }
-                f.phase = ShrinkPhase::AgLocked;
-                if self.mutex_trylock(MutexId::PagIciReclaim, tid) {
+                f.phase = ShrinkPhase::NextAg;
+                Fr::Stay(Step::Busy(300))
+            }
+            ShrinkPhase::NextAg => {
+                // xfs_perag_get_tag: only AGs with reclaimable inodes.
+                let next = (f.ag..XFS_AGCOUNT).find(|&a| !self.xfs.ags[a].reclaim.is_empty());
+                let Some(a) = next else {
+                    // A skipped AG with scan work left: go round again with
+                    // blocking locks, so that reclaimers queue rather than
+                    // spin (by design).
+                    if f.trylock && f.skipped > 0 && f.scan > 0 {
+                        f.trylock = false;
+                        f.ag = 0;
+                        f.skipped = 0;
+                        return Fr::Stay(Step::Busy(200));
+                    }
+                    return self.shrink_release(tid, f);
+                };
+                f.ag = a + 1;
+                f.cur = a;
+                f.batch = None;
+                if f.trylock {
+                    if !self.mutex_trylock(MutexId::PagIciReclaim(a as u8), tid) {
+                        f.skipped += 1;
+                        return Fr::Stay(Step::Busy(200));
+                    }
+                    f.phase = ShrinkPhase::AgLocked;
                     return Fr::Stay(Step::Busy(500));
                 }
-                // Skipped an AG with SYNC_WAIT: restart with blocking locks.
-                if self.mutex_lock(MutexId::PagIciReclaim, tid) {
+                f.phase = ShrinkPhase::AgLocked;
+                if self.mutex_lock(MutexId::PagIciReclaim(a as u8), tid) {
                     Fr::Stay(Step::Busy(500))
                 } else {
                     Fr::Stay(Step::Sleep)
                 }
             }
             ShrinkPhase::AgLocked => {
-                if f.freed >= f.nr {
-                    f.phase = ShrinkPhase::Release;
-                    return Fr::Stay(Step::Busy(500));
-                }
-                // SYNC_WAIT: a dirty inode is flushed and its cluster buffer
-                // written synchronously, with the AG lock held.
-                if !self.xfs.dirty.is_empty() {
-                    if self.fs.dev.nr_async >= NR_REQUESTS {
-                        // The request queue is full of writeback: wait for
-                        // a request in `get_request`, AG lock held.
-                        self.sleep_task(tid, TaskState::Uninterruptible, None, "get_request");
-                        return Fr::Stay(Step::Sleep);
+                let a = f.cur;
+                let left = match f.batch {
+                    Some(n) if n > 0 => n,
+                    _ => {
+                        // A radix-tree lookup of XFS_LOOKUP_BATCH tagged
+                        // inodes; the first one always happens, the next
+                        // only while scan work remains.
+                        let found = (self.xfs.ags[a].reclaim.len() as u64).min(XFS_LOOKUP_BATCH);
+                        if found == 0 || (f.batch.is_some() && f.scan <= 0) {
+                            self.mutex_unlock(MutexId::PagIciReclaim(a as u8), tid);
+                            f.phase = ShrinkPhase::NextAg;
+                            return Fr::Stay(Step::Busy(300));
+                        }
+                        f.scan -= XFS_LOOKUP_BATCH as i64;
+                        found
                     }
-                    let k = (f.nr - f.freed).min(INODE_CLUSTER) as usize;
-                    let k = k.min(self.xfs.dirty.len());
-                    let at = self.xfs.dirty.len() - k;
-                    f.flushing = self.xfs.dirty.split_off(at);
-                    self.tr(
-                        tid,
-                        "xfs_iflush",
-                        TraceKind::Reclaim,
-                        format!("{k} dirty inode pages: xfs_bwrite and wait"),
-                    );
-                    f.phase = ShrinkPhase::Flushing;
-                    let bio = Bio {
-                        kind: BioKind::Metadata,
-                        writes: Vec::new(),
-                        nr_blocks: k as u64,
-                        sync: false,
-                        preflush: None,
-                        fua: false,
-                        waiter: Some(tid),
-                        done_at: SimTime::ZERO,
-                    };
-                    let (id, at) = self.fs.dev.submit(self.now, bio);
-                    self.push(at, Event::BioDone { id });
-                    self.sleep_task(tid, TaskState::Uninterruptible, None, "xfs_buf_iowait");
-                    return Fr::Stay(Step::Sleep);
+                };
+                let ag = &mut self.xfs.ags[a];
+                match ag.reclaim[0].1 {
+                    Istate::Clean => {
+                        // Clean inodes in a row are reclaimed without I/O.
+                        let n = ag
+                            .reclaim
+                            .iter()
+                            .take(left as usize)
+                            .take_while(|(_, s)| *s == Istate::Clean)
+                            .count();
+                        let gp = self.now.after(self.tick_ns);
+                        let inodes: Vec<u32> = ag.reclaim.drain(..n).map(|(i, _)| i).collect();
+                        for ino in inodes {
+                            self.xfs.inode_free(ino, gp);
+                        }
+                        f.freed += n as u64;
+                        f.batch = Some(left - n as u64);
+                        self.progress();
+                        Fr::Stay(Step::Busy(300 + n as u64 * RECLAIM_NS_PER_INODE))
+                    }
+                    Istate::Dirty => {
+                        if self.fs.dev.nr_async >= NR_REQUESTS {
+                            // The request queue is full of writeback: wait
+                            // for a request in `get_request`, AG lock held.
+                            f.batch = Some(left);
+                            self.sleep_task(tid, TaskState::Uninterruptible, None, "get_request");
+                            return Fr::Stay(Step::Sleep);
+                        }
+                        // xfs_iflush_cluster: the dirty inodes of the batch
+                        // go into one cluster buffer with the first.
+                        let mut k = 0;
+                        let mut i = 0;
+                        while i < ag.reclaim.len() && (k as u64) < left.min(INODE_CLUSTER) {
+                            if ag.reclaim[i].1 == Istate::Dirty {
+                                f.flushing.push(ag.reclaim.remove(i).0);
+                                k += 1;
+                            } else {
+                                i += 1;
+                            }
+                        }
+                        f.batch = Some(left - k as u64);
+                        self.tr(
+                            tid,
+                            "xfs_iflush",
+                            TraceKind::Reclaim,
+                            format!("AG {a}: {k} dirty inodes: xfs_bwrite and wait"),
+                        );
+                        f.phase = ShrinkPhase::Flushing;
+                        let bio = Bio {
+                            kind: BioKind::Metadata,
+                            writes: Vec::new(),
+                            nr_blocks: INODE_CLUSTER_BLOCKS,
+                            sync: false,
+                            preflush: None,
+                            fua: false,
+                            waiter: Some(tid),
+                            done_at: SimTime::ZERO,
+                        };
+                        let (id, at) = self.fs.dev.submit(self.now, bio);
+                        self.push(at, Event::BioDone { id });
+                        self.sleep_task(tid, TaskState::Uninterruptible, None, "xfs_buf_iowait");
+                        Fr::Stay(Step::Sleep)
+                    }
+                    Istate::Pinned => {
+                        f.batch = Some(left);
+                        // Only the AG lock's holder reclaims the AG's inodes.
+                        let locked = self.mutex_trylock(MutexId::XfsIlock(a as u8), tid);
+                        debug_assert!(locked, "xfs_ilock of AG {a} held outside reclaim");
+                        f.phase = ShrinkPhase::Unpinned;
+                        self.xlog_force(tid);
+                        self.xfs.log.waiters.push(tid);
+                        self.tr(
+                            tid,
+                            "xfs_iunpin_wait",
+                            TraceKind::Reclaim,
+                            format!("AG {a}: inode pinned: wait for the log force"),
+                        );
+                        self.sleep_task(tid, TaskState::Uninterruptible, None, "xfs_iunpin_wait");
+                        Fr::Stay(Step::Sleep)
+                    }
                 }
-                if self.xfs.pinned.is_empty() {
-                    f.phase = ShrinkPhase::Release;
-                    return Fr::Stay(Step::Busy(500));
-                }
-                // xfs_reclaim_inode on a pinned inode.
-                if !self.mutex_trylock(MutexId::XfsIlock, tid) {
-                    f.phase = ShrinkPhase::Release;
-                    return Fr::Stay(Step::Busy(500));
-                }
-                f.phase = ShrinkPhase::Unpinned;
-                self.xlog_force(tid);
-                self.xfs.log.waiters.push(tid);
-                self.tr(
-                    tid,
-                    "xfs_iunpin_wait",
-                    TraceKind::Reclaim,
-                    "inode pinned: wait for the log force".into(),
-                );
-                self.sleep_task(tid, TaskState::Uninterruptible, None, "xfs_iunpin_wait");
-                Fr::Stay(Step::Sleep)
             }
             ShrinkPhase::Flushing => {
                 // __xfs_inode_free: the inode goes back to its slab after an
                 // RCU grace period, so this caller gets no page for it.
                 let n = f.flushing.len() as u64;
                 let gp = self.now.after(self.tick_ns);
-                for pfn in f.flushing.drain(..) {
-                    self.xfs.rcu_pending.push_back((gp, pfn));
+                for ino in std::mem::take(&mut f.flushing) {
+                    self.xfs.inode_free(ino, gp);
                 }
                 f.freed += n;
                 self.progress();
                 f.phase = ShrinkPhase::AgLocked;
-                Fr::Stay(Step::Busy(300 + n * RECLAIM_NS_PER_PAGE))
+                Fr::Stay(Step::Busy(300 + n * RECLAIM_NS_PER_INODE))
             }
             ShrinkPhase::Unpinned => {
-                self.mutex_unlock(MutexId::XfsIlock, tid);
-                // The unpinned inodes are dirty now; go round again.
+                self.mutex_unlock(MutexId::XfsIlock(f.cur as u8), tid);
+                // The unpinned inode is dirty now; go on with it.
                 f.phase = ShrinkPhase::AgLocked;
                 Fr::Stay(Step::Busy(500))
-            }
-            ShrinkPhase::Release => {
-                self.mutex_unlock(MutexId::PagIciReclaim, tid);
-                self.shrink_release(tid, f)
             }
         }
     }
@@ -524,14 +733,14 @@ impl Sim {
                         }
                     }
                 }
-                f.unpins = self.xfs.pinned.len() as u64;
+                f.unpins = self.xfs.nr_pinned();
                 f.phase = XlogPhase::Allocated;
                 self.tr(
                     tid,
                     "xlog_cil_push",
                     TraceKind::Reclaim,
                     format!(
-                        "checkpoint of {} pinned inode pages, free {}",
+                        "checkpoint of {} pinned inodes, free {}",
                         f.unpins,
                         self.mem.nr_free()
                     ),
@@ -575,9 +784,7 @@ impl Sim {
                 for pfn in f.pages.drain(..) {
                     self.mem.free_page(pfn);
                 }
-                let n = (f.unpins as usize).min(self.xfs.pinned.len());
-                let unpinned: Vec<u32> = self.xfs.pinned.drain(..n).collect();
-                self.xfs.dirty.extend(unpinned);
+                let n = self.xfs.unpin(f.unpins);
                 self.xfs.log.completed += 1;
                 self.xfs.log.force_pending = false;
                 self.progress();
@@ -585,7 +792,7 @@ impl Sim {
                     tid,
                     "xlog_cil_committed",
                     TraceKind::Reclaim,
-                    format!("{n} inode pages unpinned"),
+                    format!("{n} inodes unpinned"),
                 );
                 if let Some(msg) = self.xfs_cil_committed(f.flush_upto) {
                     self.tr(tid, "xlog_cil_committed", TraceKind::Writeback, msg);
