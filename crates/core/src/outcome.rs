@@ -138,7 +138,7 @@ pub struct GaveUp {
 }
 
 /// A task holding or queued on a lock, and where its kernel stack is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Hash)]
 pub struct LockUser {
     pub pid: u32,
     pub comm: String,

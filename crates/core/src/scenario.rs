@@ -303,7 +303,7 @@ pub enum ReaperTrylock {
     Unfair,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum WritePath {
     /// ext4, 4.12/4.13 `generic_perform_write`.

@@ -36,7 +36,7 @@ pub type Tid = u32;
 pub type CpuId = u32;
 
 /// The closed set of things that can happen at a point in time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Event {
     /// The step the CPU's current task started has finished; `gen` guards
     /// against steps that were cut short by an interrupt.
@@ -61,7 +61,7 @@ pub enum Event {
     Crash,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IpiKind {
     /// `smp_send_reschedule`: from `kick_process` or a remote wakeup.
     Reschedule,
@@ -90,7 +90,7 @@ pub(crate) enum Step {
 }
 
 /// A task's kernel continuation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) enum Frame {
     Write(Box<crate::fs::filemap::WriteFrame>),
     Fault(crate::mm::memory::FaultFrame),
@@ -121,7 +121,7 @@ pub(crate) enum Ret {
     Int(i64),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     User,
@@ -733,52 +733,39 @@ impl Sim {
     /// A hash of the simulator's present state, without its history: used by
     /// the exhaustive explorer to prune continuations it has already explored.
     pub fn state_hash(&self) -> u64 {
-        use std::fmt::Write;
-        let mut s = String::with_capacity(4096);
-        let _ = write!(
-            s,
-            "{}|{}|{}|{}|",
+        use std::hash::{Hash, Hasher};
+        let mut h = crate::rng::Fnv1a::default();
+        (
             self.now.0,
             self.mem.nr_free(),
             self.mem.write_pending(),
-            self.mem.clean_lru.len()
-        );
+            self.mem.clean_lru.len(),
+        )
+            .hash(&mut h);
         for t in &self.tasks {
             let pc = t.user.as_ref().map_or(0, |u| u.pc);
-            let _ = write!(
-                s,
-                "{:?}{:?}{}{}{}{}{}{:?};",
-                t.state, t.mode, t.cpu, t.on_cpu, t.tif, t.pending, pc, t.frames
-            );
+            (t.state, t.mode, t.cpu, t.on_cpu, t.tif, t.pending, pc).hash(&mut h);
+            t.frames.hash(&mut h);
         }
         for c in &self.cpus {
-            let _ = write!(s, "{:?}{:?}{:?};", c.curr, c.rq, c.paused_until);
+            (c.curr, &c.rq, c.paused_until).hash(&mut h);
         }
         for m in &self.mms {
-            let _ = write!(s, "{}{}{}{};", m.flags, m.users, m.rss_anon, m.vmas.len());
+            (m.flags, m.users, m.rss_anon, m.vmas.len()).hash(&mut h);
         }
         for i in &self.inodes {
-            let _ = write!(
-                s,
-                "{}{}{}{}{};",
-                i.i_size,
-                i.acked,
-                i.pages.len(),
-                i.i_disksize,
-                i.nr_dirty
-            );
+            (i.i_size, i.acked, i.pages.len(), i.i_disksize, i.nr_dirty).hash(&mut h);
         }
-        let _ = write!(
-            s,
-            "{}{}{};",
+        (
             self.fs.journal.next_tid,
             self.fs.journal.commits,
-            self.fs.dev.inflight_requests()
-        );
+            self.fs.dev.inflight_requests(),
+        )
+            .hash(&mut h);
         let mut q: Vec<(u64, Event)> = self.queue.iter().map(|Reverse(e)| (e.t.0, e.ev)).collect();
         q.sort();
-        let _ = write!(s, "{q:?}");
-        crate::rng::fnv1a64(s.as_bytes())
+        q.hash(&mut h);
+        h.finish()
     }
 
     // -- invariants ----------------------------------------------------------

@@ -26,7 +26,7 @@ const EFAULT: i64 = -14;
 const EINTR: i64 = -4;
 const ENOMEM: i64 = -12;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct WriteFrame {
     pub path: WritePath,
     fd: u16,
@@ -45,7 +45,7 @@ pub(crate) struct WriteFrame {
     retry: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum WPhase {
     Again,
     AfterFaultIn,

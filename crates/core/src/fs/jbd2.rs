@@ -140,7 +140,7 @@ impl DiskImage {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct JournalFrame {
     phase: JPhase,
     /// The descriptor buffer.
@@ -149,7 +149,7 @@ pub(crate) struct JournalFrame {
     waited: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 enum JPhase {
     #[default]
     Idle,

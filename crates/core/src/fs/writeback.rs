@@ -50,7 +50,7 @@ pub(crate) const WB_CHUNK: u64 = 32;
 /// `BIO_POOL_SIZE`: elements the bio mempool keeps in reserve.
 pub(crate) const BIO_POOL_SIZE: usize = 2;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct FlusherFrame {}
 
 /// Why the flusher writes an inode.

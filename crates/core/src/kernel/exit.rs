@@ -13,7 +13,7 @@ use crate::mm::memory::{MMF_OOM_SKIP, MMF_OOM_VICTIM};
 use crate::sim::*;
 use crate::trace::TraceKind;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct ExitFrame {
     pub code: u32,
     pub phase: ExitPhase,
@@ -21,7 +21,7 @@ pub(crate) struct ExitFrame {
     pub cursor: (usize, u64),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)] // kernel names: exit_signals, exit_mm, exit_mmap, exit_notify
 pub(crate) enum ExitPhase {
     ExitSignals,

@@ -14,7 +14,7 @@ use crate::trace::TraceKind;
 use serde::Serialize;
 use std::sync::Arc;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Hash)]
 pub enum TaskState {
     #[serde(rename = "TASK_RUNNING")]
     Running,

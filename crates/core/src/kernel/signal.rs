@@ -15,14 +15,14 @@ pub(crate) const POST_ONE_NS: u64 = 250;
 /// Extra cost of `try_to_wake_up` for a sleeping target.
 pub(crate) const TTWU_NS: u64 = 700;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct GroupExitFrame {
     pub code: u32,
     pub phase: GroupExitPhase,
     pub idx: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum GroupExitPhase {
     Start,
     Zap,

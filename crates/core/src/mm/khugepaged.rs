@@ -32,14 +32,14 @@ const COLLAPSE_NS: u64 = 200_000;
 /// `khugepaged_alloc_sleep_millisecs`.
 const ALLOC_SLEEP_NS: u64 = 60_000_000_000;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct KhugepagedFrame {
     phase: KhugepagedPhase,
     mm: u32,
     hpage: Option<u32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 enum KhugepagedPhase {
     #[default]
     Sleep,

@@ -182,7 +182,7 @@ pub(crate) enum FaultResult {
     Segv,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct FaultFrame {
     pub addr: u64,
     pub write: bool,
@@ -191,7 +191,7 @@ pub(crate) struct FaultFrame {
     mm: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum FaultPhase {
     Lock,
     Handle,
@@ -210,14 +210,14 @@ impl FaultFrame {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum MmapWhat {
     Buf(BufKind),
     Map(MapKind),
     Unmap,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct MmapFrame {
     var: u16,
     what: MmapWhat,
@@ -229,7 +229,7 @@ pub(crate) struct MmapFrame {
     next: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum MmapPhase {
     Lock,
     /// `vm_area_alloc` under `down_write`: a fresh slab page now and then.

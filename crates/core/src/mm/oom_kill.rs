@@ -34,7 +34,7 @@ use crate::sim::*;
 use crate::time::fmt_duration;
 use crate::trace::TraceKind;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct OomFrame {
     gfp_fs: bool,
     phase: OomPhase,
@@ -42,7 +42,7 @@ pub(crate) struct OomFrame {
     idx: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum OomPhase {
     Start,
     Select,
@@ -63,7 +63,7 @@ impl OomFrame {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct ReaperFrame {
     phase: ReaperPhase,
     tsk: Tid,
@@ -94,7 +94,7 @@ impl ReaperFrame {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 enum ReaperPhase {
     #[default]
     Wait,

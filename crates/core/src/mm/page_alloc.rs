@@ -16,7 +16,7 @@ use crate::sim::*;
 use crate::trace::TraceKind;
 use std::collections::VecDeque;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PageKind {
     Free,
     Kernel,
@@ -154,7 +154,7 @@ impl MemState {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct AllocFrame {
     /// `__GFP_FS`: false for GFP_NOFS allocations (XFS page cache).
     pub gfp_fs: bool,
@@ -174,7 +174,7 @@ pub(crate) struct AllocFrame {
     nofail: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum AllocPhase {
     Fast,
     Retry,

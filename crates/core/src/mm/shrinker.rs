@@ -270,7 +270,7 @@ impl XfsIcache {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub(crate) struct ShrinkSlabFrame {
     gfp_fs: bool,
     nr: u64,
@@ -289,7 +289,7 @@ pub(crate) struct ShrinkSlabFrame {
     batch: Option<u64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum ShrinkPhase {
     Start,
     SuperScan,
@@ -319,7 +319,7 @@ impl ShrinkSlabFrame {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct XlogFrame {
     phase: XlogPhase,
     /// The checkpoint's buffers (`xlog_cil_push` formats the log vectors).
@@ -330,7 +330,7 @@ pub(crate) struct XlogFrame {
     flush_upto: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 enum XlogPhase {
     #[default]
     Wait,

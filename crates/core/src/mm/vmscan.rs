@@ -12,7 +12,7 @@ use crate::kernel::sched::TaskState;
 use crate::sim::*;
 use crate::trace::TraceKind;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct KswapdFrame {
     running: bool,
     /// Pages the LRU part of this pass freed, while the filesystem shrinker
