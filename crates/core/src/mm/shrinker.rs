@@ -828,13 +828,137 @@ mod tests {
     }
 
     fn xfs_sim(a3: bool) -> Sim {
+        xfs_sim_with(&format!("pf_memalloc_pid = {a3}\n"))
+    }
+
+    fn xfs_sim_with(kernel: &str) -> Sim {
         let text = format!(
             "version = 1\n[machine]\ncpus = 2\nmemory = \"32M\"\nslab = \"4M\"\n\
-             [kernel]\npf_memalloc_pid = {a3}\n[fs]\ntype = \"xfs\"\n\
+             [kernel]\n{kernel}[fs]\ntype = \"xfs\"\n\
              [[process]]\nname = \"a.out\"\n[[process.thread]]\nprogram = \"hog\"\n"
         );
         let sc = crate::parse_scenario(&text).unwrap();
         Sim::new(&sc, crate::ChoiceSource::Seed(1))
+    }
+
+    fn task(sim: &Sim, comm: &str) -> Tid {
+        sim.tasks.iter().position(|t| t.comm == comm).expect(comm) as Tid
+    }
+
+    /// Steps the shrinker frame until it sleeps or returns.
+    fn drive(sim: &mut Sim, tid: Tid, f: &mut ShrinkSlabFrame) -> Fr {
+        for _ in 0..10_000 {
+            match sim.step_shrink_slab(tid, f) {
+                Fr::Stay(Step::Busy(_)) => {}
+                other => return other,
+            }
+        }
+        panic!("the shrinker never slept nor returned");
+    }
+
+    /// Empties the VFS LRU and tags its first `n` inodes for reclaim in
+    /// their AGs, clean.
+    fn tag_clean(sim: &mut Sim, n: u32) {
+        sim.xfs.vfs_lru.clear();
+        for ino in 0..n {
+            let ag = XfsIcache::inode_ag(ino);
+            sim.xfs.ags[ag].reclaim.push((ino, Istate::Clean));
+        }
+    }
+
+    /// Without `__GFP_FS` the superblock shrinker stops at once and leaves
+    /// its work to the next caller; no XFS lock is touched.
+    #[test]
+    fn super_cache_scan_without_gfp_fs_is_shrink_stop() {
+        let mut sim = xfs_sim_with("");
+        let hog = task(&sim, "a.out");
+        let (deferred, lru) = (sim.xfs.nr_deferred, sim.xfs.vfs_lru.len());
+        let mut f = ShrinkSlabFrame::new(false, SHRINK_BATCH);
+        let r = drive(&mut sim, hog, &mut f);
+        assert!(matches!(r, Fr::Done(Ret::Int(0), _)));
+        assert_eq!(sim.xfs.nr_deferred, deferred + SHRINK_BATCH);
+        assert_eq!(sim.xfs.vfs_lru.len(), lru, "nothing pruned");
+        assert_eq!(sim.xfs.nr_tagged(), 0);
+        assert_eq!(sim.shrinker_rwsem.readers, 0);
+    }
+
+    /// A2 keeps the filesystem shrinker out of direct reclaim (the work is
+    /// deferred to kswapd); kswapd and, without A2, direct reclaim call it.
+    #[test]
+    fn fs_shrinkers_run_from_direct_reclaim_unless_a2() {
+        for a2 in [false, true] {
+            let mut sim = xfs_sim_with(&format!("fs_shrinkers_direct_reclaim = {}\n", !a2));
+            let hog = task(&sim, "a.out");
+            let kswapd = sim.kswapd_tid;
+            let direct = sim.fs_shrink_slab(hog, true, true, 0);
+            assert_eq!(direct.is_none(), a2, "a2 = {a2}");
+            if a2 {
+                assert!(sim.xfs.nr_deferred > 0, "the work is left for kswapd");
+            }
+            assert!(sim.fs_shrink_slab(kswapd, true, false, 0).is_some());
+        }
+    }
+
+    /// `xfs_reclaim_inodes_ag`: the trylock pass skips an AG someone holds
+    /// and reclaims the others; with scan work left it goes round again and
+    /// blocks on the busy AG. Inodes sit four to a slab page across the AGs,
+    /// so no page is freed until the busy AG's inodes are reclaimed too.
+    #[test]
+    fn reclaim_skips_busy_ags_then_waits_and_frees_whole_pages_only() {
+        let mut sim = xfs_sim_with("");
+        let hog = task(&sim, "a.out");
+        let kswapd = sim.kswapd_tid;
+        tag_clean(&mut sim, 64);
+        assert!(sim.mutex_trylock(MutexId::PagIciReclaim(0), kswapd));
+        let mut f = ShrinkSlabFrame::new(true, SHRINK_BATCH);
+        let r = drive(&mut sim, hog, &mut f);
+        assert!(matches!(r, Fr::Stay(Step::Sleep)), "blocked on AG 0");
+        let busy = &sim.xfs.ags[0].pag_ici_reclaim_lock;
+        assert_eq!(
+            (busy.owner, busy.waiters.clone()),
+            (Some(kswapd), vec![hog])
+        );
+        assert_eq!(sim.xfs.ags[0].reclaim.len(), 16);
+        assert!(sim.xfs.ags[1..].iter().all(|a| a.reclaim.is_empty()));
+        assert_eq!(f.freed, 48);
+        assert!(
+            sim.xfs.rcu_pending.is_empty(),
+            "every page keeps an AG 0 inode"
+        );
+        // kswapd lets go: the lock is handed to the waiter, which finishes.
+        sim.mutex_unlock(MutexId::PagIciReclaim(0), kswapd);
+        let r = drive(&mut sim, hog, &mut f);
+        assert!(matches!(r, Fr::Done(Ret::Int(0), _)));
+        assert_eq!(sim.xfs.nr_tagged(), 0);
+        assert_eq!(sim.xfs.rcu_pending.len(), 16, "64 inodes, four to a page");
+        assert!(sim
+            .xfs
+            .ags
+            .iter()
+            .all(|a| a.pag_ici_reclaim_lock.owner.is_none()));
+    }
+
+    /// A pinned inode makes reclaim force the log and wait for the
+    /// checkpoint with its AG lock and the inode's ilock held.
+    #[test]
+    fn a_pinned_inode_waits_for_the_log_force_with_the_ag_lock_held() {
+        let mut sim = xfs_sim_with("");
+        let hog = task(&sim, "a.out");
+        sim.xfs.vfs_lru.clear();
+        sim.xfs.ags[2].reclaim.push((2, Istate::Pinned));
+        let mut f = ShrinkSlabFrame::new(true, SHRINK_BATCH);
+        let r = drive(&mut sim, hog, &mut f);
+        assert!(matches!(r, Fr::Stay(Step::Sleep)));
+        assert_eq!(sim.xfs.ags[2].pag_ici_reclaim_lock.owner, Some(hog));
+        assert_eq!(sim.xfs.ags[2].ilock.owner, Some(hog));
+        assert!(sim.xfs.log.force_pending);
+        assert_eq!(sim.xfs.log.waiters, vec![hog]);
+        // The checkpoint unpins it; reclaim then writes its cluster.
+        assert_eq!(sim.xfs.unpin(1), 1);
+        let r = drive(&mut sim, hog, &mut f);
+        assert!(matches!(r, Fr::Stay(Step::Sleep)));
+        assert_eq!(f.flushing, vec![2], "xfs_bwrite of its cluster");
+        assert_eq!(sim.xfs.ags[2].ilock.owner, None);
     }
 
     /// A3: a log force queued from PF_MEMALLOC context leaves the submitter's
