@@ -63,12 +63,10 @@ impl Rng {
 
 /// FNV-1a, 64 bit: the content hash used for traces and scenarios.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    h
+    use std::hash::Hasher;
+    let mut h = Fnv1a::default();
+    h.write(bytes);
+    h.finish()
 }
 
 /// FNV-1a as a `Hasher`, with `usize` written as 64 bits so that a value

@@ -111,6 +111,8 @@ pub struct XfsIcache {
     pub(crate) vfs_lru: Vec<u32>,
     /// The allocation groups, each with its reclaim-tagged inodes.
     pub ags: Vec<XfsPerag>,
+    /// Tagged inodes whose log item is pinned, over all AGs.
+    pinned: u64,
     pub log: Xlog,
     /// Slab pages whose last inode waits for an RCU grace period
     /// (`call_rcu(xfs_inode_free_callback)`), with the time they may go.
@@ -198,6 +200,7 @@ impl XfsIcache {
                     ilock: Mutex::new(ILOCK_NAMES[a]),
                 })
                 .collect(),
+            pinned: 0,
             log: Xlog::default(),
             rcu_pending: std::collections::VecDeque::new(),
             nr_deferred: 0,
@@ -244,28 +247,30 @@ impl XfsIcache {
     }
 
     pub(crate) fn nr_pinned(&self) -> u64 {
-        self.ags
-            .iter()
-            .flat_map(|a| a.reclaim.iter())
-            .filter(|(_, s)| *s == Istate::Pinned)
-            .count() as u64
+        self.pinned
+    }
+
+    /// `xfs_inode_set_reclaim_tag`: the inode joins its AG's reclaimable set.
+    fn tag(&mut self, ino: u32, st: Istate) {
+        self.pinned += u64::from(st == Istate::Pinned);
+        self.ags[Self::inode_ag(ino)].reclaim.push((ino, st));
     }
 
     /// A checkpoint committed: the first `n` pinned inodes become dirty.
-    fn unpin(&mut self, mut n: u64) -> u64 {
+    fn unpin(&mut self, n: u64) -> u64 {
         let mut done = 0;
-        for ag in &mut self.ags {
+        'ags: for ag in &mut self.ags {
             for (_, s) in ag.reclaim.iter_mut() {
-                if n == 0 {
-                    return done;
+                if done == n {
+                    break 'ags;
                 }
                 if *s == Istate::Pinned {
                     *s = Istate::Dirty;
-                    n -= 1;
                     done += 1;
                 }
             }
         }
+        self.pinned -= done;
         done
     }
 }
@@ -529,9 +534,7 @@ impl Sim {
                     let dirty = XfsIcache::inode_dirty(ino);
                     let st = if dirty { Istate::Pinned } else { Istate::Clean };
                     pinned += u64::from(dirty);
-                    self.xfs.ags[XfsIcache::inode_ag(ino)]
-                        .reclaim
-                        .push((ino, st));
+                    self.xfs.tag(ino, st);
                     evicted += 1;
                 }
                 if evicted > 0 {
@@ -861,8 +864,7 @@ mod tests {
     fn tag_clean(sim: &mut Sim, n: u32) {
         sim.xfs.vfs_lru.clear();
         for ino in 0..n {
-            let ag = XfsIcache::inode_ag(ino);
-            sim.xfs.ags[ag].reclaim.push((ino, Istate::Clean));
+            sim.xfs.tag(ino, Istate::Clean);
         }
     }
 
@@ -945,7 +947,8 @@ mod tests {
         let mut sim = xfs_sim_with("");
         let hog = task(&sim, "a.out");
         sim.xfs.vfs_lru.clear();
-        sim.xfs.ags[2].reclaim.push((2, Istate::Pinned));
+        sim.xfs.tag(2, Istate::Pinned);
+        assert_eq!(sim.xfs.ags[2].reclaim.len(), 1);
         let mut f = ShrinkSlabFrame::new(true, SHRINK_BATCH);
         let r = drive(&mut sim, hog, &mut f);
         assert!(matches!(r, Fr::Stay(Step::Sleep)));
