@@ -18,6 +18,16 @@ fn main() {
     for l in challenge::LEVELS {
         scenarios.push((l.id.to_string(), parse_scenario(l.text).unwrap()));
     }
+    // The later kernels' reaper and exit paths, on the presets' workloads.
+    for id in ["r1", "r4", "r6", "r7"] {
+        let text = presets::find(id).unwrap().text;
+        for k in ["4.14", "5.18"] {
+            let t = text
+                .replace("preset = \"4.13-rc\"", &format!("preset = \"{k}\""))
+                .replace("preset = \"4.13\"", &format!("preset = \"{k}\""));
+            scenarios.push((format!("{id}@{k}"), parse_scenario(&t).unwrap()));
+        }
+    }
     for (id, sc) in &scenarios {
         let mut h = rng::Fnv1a::default();
         let mut counts: BTreeMap<&str, u32> = BTreeMap::new();

@@ -101,7 +101,11 @@ pub(crate) enum Frame {
     Mmap(crate::mm::memory::MmapFrame),
     Nanosleep { until: SimTime, started: bool },
     BalanceDirty { waited: bool },
-    Reaper(crate::mm::oom_kill::ReaperFrame),
+    OomReaper(crate::mm::oom_kill::OomReaperFrame),
+    OomReapTask(crate::mm::oom_kill::OomReapTaskFrame),
+    OomReapTaskMm(Box<crate::mm::oom_kill::OomReapTaskMmFrame>),
+    Mmput(crate::mm::oom_kill::MmputFrame),
+    ProcessMrelease(crate::mm::oom_kill::ProcessMreleaseFrame),
     Kswapd(crate::mm::vmscan::KswapdFrame),
     Flusher(crate::fs::writeback::FlusherFrame),
     ShrinkSlab(crate::mm::shrinker::ShrinkSlabFrame),
@@ -119,6 +123,7 @@ pub(crate) enum Ret {
     NoPage,
     Fault(crate::mm::memory::FaultResult),
     Int(i64),
+    Bool(bool),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Hash)]

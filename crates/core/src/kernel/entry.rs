@@ -15,14 +15,26 @@ use crate::scenario::PAGE_SIZE;
 use crate::sim::*;
 use crate::trace::TraceKind;
 
-/// How a frame's step ended.
+/// How a frame's step ended (the frame protocol: see ARCHITECTURE.md,
+/// "Writing a kernel function as a frame").
+///
+/// The variants with a `Step` end the CPU's step: the task's next step runs
+/// after that many ns (or when it is woken). `Enter` and `Return` do not:
+/// the callee (or the caller) runs at once, in the same step, so a kernel
+/// function can be split into frames without adding a scheduling point.
 pub(crate) enum Fr {
     /// The frame stays on top.
     Stay(Step),
-    /// The frame stays, and `Frame` is called on top of it.
+    /// The frame stays, and `Frame` is called on top of it; the callee's
+    /// first step is the task's next step.
     Call(Frame, Step),
-    /// The frame returns a value to its caller.
+    /// The frame stays, and `Frame` is called on top of it and run now.
+    Enter(Frame),
+    /// The frame returns a value to its caller, which runs at the task's
+    /// next step.
     Done(Ret, Step),
+    /// The frame returns a value to its caller, which runs now.
+    Return(Ret),
     /// The frame is replaced (a tail call).
     Replace(Frame, Step),
 }
@@ -38,57 +50,89 @@ pub(crate) const FAST_FAULT_NS: u64 = 700;
 
 impl Sim {
     pub(crate) fn task_step(&mut self, tid: Tid) -> Step {
-        let t = &mut self.tasks[tid as usize];
-        if let Some(mut f) = t.frames.pop() {
-            let r = match &mut f {
-                Frame::Write(w) => self.step_write(tid, w),
-                Frame::Fault(x) => self.step_fault(tid, x),
-                Frame::Alloc(x) => self.step_alloc(tid, x),
-                Frame::Oom(x) => self.step_oom(tid, x),
-                Frame::GroupExit(x) => self.step_group_exit(tid, x),
-                Frame::Exit(x) => self.step_exit(tid, x),
-                Frame::Mmap(x) => self.step_mmap(tid, x),
-                Frame::Nanosleep { until, started } => self.step_nanosleep(tid, *until, started),
-                Frame::BalanceDirty { waited } => self.step_balance_dirty(tid, waited),
-                Frame::Reaper(x) => self.step_reaper(tid, x),
-                Frame::Kswapd(x) => self.step_kswapd(tid, x),
-                Frame::Flusher(x) => self.step_flusher(tid, x),
-                Frame::ShrinkSlab(x) => self.step_shrink_slab(tid, x),
-                Frame::Xlog(x) => self.step_xlog(tid, x),
-                Frame::Khugepaged(x) => self.step_khugepaged(tid, x),
-                Frame::Journal(x) => self.step_journal(tid, x),
+        loop {
+            let t = &mut self.tasks[tid as usize];
+            let Some(mut f) = t.frames.pop() else {
+                return if t.state == TaskState::Dead {
+                    Step::Dead
+                } else if t.returning_to_user {
+                    self.exit_to_usermode_loop(tid)
+                } else {
+                    self.user_step(tid)
+                };
             };
+            let r = self.frame_step(tid, &mut f);
             let t = &mut self.tasks[tid as usize];
             match r {
                 Fr::Stay(s) => {
                     if t.state != TaskState::Dead {
                         t.frames.push(f);
                     }
-                    s
+                    return s;
                 }
                 Fr::Call(callee, s) => {
                     t.frames.push(f);
                     t.frames.push(callee);
-                    s
+                    return s;
+                }
+                Fr::Enter(callee) => {
+                    t.frames.push(f);
+                    t.frames.push(callee);
                 }
                 Fr::Done(ret, s) => {
-                    t.ret = ret;
+                    self.frame_return(tid, ret);
+                    let t = &mut self.tasks[tid as usize];
                     if t.frames.is_empty() && t.kthread.is_none() && t.state != TaskState::Dead {
                         t.returning_to_user = true;
                     }
-                    s
+                    return s;
+                }
+                Fr::Return(ret) => {
+                    assert!(!t.frames.is_empty(), "Fr::Return from a bottom frame");
+                    self.frame_return(tid, ret);
                 }
                 Fr::Replace(nf, s) => {
                     t.frames.push(nf);
-                    s
+                    return s;
                 }
             }
-        } else if t.state == TaskState::Dead {
-            Step::Dead
-        } else if t.returning_to_user {
-            self.exit_to_usermode_loop(tid)
-        } else {
-            self.user_step(tid)
+        }
+    }
+
+    /// One step of a frame: the kernel function it stands for.
+    fn frame_step(&mut self, tid: Tid, f: &mut Frame) -> Fr {
+        match f {
+            Frame::Write(w) => self.step_write(tid, w),
+            Frame::Fault(x) => self.step_fault(tid, x),
+            Frame::Alloc(x) => self.step_alloc(tid, x),
+            Frame::Oom(x) => self.step_oom(tid, x),
+            Frame::GroupExit(x) => self.step_group_exit(tid, x),
+            Frame::Exit(x) => self.step_exit(tid, x),
+            Frame::Mmap(x) => self.step_mmap(tid, x),
+            Frame::Nanosleep { until, started } => self.step_nanosleep(tid, *until, started),
+            Frame::BalanceDirty { waited } => self.step_balance_dirty(tid, waited),
+            Frame::OomReaper(_) => self.oom_reaper(tid),
+            Frame::OomReapTask(x) => self.oom_reap_task(tid, x),
+            Frame::OomReapTaskMm(x) => self.__oom_reap_task_mm(tid, x),
+            Frame::Mmput(x) => self.__mmput(tid, x),
+            Frame::ProcessMrelease(x) => self.process_mrelease(tid, x),
+            Frame::Kswapd(x) => self.step_kswapd(tid, x),
+            Frame::Flusher(x) => self.step_flusher(tid, x),
+            Frame::ShrinkSlab(x) => self.step_shrink_slab(tid, x),
+            Frame::Xlog(x) => self.step_xlog(tid, x),
+            Frame::Khugepaged(x) => self.step_khugepaged(tid, x),
+            Frame::Journal(x) => self.step_journal(tid, x),
+        }
+    }
+
+    /// Hands a finished frame's value to its caller: into the caller's phase
+    /// where the caller takes a typed result, else into `task.ret`.
+    fn frame_return(&mut self, tid: Tid, ret: Ret) {
+        let t = &mut self.tasks[tid as usize];
+        match t.frames.last_mut() {
+            Some(Frame::OomReapTask(x)) => x.returned(ret),
+            Some(Frame::ProcessMrelease(x)) => x.returned(ret),
+            _ => t.ret = ret,
         }
     }
 
@@ -436,9 +480,9 @@ impl Sim {
                 },
             );
         }
-        Some(Frame::Reaper(crate::mm::oom_kill::ReaperFrame::mrelease(
-            p, mm,
-        )))
+        Some(Frame::ProcessMrelease(
+            crate::mm::oom_kill::ProcessMreleaseFrame::new(p, mm),
+        ))
     }
 
     fn adv_pc(&mut self, tid: Tid) {

@@ -9,7 +9,7 @@
 
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
-use crate::mm::memory::{MMF_OOM_SKIP, MMF_OOM_VICTIM};
+use crate::mm::memory::{ZapCursor, MMF_OOM_SKIP, MMF_OOM_VICTIM};
 use crate::sim::*;
 use crate::trace::TraceKind;
 
@@ -18,7 +18,7 @@ pub(crate) struct ExitFrame {
     pub code: u32,
     pub phase: ExitPhase,
     pub mm: u32,
-    pub cursor: (usize, u64),
+    pub cursor: ZapCursor,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,7 +41,7 @@ impl ExitFrame {
             code,
             phase: ExitPhase::ExitSignals,
             mm: 0,
-            cursor: (0, 0),
+            cursor: ZapCursor::START,
         }
     }
 }
@@ -102,7 +102,7 @@ impl Sim {
                     } else {
                         ExitPhase::ExitMmap
                     };
-                    f.cursor = (0, 0);
+                    f.cursor = ZapCursor::START;
                     self.tr(
                         tid,
                         "exit_mmap",
@@ -130,7 +130,7 @@ impl Sim {
                 Fr::Stay(Step::Busy(200))
             }
             ExitPhase::ExitMmap => {
-                let (freed, done, cost) = self.zap_mm_batch(f.mm, &mut f.cursor, true, tid);
+                let (freed, done, cost) = self.zap_mm_batch(f.mm, &mut f.cursor, true);
                 let _ = freed;
                 if done {
                     let m = &mut self.mms[f.mm as usize];

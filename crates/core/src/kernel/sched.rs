@@ -118,7 +118,7 @@ impl Sim {
         let pid = 10 + self.tasks.len() as u32;
         let tid = self.new_task(pid, pid, comm, Some(kind));
         let frame = match kind {
-            KthreadKind::OomReaper => Frame::Reaper(Default::default()),
+            KthreadKind::OomReaper => Frame::OomReaper(Default::default()),
             KthreadKind::Kswapd => Frame::Kswapd(Default::default()),
             KthreadKind::Flusher => Frame::Flusher(Default::default()),
             KthreadKind::XfsLog => Frame::Xlog(Default::default()),
@@ -438,7 +438,11 @@ impl Frame {
             Frame::Mmap(_) => "do_mmap",
             Frame::Nanosleep { .. } => "hrtimer_nanosleep",
             Frame::BalanceDirty { .. } => "balance_dirty_pages",
-            Frame::Reaper(_) => "oom_reaper",
+            Frame::OomReaper(_) => "oom_reaper",
+            Frame::OomReapTask(_) => "oom_reap_task",
+            Frame::OomReapTaskMm(_) => "__oom_reap_task_mm",
+            Frame::Mmput(_) => "__mmput",
+            Frame::ProcessMrelease(_) => "process_mrelease",
             Frame::Kswapd(_) => "kswapd",
             Frame::Flusher(_) => "wb_workfn",
             Frame::ShrinkSlab(_) => "shrink_slab",

@@ -31,6 +31,18 @@ const ZERO_PFN: u32 = u32::MAX;
 const TLB_ENTRIES: usize = 64;
 /// Pages gathered before the reaper flushes TLBs and frees (`mmu_gather`).
 pub(crate) const ZAP_BATCH: u64 = 512;
+
+/// Where an unmap walk over an mm's VMAs stands: the next VMA and page
+/// index, or past the last VMA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ZapCursor {
+    At { vma: u32, page: u64 },
+    Done,
+}
+
+impl ZapCursor {
+    pub(crate) const START: ZapCursor = ZapCursor::At { vma: 0, page: 0 };
+}
 /// `vm_area_struct`s per slab page.
 pub(crate) const VMAS_PER_SLAB: u32 = 20;
 /// Unmapping cost per present page: ~2 M pages/s as measured in 2017.
@@ -797,17 +809,19 @@ impl Sim {
     pub(crate) fn zap_mm_batch(
         &mut self,
         mm: u32,
-        cursor: &mut (usize, u64),
+        cursor: &mut ZapCursor,
         exiting: bool,
-        tid: Tid,
     ) -> (Vec<u32>, bool, u64) {
-        let _ = tid;
         let mut gathered = Vec::new();
         let mut cost = 200;
         let nv = self.mms[mm as usize].vmas.len();
-        while cursor.0 < nv && (gathered.len() as u64) < ZAP_BATCH {
+        let (mut vi, mut pi) = match *cursor {
+            ZapCursor::At { vma, page } => (vma as usize, page),
+            ZapCursor::Done => (nv, 0),
+        };
+        while vi < nv && (gathered.len() as u64) < ZAP_BATCH {
             let (kind, reapable, npages) = {
-                let v = &self.mms[mm as usize].vmas[cursor.0];
+                let v = &self.mms[mm as usize].vmas[vi];
                 (
                     v.kind,
                     v.reapable(self.toggles.reap_mlocked),
@@ -815,14 +829,14 @@ impl Sim {
                 )
             };
             if !exiting && !reapable {
-                cursor.0 += 1;
-                cursor.1 = 0;
+                vi += 1;
+                pi = 0;
                 continue;
             }
-            while cursor.1 < npages && (gathered.len() as u64) < ZAP_BATCH {
-                let i = cursor.1 as usize;
-                cursor.1 += 1;
-                let pte = self.mms[mm as usize].vmas[cursor.0].ptes[i];
+            while pi < npages && (gathered.len() as u64) < ZAP_BATCH {
+                let i = pi as usize;
+                pi += 1;
+                let pte = self.mms[mm as usize].vmas[vi].ptes[i];
                 if pte == PTE_NONE {
                     // Walking empty page tables is cheap but not free.
                     if (i as u64).is_multiple_of(512) {
@@ -830,7 +844,7 @@ impl Sim {
                     }
                     continue;
                 }
-                self.mms[mm as usize].vmas[cursor.0].ptes[i] = PTE_NONE;
+                self.mms[mm as usize].vmas[vi].ptes[i] = PTE_NONE;
                 if pte == PTE_ZERO {
                     continue;
                 }
@@ -842,12 +856,20 @@ impl Sim {
                     gathered.push(pfn);
                 }
             }
-            if cursor.1 >= npages {
-                cursor.0 += 1;
-                cursor.1 = 0;
+            if pi >= npages {
+                vi += 1;
+                pi = 0;
             }
         }
-        let done = cursor.0 >= nv;
+        let done = vi >= nv;
+        *cursor = if done {
+            ZapCursor::Done
+        } else {
+            ZapCursor::At {
+                vma: vi as u32,
+                page: pi,
+            }
+        };
         if exiting {
             for c in &mut self.cpus {
                 c.tlb.retain(|e| e.0 != mm);

@@ -28,7 +28,9 @@
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::locking::MutexId;
-use crate::mm::memory::{MMF_OOM_REAP_QUEUED, MMF_OOM_SKIP, MMF_OOM_VICTIM, MMF_UNSTABLE};
+use crate::mm::memory::{
+    ZapCursor, MMF_OOM_REAP_QUEUED, MMF_OOM_SKIP, MMF_OOM_VICTIM, MMF_UNSTABLE,
+};
 use crate::scenario::{ReaperTrylock, PAGE_SIZE};
 use crate::sim::*;
 use crate::time::fmt_duration;
@@ -63,51 +65,141 @@ impl OomFrame {
     }
 }
 
+/// `oom_reaper`: the kthread's loop. It sleeps on `oom_reaper_wait` until
+/// the list has a task, then calls `oom_reap_task` for it.
 #[derive(Clone, Debug, Default, Hash)]
-pub(crate) struct ReaperFrame {
-    phase: ReaperPhase,
+pub(crate) struct OomReaperFrame;
+
+/// `oom_reap_task`: up to `MAX_OOM_REAP_RETRIES` calls of
+/// `__oom_reap_task_mm`, `schedule_timeout_idle(HZ/10)` after each failed
+/// one, then `MMF_OOM_SKIP`.
+#[derive(Clone, Debug, Hash)]
+pub(crate) struct OomReapTaskFrame {
+    phase: OomReapTaskPhase,
     tsk: Tid,
     mm: u32,
     attempts: u32,
-    cursor: (usize, u64),
+    /// `mmap_sem`'s users at the last failed trylock.
+    blocked_by: Vec<crate::outcome::LockUser>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum OomReapTaskPhase {
+    /// The next `__oom_reap_task_mm` attempt.
+    Attempt,
+    /// `__oom_reap_task_mm` returned this (false: the trylock failed).
+    Returned(bool),
+    /// Every attempt failed: "unable to reap".
+    GiveUp,
+    /// `done:`, `MMF_OOM_SKIP`, and back to the loop.
+    Done,
+}
+
+/// `__oom_reap_task_mm` as in 4.13: `oom_lock`, `down_read_trylock(mmap_sem)`,
+/// the MMU-notifier and `mmget_not_zero` checks, `MMF_UNSTABLE`, then the
+/// unmap loop in `mmu_gather` batches, `up_read` and `mmput_async`. Returns
+/// false only when the trylock failed. `process_mrelease` enters it at the
+/// unmap loop with `mmap_sem` already held (5.18's `__oom_reap_task_mm` is
+/// that loop alone).
+#[derive(Clone, Debug, Hash)]
+pub(crate) struct OomReapTaskMmFrame {
+    phase: ReapMmPhase,
+    tsk: Tid,
+    mm: u32,
+    /// Which attempt of `oom_reap_task` this is (for the trace).
+    attempt: u32,
+    cursor: ZapCursor,
+    /// Pages of the current `mmu_gather` batch, freed after the flush.
     gathered: Vec<u32>,
     freed: u64,
     rss_before: [u64; 3],
-    /// `mmap_sem`'s users at the last failed trylock.
-    blocked_by: Vec<crate::outcome::LockUser>,
-    /// `process_mrelease` running `__oom_reap_task_mm` in the caller's
-    /// context: a blocking `mmap_read_lock`, no `oom_lock`, no retries, and
-    /// the frame returns to the syscall when done.
+    /// Called from `process_mrelease`: no `oom_lock`, no `mmput_async`.
     mrelease: bool,
 }
 
-impl ReaperFrame {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum ReapMmPhase {
+    /// `mutex_lock(&oom_lock)`.
+    OomLock,
+    /// `down_read_trylock(&mm->mmap_sem)` and the checks under it.
+    Trylock,
+    /// `mm_has_notifiers`: `schedule_timeout_idle(HZ)` done, unlock.
+    NotifierBackoff,
+    /// `unmap_page_range` of the next batch (`tlb_gather_mmu`).
+    Unmap,
+    /// The batch's TLB shootdown is acknowledged: free its pages.
+    Flushed,
+}
+
+/// `__mmput` of the victim's mm from the reaper's `mmput_async` (it held
+/// the last reference): `exit_mmap` tears down every VMA. The kernel runs
+/// it from a kworker and drops `oom_lock` first; here the reaper runs it
+/// with `oom_lock` held.
+#[derive(Clone, Debug, Hash)]
+pub(crate) struct MmputFrame {
+    mm: u32,
+    cursor: ZapCursor,
+}
+
+/// `process_mrelease(pidfd)` (5.15+): `mmap_read_lock_killable`, then
+/// `__oom_reap_task_mm` in the caller's context unless `MMF_OOM_SKIP`.
+#[derive(Clone, Debug, Hash)]
+pub(crate) struct ProcessMreleaseFrame {
+    phase: MreleasePhase,
+    tsk: Tid,
+    mm: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum MreleasePhase {
+    Lock,
+    Locked,
+    Returned,
+}
+
+impl ProcessMreleaseFrame {
     /// `process_mrelease` on `mm`, whose owner `tsk` is dying.
-    pub(crate) fn mrelease(tsk: Tid, mm: u32) -> ReaperFrame {
-        ReaperFrame {
-            phase: ReaperPhase::MreleaseLock,
+    pub(crate) fn new(tsk: Tid, mm: u32) -> ProcessMreleaseFrame {
+        ProcessMreleaseFrame {
+            phase: MreleasePhase::Lock,
             tsk,
             mm,
-            mrelease: true,
-            ..Default::default()
         }
+    }
+
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        assert_eq!(
+            ret,
+            Ret::Bool(true),
+            "__oom_reap_task_mm for process_mrelease"
+        );
+        self.phase = MreleasePhase::Returned;
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
-enum ReaperPhase {
-    #[default]
-    Wait,
-    Lock,
-    Locked,
-    MreleaseLock,
-    MreleaseLocked,
-    NotifierBackoff,
-    Unmap,
-    Flushed,
-    ExitMmap,
-    GiveUp,
-    Done,
+impl OomReapTaskFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        let Ret::Bool(ok) = ret else {
+            panic!("__oom_reap_task_mm returns a bool, not {ret:?}");
+        };
+        self.phase = OomReapTaskPhase::Returned(ok);
+    }
+}
+
+impl OomReapTaskMmFrame {
+    fn new(tsk: Tid, mm: u32, attempt: u32) -> OomReapTaskMmFrame {
+        OomReapTaskMmFrame {
+            phase: ReapMmPhase::OomLock,
+            tsk,
+            mm,
+            attempt,
+            cursor: ZapCursor::START,
+            gathered: Vec::new(),
+            freed: 0,
+            rss_before: [0; 3],
+            mrelease: false,
+        }
+    }
 }
 
 impl Sim {
@@ -403,75 +495,113 @@ impl Sim {
         });
     }
 
-    pub(crate) fn step_reaper(&mut self, tid: Tid, f: &mut ReaperFrame) -> Fr {
+    /// `oom_reaper`: `wait_event_freezable(oom_reaper_wait, ...)`, take the
+    /// next task off `oom_reaper_list`, `oom_reap_task` it.
+    pub(crate) fn oom_reaper(&mut self, tid: Tid) -> Fr {
+        let Some(tsk) = self.oom_reaper_list.pop_front() else {
+            self.sleep_task(tid, TaskState::Interruptible, None, "oom_reaper_wait");
+            return Fr::Stay(Step::Sleep);
+        };
+        let t = &self.tasks[tsk as usize];
+        let mm = self.signals[t.sig as usize].oom_mm.or(t.mm).unwrap_or(0);
+        let f = OomReapTaskFrame {
+            phase: OomReapTaskPhase::Attempt,
+            tsk,
+            mm,
+            attempts: 0,
+            blocked_by: Vec::new(),
+        };
+        Fr::Call(Frame::OomReapTask(f), Step::Busy(500))
+    }
+
+    /// `oom_reap_task`: the retry loop around `__oom_reap_task_mm`.
+    pub(crate) fn oom_reap_task(&mut self, tid: Tid, f: &mut OomReapTaskFrame) -> Fr {
         match f.phase {
-            ReaperPhase::Wait => {
-                let Some(tsk) = self.oom_reaper_list.pop_front() else {
-                    self.sleep_task(tid, TaskState::Interruptible, None, "oom_reaper_wait");
-                    return Fr::Stay(Step::Sleep);
-                };
-                f.tsk = tsk;
-                let t = &self.tasks[tsk as usize];
-                f.mm = self.signals[t.sig as usize].oom_mm.or(t.mm).unwrap_or(0);
-                f.attempts = 0;
-                f.phase = ReaperPhase::Lock;
-                Fr::Stay(Step::Busy(500))
+            OomReapTaskPhase::Attempt => {
+                f.attempts += 1;
+                let callee = OomReapTaskMmFrame::new(f.tsk, f.mm, f.attempts);
+                Fr::Enter(Frame::OomReapTaskMm(Box::new(callee)))
             }
-            ReaperPhase::Lock => {
-                f.phase = ReaperPhase::Locked;
+            OomReapTaskPhase::Returned(false) => {
+                // Still the state the trylock failed on: nothing ran since.
+                f.blocked_by = self.mmap_sem_users(f.mm);
+                // schedule_timeout_idle(HZ/10) follows every failure, the
+                // last one included; then the reaper gives up.
+                f.phase = if f.attempts >= self.toggles.reap_retries {
+                    OomReapTaskPhase::GiveUp
+                } else {
+                    OomReapTaskPhase::Attempt
+                };
+                let wait = self.tick_ns * (u64::from(self.sc.scenario.machine.hz) / 10).max(1);
+                self.sleep_task(
+                    tid,
+                    TaskState::Uninterruptible,
+                    Some(wait),
+                    "schedule_timeout_idle",
+                );
+                Fr::Stay(Step::Sleep)
+            }
+            OomReapTaskPhase::GiveUp => {
+                let t = &self.tasks[f.tsk as usize];
+                let (pid, comm) = (t.pid, t.comm.clone());
+                let idx = self.tr(
+                    tid,
+                    "oom_reap_task",
+                    TraceKind::Reap,
+                    format!("oom_reaper: unable to reap pid:{pid} ({comm})"),
+                );
+                let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
+                self.obs.reaper_gave_up.push(crate::outcome::GaveUp {
+                    pid,
+                    event: idx,
+                    t: self.now,
+                    since_kill_ns: since,
+                    mmap_sem: std::mem::take(&mut f.blocked_by),
+                });
+                f.phase = OomReapTaskPhase::Done;
+                Fr::Stay(Step::Busy(200))
+            }
+            OomReapTaskPhase::Returned(true) | OomReapTaskPhase::Done => {
+                self.mms[f.mm as usize].flags |= MMF_OOM_SKIP;
+                self.tasks[f.tsk as usize].oom_reaper_queued = false;
+                self.tr(
+                    tid,
+                    "oom_reap_task",
+                    TraceKind::Reap,
+                    "MMF_OOM_SKIP set".into(),
+                );
+                let Fr::Stay(step) = self.cond_resched(tid, 300) else {
+                    unreachable!("cond_resched stays");
+                };
+                Fr::Done(Ret::None, step)
+            }
+        }
+    }
+
+    /// `__oom_reap_task_mm`.
+    pub(crate) fn __oom_reap_task_mm(&mut self, tid: Tid, f: &mut OomReapTaskMmFrame) -> Fr {
+        match f.phase {
+            ReapMmPhase::OomLock => {
+                f.phase = ReapMmPhase::Trylock;
                 if !self.toggles.reaper_oom_lock || self.mutex_lock(MutexId::OomLock, tid) {
                     Fr::Stay(Step::Busy(300))
                 } else {
                     Fr::Stay(Step::Sleep)
                 }
             }
-            ReaperPhase::MreleaseLock => {
-                // mmap_read_lock_killable: blocks behind a queued writer.
-                f.phase = ReaperPhase::MreleaseLocked;
-                if self.down_read(f.mm, tid) {
-                    Fr::Stay(Step::Busy(300))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
-            }
-            ReaperPhase::MreleaseLocked => {
-                let mm = f.mm;
-                if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
-                    self.up_read(mm, tid);
-                    return Fr::Done(Ret::Int(0), Step::Busy(200));
-                }
-                self.start_reaping(tid, f);
-                Fr::Stay(Step::Busy(500))
-            }
-            ReaperPhase::Locked => {
-                f.attempts += 1;
+            ReapMmPhase::Trylock => {
                 let unfair = self.toggles.reaper_trylock == ReaperTrylock::Unfair;
                 let mm = f.mm;
                 if !self.down_read_trylock(mm, tid, unfair) {
-                    f.blocked_by = self.mmap_sem_users(mm);
                     let pid = self.tasks[f.tsk as usize].pid;
                     self.tr(
                         tid,
                         "trace_skip_task_reaping",
                         TraceKind::Reap,
-                        format!("{pid} (attempt {})", f.attempts),
+                        format!("{pid} (attempt {})", f.attempt),
                     );
                     self.reaper_unlock(tid);
-                    // schedule_timeout_idle(HZ/10) follows every failure, the
-                    // last one included; then the reaper gives up.
-                    f.phase = if f.attempts >= self.toggles.reap_retries {
-                        ReaperPhase::GiveUp
-                    } else {
-                        ReaperPhase::Lock
-                    };
-                    let wait = self.tick_ns * (u64::from(self.sc.scenario.machine.hz) / 10).max(1);
-                    self.sleep_task(
-                        tid,
-                        TaskState::Uninterruptible,
-                        Some(wait),
-                        "schedule_timeout_idle",
-                    );
-                    return Fr::Stay(Step::Sleep);
+                    return Fr::Return(Ret::Bool(false));
                 }
                 let m = &self.mms[mm as usize];
                 if m.has_notifiers {
@@ -482,7 +612,7 @@ impl Sim {
                         TraceKind::Reap,
                         "mm has MMU notifiers: back off for HZ".into(),
                     );
-                    f.phase = ReaperPhase::NotifierBackoff;
+                    f.phase = ReapMmPhase::NotifierBackoff;
                     let hz = self.tick_ns * u64::from(self.sc.scenario.machine.hz);
                     self.sleep_task(
                         tid,
@@ -508,8 +638,7 @@ impl Sim {
                         "mm already exiting".into(),
                     );
                     self.reaper_unlock(tid);
-                    f.phase = ReaperPhase::Done;
-                    return Fr::Stay(Step::Busy(200));
+                    return Fr::Done(Ret::Bool(true), Step::Busy(200));
                 }
                 if self.toggles.reaper_mmget {
                     self.mms[mm as usize].users += 1;
@@ -517,34 +646,13 @@ impl Sim {
                 self.start_reaping(tid, f);
                 Fr::Stay(Step::Busy(500))
             }
-            ReaperPhase::GiveUp => {
-                let t = &self.tasks[f.tsk as usize];
-                let (pid, comm) = (t.pid, t.comm.clone());
-                let idx = self.tr(
-                    tid,
-                    "oom_reap_task",
-                    TraceKind::Reap,
-                    format!("oom_reaper: unable to reap pid:{pid} ({comm})"),
-                );
-                let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
-                self.obs.reaper_gave_up.push(crate::outcome::GaveUp {
-                    pid,
-                    event: idx,
-                    t: self.now,
-                    since_kill_ns: since,
-                    mmap_sem: std::mem::take(&mut f.blocked_by),
-                });
-                f.phase = ReaperPhase::Done;
-                Fr::Stay(Step::Busy(200))
-            }
-            ReaperPhase::NotifierBackoff => {
+            ReapMmPhase::NotifierBackoff => {
                 self.reaper_unlock(tid);
-                f.phase = ReaperPhase::Done;
-                Fr::Stay(Step::Busy(200))
+                Fr::Done(Ret::Bool(true), Step::Busy(200))
             }
-            ReaperPhase::Unmap => {
+            ReapMmPhase::Unmap => {
                 let mm = f.mm;
-                let (gathered, done, cost) = self.zap_mm_batch(mm, &mut f.cursor, false, tid);
+                let (gathered, done, cost) = self.zap_mm_batch(mm, &mut f.cursor, false);
                 if gathered.is_empty() {
                     if done {
                         return self.reap_finish(tid, f);
@@ -563,14 +671,10 @@ impl Sim {
                     }
                 }
                 f.gathered = gathered;
-                f.phase = ReaperPhase::Flushed;
-                f.attempts = f.attempts.max(1);
-                if done {
-                    f.cursor.0 = usize::MAX;
-                }
+                f.phase = ReapMmPhase::Flushed;
                 Fr::Stay(Step::Busy(ack.since(self.now).max(1)))
             }
-            ReaperPhase::Flushed => {
+            ReapMmPhase::Flushed => {
                 let n = f.gathered.len() as u64;
                 for pfn in f.gathered.drain(..) {
                     self.mem.free_page(pfn);
@@ -583,49 +687,67 @@ impl Sim {
                     TraceKind::Reap,
                     format!("freed {n} pages"),
                 );
-                if f.cursor.0 == usize::MAX {
+                if f.cursor == ZapCursor::Done {
                     return self.reap_finish(tid, f);
                 }
-                f.phase = ReaperPhase::Unmap;
+                f.phase = ReapMmPhase::Unmap;
                 Fr::Stay(Step::Busy(200))
             }
-            ReaperPhase::ExitMmap => {
-                let mm = f.mm;
-                let (_, done, cost) = self.zap_mm_batch(mm, &mut f.cursor, true, tid);
-                if done {
-                    let m = &mut self.mms[mm as usize];
-                    m.flags |= MMF_OOM_SKIP;
-                    m.dead = true;
-                    self.tr(
-                        tid,
-                        "__mmput",
-                        TraceKind::Exit,
-                        "exit_mmap done (mmput_async)".into(),
-                    );
-                    self.reaper_unlock(tid);
-                    f.phase = ReaperPhase::Done;
+        }
+    }
+
+    /// `__mmput` from the reaper's `mmput_async`: `exit_mmap`, then the mm
+    /// is gone.
+    pub(crate) fn __mmput(&mut self, tid: Tid, f: &mut MmputFrame) -> Fr {
+        let mm = f.mm;
+        let (_, done, cost) = self.zap_mm_batch(mm, &mut f.cursor, true);
+        if !done {
+            return Fr::Stay(Step::Busy(cost));
+        }
+        let m = &mut self.mms[mm as usize];
+        m.flags |= MMF_OOM_SKIP;
+        m.dead = true;
+        self.tr(
+            tid,
+            "__mmput",
+            TraceKind::Exit,
+            "exit_mmap done (mmput_async)".into(),
+        );
+        self.reaper_unlock(tid);
+        Fr::Done(Ret::Bool(true), Step::Busy(cost))
+    }
+
+    /// `process_mrelease`: a blocking `mmap_read_lock_killable`, then
+    /// `__oom_reap_task_mm` in the caller's context.
+    pub(crate) fn process_mrelease(&mut self, tid: Tid, f: &mut ProcessMreleaseFrame) -> Fr {
+        match f.phase {
+            MreleasePhase::Lock => {
+                // mmap_read_lock_killable: blocks behind a queued writer.
+                f.phase = MreleasePhase::Locked;
+                if self.down_read(f.mm, tid) {
+                    Fr::Stay(Step::Busy(300))
+                } else {
+                    Fr::Stay(Step::Sleep)
                 }
-                Fr::Stay(Step::Busy(cost))
             }
-            ReaperPhase::Done => {
+            MreleasePhase::Locked => {
                 let mm = f.mm;
-                self.mms[mm as usize].flags |= MMF_OOM_SKIP;
-                self.tasks[f.tsk as usize].oom_reaper_queued = false;
-                self.tr(
-                    tid,
-                    "oom_reap_task",
-                    TraceKind::Reap,
-                    "MMF_OOM_SKIP set".into(),
-                );
-                f.phase = ReaperPhase::Wait;
-                self.cond_resched(tid, 300)
+                if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
+                    self.up_read(mm, tid);
+                    return Fr::Done(Ret::Int(0), Step::Busy(200));
+                }
+                let mut callee = OomReapTaskMmFrame::new(f.tsk, mm, 0);
+                callee.mrelease = true;
+                self.start_reaping(tid, &mut callee);
+                Fr::Call(Frame::OomReapTaskMm(Box::new(callee)), Step::Busy(500))
             }
+            MreleasePhase::Returned => Fr::Done(Ret::Int(0), Step::Busy(300)),
         }
     }
 
     /// `__oom_reap_task_mm` once `mmap_sem` is held: `MMF_UNSTABLE` before
     /// anything is unmapped.
-    fn start_reaping(&mut self, tid: Tid, f: &mut ReaperFrame) {
+    fn start_reaping(&mut self, tid: Tid, f: &mut OomReapTaskMmFrame) {
         let mm = f.mm;
         let m = &mut self.mms[mm as usize];
         m.flags |= MMF_UNSTABLE;
@@ -657,9 +779,9 @@ impl Sim {
         for t in running {
             self.note_user_after_reap(t);
         }
-        f.cursor = (0, 0);
+        f.cursor = ZapCursor::START;
         f.freed = 0;
-        f.phase = ReaperPhase::Unmap;
+        f.phase = ReapMmPhase::Unmap;
     }
 
     /// The holders of an mm's `mmap_sem`, then its waiters in queue order.
@@ -695,7 +817,10 @@ impl Sim {
         }
     }
 
-    fn reap_finish(&mut self, tid: Tid, f: &mut ReaperFrame) -> Fr {
+    /// The end of the unmap loop: "reaped process", `up_read`, and for the
+    /// reaper `mmput_async` (which tears the mm down when it held the last
+    /// reference) and `oom_lock` released.
+    fn reap_finish(&mut self, tid: Tid, f: &mut OomReapTaskMmFrame) -> Fr {
         let mm = f.mm;
         let t = &self.tasks[f.tsk as usize];
         let (pid, comm) = (t.pid, t.comm.clone());
@@ -724,20 +849,21 @@ impl Sim {
         });
         self.up_read(mm, tid);
         if f.mrelease {
-            return Fr::Done(Ret::Int(0), Step::Busy(300));
+            return Fr::Return(Ret::Bool(true));
         }
         if self.toggles.reaper_mmget {
             // mmput_async: the last reference tears the mm down from here.
             let m = &mut self.mms[mm as usize];
             m.users -= 1;
             if m.users == 0 {
-                f.cursor = (0, 0);
-                f.phase = ReaperPhase::ExitMmap;
-                return Fr::Stay(Step::Busy(300));
+                let teardown = MmputFrame {
+                    mm,
+                    cursor: ZapCursor::START,
+                };
+                return Fr::Replace(Frame::Mmput(teardown), Step::Busy(300));
             }
         }
         self.reaper_unlock(tid);
-        f.phase = ReaperPhase::Done;
-        Fr::Stay(Step::Busy(300))
+        Fr::Done(Ret::Bool(true), Step::Busy(300))
     }
 }
