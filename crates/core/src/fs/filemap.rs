@@ -41,8 +41,6 @@ pub(crate) struct WriteFrame {
     page: Option<u32>,
     status: i64,
     copied: u64,
-    /// The last iteration was a copied == 0 retry (3.10 skips the fatal check).
-    retry: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,7 +78,6 @@ impl WriteFrame {
             page: None,
             status: 0,
             copied: 0,
-            retry: false,
         }
     }
 }
@@ -129,7 +126,12 @@ impl Sim {
         Fr::Done(Ret::Int(ret), Step::Busy(150))
     }
 
-    pub(crate) fn step_write(&mut self, tid: Tid, f: &mut WriteFrame) -> Fr {
+    /// `generic_perform_write`: the buffered-write loop, one page-sized
+    /// chunk per iteration (fault-in, fatal check, `write_begin`, the atomic
+    /// copy, `write_end`, `balance_dirty_pages_ratelimited`). The other write
+    /// paths are this loop with their differences (the table in the module
+    /// doc): `iomap_write_actor`, `__btrfs_buffered_write`, 3.10's loop.
+    pub(crate) fn generic_perform_write(&mut self, tid: Tid, f: &mut WriteFrame) -> Fr {
         match f.phase {
             WPhase::Again => {
                 // again: the chunk within the current page.
@@ -156,7 +158,7 @@ impl Sim {
                     a += PAGE_SIZE;
                 }
                 f.phase = WPhase::WriteBegin;
-                self.write_fatal_check(tid, f, true)
+                self.write_fatal_check(tid, f)
             }
             WPhase::AfterFaultIn => match self.tasks[tid as usize].ret {
                 Ret::Fault(FaultResult::Ok) => {
@@ -323,11 +325,9 @@ impl Sim {
                         TraceKind::Write,
                         "copied 0: retry the chunk".into(),
                     );
-                    f.retry = true;
                     f.phase = WPhase::Again;
                     return self.cond_resched(tid, 200);
                 }
-                f.retry = false;
                 f.pos += copied;
                 f.written += copied;
                 f.phase = WPhase::AfterBalance;
@@ -348,9 +348,12 @@ impl Sim {
     }
 
     /// The fatal-signal check at the place each write path has it.
-    fn write_fatal_check(&mut self, tid: Tid, f: &mut WriteFrame, after_fault_in: bool) -> Fr {
+    /// 3.10 checks at the end of an iteration instead (after
+    /// `balance_dirty_pages_ratelimited`, which the copied == 0 retry never
+    /// reaches); btrfs has no check.
+    fn write_fatal_check(&mut self, tid: Tid, f: &mut WriteFrame) -> Fr {
         let check = match f.path {
-            WritePath::Generic | WritePath::IsizeBeforeCopy | WritePath::Iomap => after_fault_in,
+            WritePath::Generic | WritePath::IsizeBeforeCopy | WritePath::Iomap => true,
             WritePath::Btrfs | WritePath::Generic310 => false,
         };
         if check && self.fatal_signal_pending(tid) {

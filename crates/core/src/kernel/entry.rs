@@ -102,10 +102,10 @@ impl Sim {
     /// One step of a frame: the kernel function it stands for.
     fn frame_step(&mut self, tid: Tid, f: &mut Frame) -> Fr {
         match f {
-            Frame::Write(w) => self.step_write(tid, w),
-            Frame::Fault(x) => self.step_fault(tid, x),
+            Frame::Write(w) => self.generic_perform_write(tid, w),
+            Frame::Fault(x) => self.handle_mm_fault(tid, x),
             Frame::Alloc(x) => self.step_alloc(tid, x),
-            Frame::Oom(x) => self.step_oom(tid, x),
+            Frame::Oom(x) => self.out_of_memory(tid, x),
             Frame::GroupExit(x) => self.step_group_exit(tid, x),
             Frame::Exit(x) => self.step_exit(tid, x),
             Frame::Mmap(x) => self.step_mmap(tid, x),

@@ -19,7 +19,7 @@ pub(crate) const TTWU_NS: u64 = 700;
 pub(crate) struct GroupExitFrame {
     pub code: u32,
     pub phase: GroupExitPhase,
-    pub idx: usize,
+    pub idx: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -124,6 +124,44 @@ impl Sim {
         );
     }
 
+    /// `complete_signal` for a fatal signal, after `SIGNAL_GROUP_EXIT` was
+    /// set: SIGKILL to the group's next live thread from `*idx`. Returns the
+    /// step's cost, or None when every thread has it. One thread per step,
+    /// so that other CPUs can see the loop half done.
+    pub(crate) fn complete_signal(
+        &mut self,
+        sender: Tid,
+        sig: usize,
+        idx: &mut u32,
+    ) -> Option<u64> {
+        self.sigkill_next_thread(sender, sig, idx, None)
+    }
+
+    /// `zap_other_threads`: as `complete_signal`, skipping the caller.
+    fn zap_other_threads(&mut self, tid: Tid, sig: usize, idx: &mut u32) -> Option<u64> {
+        self.sigkill_next_thread(tid, sig, idx, Some(tid))
+    }
+
+    fn sigkill_next_thread(
+        &mut self,
+        sender: Tid,
+        sig: usize,
+        idx: &mut u32,
+        skip: Option<Tid>,
+    ) -> Option<u64> {
+        let threads = &self.signals[sig].threads;
+        while (*idx as usize) < threads.len() {
+            let t = threads[*idx as usize];
+            *idx += 1;
+            if Some(t) != skip
+                && self.tasks[t as usize].state != crate::kernel::sched::TaskState::Dead
+            {
+                return Some(self.post_sigkill(t, sender));
+            }
+        }
+        None
+    }
+
     pub(crate) fn step_group_exit(
         &mut self,
         tid: Tid,
@@ -157,17 +195,8 @@ impl Sim {
                 Fr::Stay(Step::Busy(POST_ONE_NS))
             }
             GroupExitPhase::Zap => {
-                // zap_other_threads: one thread per step.
-                let threads = &self.signals[sig].threads;
-                while f.idx < threads.len() {
-                    let t = threads[f.idx];
-                    f.idx += 1;
-                    if t != tid
-                        && self.tasks[t as usize].state != crate::kernel::sched::TaskState::Dead
-                    {
-                        let cost = self.post_sigkill(t, tid);
-                        return Fr::Stay(Step::Busy(cost));
-                    }
+                if let Some(cost) = self.zap_other_threads(tid, sig, &mut f.idx) {
+                    return Fr::Stay(Step::Busy(cost));
                 }
                 self.tr(tid, "zap_other_threads", TraceKind::Signal, "done".into());
                 let code = f.code;

@@ -464,8 +464,48 @@ impl Sim {
         }
     }
 
+    /// `check_stable_address_space` (4.13, commit 6b31d5955cb2, the `pre_pte`
+    /// fix): a fault on an mm the reaper has started on (`MMF_UNSTABLE`)
+    /// returns `VM_FAULT_SIGBUS` before a PTE is set. True when the fault
+    /// must fail; always false without the fix.
+    pub(crate) fn check_stable_address_space(&self, mm: u32) -> bool {
+        self.toggles.unstable_check == UnstableCheck::PrePte
+            && self.mms[mm as usize].flags & MMF_UNSTABLE != 0
+    }
+
+    /// `do_anonymous_page` for a read of a never-touched private anonymous
+    /// page: map the zero page. After a reap this is where zeros come from,
+    /// unless `check_stable_address_space` refuses the fault first.
+    fn do_anonymous_page(&mut self, tid: Tid, f: &mut FaultFrame, vi: usize, idx: usize) -> Fr {
+        let unstable = self.mms[f.mm as usize].flags & MMF_UNSTABLE != 0;
+        if self.check_stable_address_space(f.mm) {
+            return self.fix_engaged(tid, f, "check_stable_address_space");
+        }
+        let m = &mut self.mms[f.mm as usize];
+        m.vmas[vi].ptes[idx] = PTE_ZERO;
+        self.tr(
+            tid,
+            "do_anonymous_page",
+            TraceKind::Fault,
+            format!(
+                "read fault at {:#x}: zero page mapped{}",
+                f.addr,
+                if unstable { " (MMF_UNSTABLE)" } else { "" }
+            ),
+        );
+        if unstable {
+            self.note_zero_refault(tid, f.addr);
+        }
+        // Michal's v1: the check at the end of handle_mm_fault, after the
+        // zero page was mapped.
+        if unstable && self.toggles.unstable_check == UnstableCheck::PostFault {
+            return self.fix_engaged(tid, f, "handle_mm_fault");
+        }
+        self.fault_done(tid, f, FaultResult::Ok, true)
+    }
+
     /// `handle_mm_fault` (under `mmap_sem` for read) and its callees.
-    pub(crate) fn step_fault(&mut self, tid: Tid, f: &mut FaultFrame) -> Fr {
+    pub(crate) fn handle_mm_fault(&mut self, tid: Tid, f: &mut FaultFrame) -> Fr {
         match f.phase {
             FaultPhase::Lock => {
                 let Some(mm) = self.tasks[tid as usize].mm else {
@@ -494,30 +534,7 @@ impl Sim {
                 }
                 let anon = matches!(kind, VmaKind::Anon | VmaKind::Stack);
                 if anon && !f.write && pte == PTE_NONE {
-                    // do_anonymous_page, read: map the zero page.
-                    let unstable = m.flags & MMF_UNSTABLE != 0;
-                    if unstable && self.toggles.unstable_check == UnstableCheck::PrePte {
-                        return self.fix_engaged(tid, f, "check_stable_address_space");
-                    }
-                    let m = &mut self.mms[f.mm as usize];
-                    m.vmas[vi].ptes[idx] = PTE_ZERO;
-                    self.tr(
-                        tid,
-                        "do_anonymous_page",
-                        TraceKind::Fault,
-                        format!(
-                            "read fault at {:#x}: zero page mapped{}",
-                            f.addr,
-                            if unstable { " (MMF_UNSTABLE)" } else { "" }
-                        ),
-                    );
-                    if unstable {
-                        self.note_zero_refault(tid, f.addr);
-                    }
-                    if unstable && self.toggles.unstable_check == UnstableCheck::PostFault {
-                        return self.fix_engaged(tid, f, "handle_mm_fault");
-                    }
-                    return self.fault_done(tid, f, FaultResult::Ok, true);
+                    return self.do_anonymous_page(tid, f, vi, idx);
                 }
                 if anon && !f.write && pte == PTE_ZERO {
                     return self.fault_done(tid, f, FaultResult::Ok, true);
@@ -548,7 +565,8 @@ impl Sim {
                 }
                 let private = v.kind != VmaKind::Shmem && v.kind != VmaKind::FileShared;
                 let unstable = m.flags & MMF_UNSTABLE != 0;
-                if unstable && private && self.toggles.unstable_check == UnstableCheck::PrePte {
+                // finish_fault checks only private mappings.
+                if private && self.check_stable_address_space(f.mm) {
                     self.mem.free_page(pfn);
                     return self.fix_engaged(tid, f, "check_stable_address_space");
                 }

@@ -41,7 +41,7 @@ pub(crate) struct OomFrame {
     gfp_fs: bool,
     phase: OomPhase,
     victim: u32,
-    idx: usize,
+    idx: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -339,7 +339,7 @@ impl Sim {
         }
     }
 
-    pub(crate) fn step_oom(&mut self, tid: Tid, f: &mut OomFrame) -> Fr {
+    pub(crate) fn out_of_memory(&mut self, tid: Tid, f: &mut OomFrame) -> Fr {
         match f.phase {
             OomPhase::Start => {
                 if self.task_will_free_mem(tid) {
@@ -366,70 +366,33 @@ impl Sim {
                 let cost = 2_000 + 300 * self.tasks.len() as u64;
                 Fr::Stay(Step::Busy(cost))
             }
-            OomPhase::Select => {
-                match self.select_bad_process() {
-                    Err(()) => {
-                        self.tr(
-                            tid,
-                            "select_bad_process",
-                            TraceKind::Oom,
-                            "an OOM victim is still exiting: abort".into(),
-                        );
-                        Fr::Done(Ret::Int(1), Step::Busy(300))
-                    }
-                    Ok(None) => {
-                        self.tr(
+            OomPhase::Select => match self.select_bad_process() {
+                Err(()) => {
+                    self.tr(
+                        tid,
+                        "select_bad_process",
+                        TraceKind::Oom,
+                        "an OOM victim is still exiting: abort".into(),
+                    );
+                    Fr::Done(Ret::Int(1), Step::Busy(300))
+                }
+                Ok(None) => {
+                    self.tr(
                         tid,
                         "out_of_memory",
                         TraceKind::Oom,
-                        "Kernel panic - not syncing: Out of memory and no killable processes...".into(),
+                        "Kernel panic - not syncing: Out of memory and no killable processes..."
+                            .into(),
                     );
-                        self.obs.panic = true;
-                        self.end = Some(EndReason::Panic);
-                        Fr::Done(Ret::Int(0), Step::Busy(100))
-                    }
-                    Ok(Some(v)) => {
-                        f.victim = v as u32;
-                        let points = self.oom_badness(v).unwrap_or(0);
-                        let s = &self.signals[v];
-                        let (tg, comm) = (s.tgid, s.comm.clone());
-                        self.tr(
-                        tid,
-                        "oom_kill_process",
-                        TraceKind::Oom,
-                        format!("Out of memory: Kill process {tg} ({comm}) score {} or sacrifice child", points * 1000 / self.sc.managed_pages as i64),
-                    );
-                        // oom_kill_process: an already exiting victim is only marked.
-                        let leader = self.signals[v]
-                            .threads
-                            .iter()
-                            .copied()
-                            .find(|t| self.tasks[*t as usize].state != TaskState::Dead);
-                        if let Some(l) = leader {
-                            if self.task_will_free_mem(l) {
-                                self.mark_oom_victim(l, tid);
-                                self.queue_oom_reaper(l, tid);
-                                return Fr::Done(Ret::Int(1), Step::Busy(500));
-                            }
-                        }
-                        f.phase = OomPhase::SendSig;
-                        f.idx = 0;
-                        // complete_signal: SIGNAL_GROUP_EXIT first, then each thread.
-                        self.signals[v].group_exit = true;
-                        self.record_kill(v, tid);
-                        Fr::Stay(Step::Busy(crate::kernel::signal::POST_ONE_NS))
-                    }
+                    self.obs.panic = true;
+                    self.end = Some(EndReason::Panic);
+                    Fr::Done(Ret::Int(0), Step::Busy(100))
                 }
-            }
+                Ok(Some(v)) => self.oom_kill_process(tid, f, v),
+            },
             OomPhase::SendSig => {
-                let v = f.victim as usize;
-                while f.idx < self.signals[v].threads.len() {
-                    let t = self.signals[v].threads[f.idx];
-                    f.idx += 1;
-                    if self.tasks[t as usize].state != TaskState::Dead {
-                        let cost = self.post_sigkill(t, tid);
-                        return Fr::Stay(Step::Busy(cost));
-                    }
+                if let Some(cost) = self.complete_signal(tid, f.victim as usize, &mut f.idx) {
+                    return Fr::Stay(Step::Busy(cost));
                 }
                 f.phase = OomPhase::MarkVictim;
                 Fr::Stay(Step::Busy(100))
@@ -479,6 +442,45 @@ impl Sim {
             }
             OomPhase::Slept => Fr::Done(Ret::Int(1), Step::Busy(100)),
         }
+    }
+
+    /// `oom_kill_process`: "Out of memory: Kill process", then (unless the
+    /// victim is already exiting) `do_send_sig_info(SIGKILL)`, whose
+    /// `complete_signal` sets `SIGNAL_GROUP_EXIT` and then posts SIGKILL
+    /// thread by thread (the `SendSig` steps).
+    fn oom_kill_process(&mut self, tid: Tid, f: &mut OomFrame, v: usize) -> Fr {
+        f.victim = v as u32;
+        let points = self.oom_badness(v).unwrap_or(0);
+        let s = &self.signals[v];
+        let (tg, comm) = (s.tgid, s.comm.clone());
+        self.tr(
+            tid,
+            "oom_kill_process",
+            TraceKind::Oom,
+            format!(
+                "Out of memory: Kill process {tg} ({comm}) score {} or sacrifice child",
+                points * 1000 / self.sc.managed_pages as i64
+            ),
+        );
+        // oom_kill_process: an already exiting victim is only marked.
+        let leader = self.signals[v]
+            .threads
+            .iter()
+            .copied()
+            .find(|t| self.tasks[*t as usize].state != TaskState::Dead);
+        if let Some(l) = leader {
+            if self.task_will_free_mem(l) {
+                self.mark_oom_victim(l, tid);
+                self.queue_oom_reaper(l, tid);
+                return Fr::Done(Ret::Int(1), Step::Busy(500));
+            }
+        }
+        f.phase = OomPhase::SendSig;
+        f.idx = 0;
+        // complete_signal: SIGNAL_GROUP_EXIT first, then each thread.
+        self.signals[v].group_exit = true;
+        self.record_kill(v, tid);
+        Fr::Stay(Step::Busy(crate::kernel::signal::POST_ONE_NS))
     }
 
     fn record_kill(&mut self, victim: usize, killer: Tid) {
