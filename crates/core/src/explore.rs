@@ -99,7 +99,7 @@ pub struct VerdictLine {
 pub struct ExploreReport {
     pub strategy: String,
     pub runs: u64,
-    /// Keys are the outcome codes of DOMAIN §5.
+    /// Keys are the outcome codes of kernel.md §5.
     pub histogram: BTreeMap<String, u64>,
     pub buckets: Vec<Bucket>,
     /// Distinct executions seen (by trace hash).

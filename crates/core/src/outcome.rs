@@ -1,4 +1,4 @@
-//! Outcomes (DOMAIN §5) and their evidence, computed from what the run did.
+//! Outcomes (kernel.md §5) and their evidence, computed from what the run did.
 //!
 //! Files are classified as read back from disk after the run (the crash and
 //! recovery, or the clean unmount), by the provenance and position of each

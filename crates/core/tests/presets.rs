@@ -1,4 +1,4 @@
-//! Each preset, explored over 300 seeds, reaches what DOMAIN §7 says and never
+//! Each preset, explored over 300 seeds, reaches what kernel.md §7 says and never
 //! what it says cannot happen. Outcomes come from running the model.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -388,7 +388,7 @@ fn r7_reaper_gives_up_about_a_second_after_the_kill() {
             "gave up {} ns after the kill",
             g.since_kill_ns
         );
-        // The picture of DOMAIN §3.6: a reader in the XFS shrinker with a
+        // The picture of kernel.md §3.6: a reader in the XFS shrinker with a
         // writer queued behind it.
         let users = &g.mmap_sem;
         assert!(

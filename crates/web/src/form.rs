@@ -332,7 +332,7 @@ mod tests {
         assert!(t.contains("unstable_check = \"pre_pte\""));
         assert!(t.contains("ipi_same_socket = [\"1us\", \"5us\"]"));
         // Comments elsewhere survive.
-        assert!(t.contains("# What DOMAIN"));
+        assert!(t.contains("# What this scenario must reach"));
         let sc = parse_scenario(&t).unwrap_or_else(|e| panic!("{e:?}\n{t}"));
         assert_eq!(sc.scenario.machine.cpus, 4);
         assert_eq!(sc.scenario.fs.fs_type.name(), "ext4");

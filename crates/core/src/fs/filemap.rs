@@ -83,7 +83,7 @@ impl WriteFrame {
 }
 
 impl WriteFrame {
-    /// The stage of the buffered write, by the names of DOMAIN §3.1.
+    /// The stage of the buffered write, by the names of kernel.md §3.1.
     pub(crate) fn stage(&self) -> &'static str {
         match self.phase {
             WPhase::Again | WPhase::AfterFaultIn => "iov_iter_fault_in_readable",

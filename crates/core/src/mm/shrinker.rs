@@ -31,7 +31,7 @@
 //! for the checkpoint (`GFP_NOFS`): at the min watermark that allocation
 //! loops in the page allocator (`out_of_memory` does not kill for it), and
 //! every reclaimer waiting for an unpin waits with it, which is how the
-//! lockup of DOMAIN §3.6 closes. With `pf_memalloc_pid` (Andrea's A3) the
+//! lockup of kernel.md §3.6 closes. With `pf_memalloc_pid` (Andrea's A3) the
 //! worker records the pids of the `PF_MEMALLOC` tasks that queued the work,
 //! and allocates below min when one of them belongs to an OOM victim.
 //!

@@ -1,4 +1,4 @@
-//! Built-in scenarios (DOMAIN §7). Each is an ordinary scenario file; nothing in
+//! Built-in scenarios (kernel.md §7). Each is an ordinary scenario file; nothing in
 //! the engine knows about any of them.
 
 use crate::scenario::{parse_scenario, ValidScenario};
