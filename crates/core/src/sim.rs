@@ -114,7 +114,8 @@ pub(crate) enum Frame {
     Journal(crate::fs::jbd2::JournalFrame),
 }
 
-/// Value a finished frame hands to its caller.
+/// Value a finished frame hands to its caller (see `frame_return`: the
+/// caller takes it into its phase, typed by one of the accessors below).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) enum Ret {
     #[default]
@@ -124,6 +125,33 @@ pub(crate) enum Ret {
     Fault(crate::mm::memory::FaultResult),
     Int(i64),
     Bool(bool),
+}
+
+impl Ret {
+    /// What an allocation (`__alloc_pages_nodemask`) returned.
+    pub(crate) fn page(self) -> Option<u32> {
+        match self {
+            Ret::Page(p) => Some(p),
+            Ret::NoPage => None,
+            other => panic!("an allocation returned {other:?}"),
+        }
+    }
+
+    /// What `handle_mm_fault` returned.
+    pub(crate) fn fault(self) -> crate::mm::memory::FaultResult {
+        match self {
+            Ret::Fault(r) => r,
+            other => panic!("handle_mm_fault returned {other:?}"),
+        }
+    }
+
+    /// What an `int`-returning function (`shrink_slab`, `out_of_memory`) returned.
+    pub(crate) fn int(self) -> i64 {
+        match self {
+            Ret::Int(n) => n,
+            other => panic!("expected an int, got {other:?}"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Hash)]
@@ -194,7 +222,6 @@ pub struct Task {
     /// Index into `Sim::mms`, None once `exit_mm` dropped it (and for kthreads).
     pub mm: Option<u32>,
     pub(crate) frames: Vec<Frame>,
-    pub(crate) ret: Ret,
     pub(crate) user: Option<UserState>,
     /// Set after a syscall or interrupt: the next step runs `exit_to_usermode_loop`.
     pub(crate) returning_to_user: bool,

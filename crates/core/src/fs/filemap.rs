@@ -46,9 +46,13 @@ pub(crate) struct WriteFrame {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum WPhase {
     Again,
-    AfterFaultIn,
+    /// In `handle_mm_fault` for the source page.
+    FaultIn,
+    AfterFaultIn(FaultResult),
     WriteBegin,
-    AfterAlloc,
+    /// In the page-cache page's allocation.
+    Alloc,
+    AfterAlloc(Option<u32>),
     Copy,
     WriteEnd,
     AfterBalance,
@@ -83,11 +87,23 @@ impl WriteFrame {
 }
 
 impl WriteFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        match self.phase {
+            WPhase::FaultIn => self.phase = WPhase::AfterFaultIn(ret.fault()),
+            WPhase::Alloc => self.phase = WPhase::AfterAlloc(ret.page()),
+            // balance_dirty_pages returns nothing.
+            WPhase::AfterBalance => assert_eq!(ret, Ret::None),
+            p => panic!("the write got {ret:?} in {p:?}"),
+        }
+    }
+
     /// The stage of the buffered write, by the names of kernel.md §3.1.
     pub(crate) fn stage(&self) -> &'static str {
         match self.phase {
-            WPhase::Again | WPhase::AfterFaultIn => "iov_iter_fault_in_readable",
-            WPhase::WriteBegin | WPhase::AfterAlloc => "write_begin",
+            WPhase::Again | WPhase::FaultIn | WPhase::AfterFaultIn(_) => {
+                "iov_iter_fault_in_readable"
+            }
+            WPhase::WriteBegin | WPhase::Alloc | WPhase::AfterAlloc(_) => "write_begin",
             WPhase::Copy => "iov_iter_copy_from_user_atomic",
             WPhase::WriteEnd => "write_end",
             WPhase::AfterBalance => "balance_dirty_pages_ratelimited",
@@ -144,7 +160,7 @@ impl Sim {
                     match self.user_access(tid, a, false) {
                         Access::Page(_) | Access::ZeroPage => {}
                         Access::Missing => {
-                            f.phase = WPhase::AfterFaultIn;
+                            f.phase = WPhase::FaultIn;
                             return Fr::Call(
                                 Frame::Fault(FaultFrame::new(a, false, false)),
                                 Step::Busy(200),
@@ -160,8 +176,9 @@ impl Sim {
                 f.phase = WPhase::WriteBegin;
                 self.write_fatal_check(tid, f)
             }
-            WPhase::AfterFaultIn => match self.tasks[tid as usize].ret {
-                Ret::Fault(FaultResult::Ok) => {
+            WPhase::FaultIn | WPhase::Alloc => unreachable!("a callee returns first"),
+            WPhase::AfterFaultIn(r) => match r {
+                FaultResult::Ok => {
                     f.phase = WPhase::Again;
                     Fr::Stay(Step::Busy(100))
                 }
@@ -184,15 +201,15 @@ impl Sim {
                     f.phase = WPhase::Copy;
                     return Fr::Stay(Step::Busy(300));
                 }
-                f.phase = WPhase::AfterAlloc;
+                f.phase = WPhase::Alloc;
                 let gfp_fs = f.path != WritePath::Iomap;
                 Fr::Call(
                     Frame::Alloc(AllocFrame::new(gfp_fs, PageKind::PageCache)),
                     Step::Busy(200),
                 )
             }
-            WPhase::AfterAlloc => {
-                let Ret::Page(pfn) = self.tasks[tid as usize].ret else {
+            WPhase::AfterAlloc(page) => {
+                let Some(pfn) = page else {
                     f.status = ENOMEM;
                     return self.write_finish(tid, f);
                 };

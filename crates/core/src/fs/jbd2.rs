@@ -149,10 +149,23 @@ pub(crate) struct JournalFrame {
     waited: bool,
 }
 
+impl JournalFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        assert_eq!(self.phase, JPhase::Descriptor, "the commit got {ret:?}");
+        // A __GFP_NOFAIL allocation: a page, always.
+        if let Some(pfn) = ret.page() {
+            self.page = Some(pfn);
+        }
+        self.phase = JPhase::Locked;
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 enum JPhase {
     #[default]
     Idle,
+    /// In `jbd2_journal_get_descriptor_buffer`'s allocation.
+    Descriptor,
     Locked,
     Ordered,
     LogWritten,
@@ -267,7 +280,7 @@ impl Sim {
                 );
                 self.fs.journal.committing = Some(t);
                 self.tr(tid, name, TraceKind::Writeback, msg);
-                f.phase = JPhase::Locked;
+                f.phase = JPhase::Descriptor;
                 f.waited = false;
                 // jbd2_journal_get_descriptor_buffer: a GFP_NOFS allocation
                 // that may not fail.
@@ -276,11 +289,8 @@ impl Sim {
                     Step::Busy(2_000),
                 )
             }
+            JPhase::Descriptor => unreachable!("the allocation returns first"),
             JPhase::Locked => {
-                if let Ret::Page(pfn) = self.tasks[tid as usize].ret {
-                    f.page = Some(pfn);
-                }
-                self.tasks[tid as usize].ret = Ret::None;
                 f.phase = JPhase::Ordered;
                 Fr::Stay(Step::Busy(1_000))
             }

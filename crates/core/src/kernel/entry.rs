@@ -125,14 +125,25 @@ impl Sim {
         }
     }
 
-    /// Hands a finished frame's value to its caller: into the caller's phase
-    /// where the caller takes a typed result, else into `task.ret`.
+    /// Hands a finished frame's value to its caller, which takes it into its
+    /// phase, typed (and panics on a value of the wrong kind). A syscall's
+    /// bottom frame returns to user mode, where the value is not looked at.
     fn frame_return(&mut self, tid: Tid, ret: Ret) {
         let t = &mut self.tasks[tid as usize];
         match t.frames.last_mut() {
+            None => {}
+            Some(Frame::Write(x)) => x.returned(ret),
+            Some(Frame::Fault(x)) => x.returned(ret),
+            Some(Frame::Alloc(x)) => x.returned(ret),
+            Some(Frame::Mmap(x)) => x.returned(ret),
+            Some(Frame::Kswapd(x)) => x.returned(ret),
+            Some(Frame::Xlog(x)) => x.returned(ret),
+            Some(Frame::Khugepaged(x)) => x.returned(ret),
+            Some(Frame::Journal(x)) => x.returned(ret),
             Some(Frame::OomReapTask(x)) => x.returned(ret),
             Some(Frame::ProcessMrelease(x)) => x.returned(ret),
-            _ => t.ret = ret,
+            // A caller that takes no value, from a callee that returns none.
+            Some(f) => assert_eq!(ret, Ret::None, "{} got a value", f.name()),
         }
     }
 

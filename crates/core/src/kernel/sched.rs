@@ -100,7 +100,6 @@ impl Sim {
             sig: u32::MAX,
             mm: None,
             frames: Vec::new(),
-            ret: Ret::None,
             user: None,
             returning_to_user: false,
             sleep_gen: 0,

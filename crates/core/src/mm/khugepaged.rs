@@ -39,13 +39,26 @@ pub(crate) struct KhugepagedFrame {
     hpage: Option<u32>,
 }
 
+impl KhugepagedFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        assert_eq!(
+            self.phase,
+            KhugepagedPhase::Allocating,
+            "khugepaged got {ret:?}"
+        );
+        self.phase = KhugepagedPhase::Allocated(ret.page());
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 enum KhugepagedPhase {
     #[default]
     Sleep,
     Scan,
     Scanned,
-    Allocated,
+    /// In `khugepaged_alloc_page`.
+    Allocating,
+    Allocated(Option<u32>),
     Collapse,
 }
 
@@ -108,14 +121,15 @@ impl Sim {
                         self.mms[f.mm as usize].owner_tgid
                     ),
                 );
-                f.phase = KhugepagedPhase::Allocated;
+                f.phase = KhugepagedPhase::Allocating;
                 Fr::Call(
                     Frame::Alloc(AllocFrame::costly(PageKind::Anon)),
                     Step::Busy(1_000),
                 )
             }
-            KhugepagedPhase::Allocated => {
-                let Ret::Page(pfn) = self.tasks[tid as usize].ret else {
+            KhugepagedPhase::Allocating => unreachable!("the allocation returns first"),
+            KhugepagedPhase::Allocated(page) => {
+                let Some(pfn) = page else {
                     self.tr(
                         tid,
                         "khugepaged_alloc_page",
@@ -131,7 +145,6 @@ impl Sim {
                     );
                     return Fr::Stay(Step::Sleep);
                 };
-                self.tasks[tid as usize].ret = Ret::None;
                 f.hpage = Some(pfn);
                 f.phase = KhugepagedPhase::Collapse;
                 if self.down_write(f.mm, tid) {

@@ -185,7 +185,7 @@ pub(crate) enum Access {
     Bad,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub(crate) enum FaultResult {
     #[default]
     Ok,
@@ -207,10 +207,17 @@ pub(crate) struct FaultFrame {
 enum FaultPhase {
     Lock,
     Handle,
-    AfterAlloc,
+    /// In the page's allocation.
+    Alloc,
+    AfterAlloc(Option<u32>),
 }
 
 impl FaultFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        assert_eq!(self.phase, FaultPhase::Alloc, "the fault got {ret:?}");
+        self.phase = FaultPhase::AfterAlloc(ret.page());
+    }
+
     pub(crate) fn new(addr: u64, write: bool, user: bool) -> FaultFrame {
         FaultFrame {
             addr,
@@ -246,11 +253,26 @@ enum MmapPhase {
     Lock,
     /// `vm_area_alloc` under `down_write`: a fresh slab page now and then.
     VmaAlloc,
-    Locked,
+    /// In the allocation of a fresh `vm_area_cachep` slab page.
+    SlabAlloc,
+    /// With the slab page just allocated, if one was.
+    Locked(Option<u32>),
     Populate,
+    /// In `handle_mm_fault` for a page of `MAP_POPULATE`.
+    PopulateFault,
+    /// ... which returned this.
+    PopulateFaulted(FaultResult),
 }
 
 impl MmapFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        self.phase = match self.phase {
+            MmapPhase::SlabAlloc => MmapPhase::Locked(ret.page()),
+            MmapPhase::PopulateFault => MmapPhase::PopulateFaulted(ret.fault()),
+            p => panic!("mmap got {ret:?} in {p:?}"),
+        };
+    }
+
     pub(crate) fn new(
         var: u16,
         what: MmapWhat,
@@ -544,12 +566,12 @@ impl Sim {
                     VmaKind::Shmem => PageKind::Shmem,
                     _ => PageKind::Anon,
                 };
-                f.phase = FaultPhase::AfterAlloc;
+                f.phase = FaultPhase::Alloc;
                 Fr::Call(Frame::Alloc(AllocFrame::new(true, kind)), Step::Busy(100))
             }
-            FaultPhase::AfterAlloc => {
-                let ret = self.tasks[tid as usize].ret;
-                let Ret::Page(pfn) = ret else {
+            FaultPhase::Alloc => unreachable!("the allocation returns first"),
+            FaultPhase::AfterAlloc(page) => {
+                let Some(pfn) = page else {
                     return self.fault_done(tid, f, FaultResult::Oom, true);
                 };
                 let m = &self.mms[f.mm as usize];
@@ -648,7 +670,7 @@ impl Sim {
         match f.phase {
             MmapPhase::Lock => {
                 f.phase = if f.what == MmapWhat::Unmap {
-                    MmapPhase::Locked
+                    MmapPhase::Locked(None)
                 } else {
                     MmapPhase::VmaAlloc
                 };
@@ -663,22 +685,25 @@ impl Sim {
                 // for write: most objects come from a partial slab, but every
                 // VMAS_PER_SLAB-th needs a new page, and that allocation can
                 // enter reclaim and the OOM killer while the lock is held.
-                f.phase = MmapPhase::Locked;
                 if self.vma_slab_free == 0 {
                     self.vma_slab_free = VMAS_PER_SLAB;
+                    f.phase = MmapPhase::SlabAlloc;
                     return Fr::Call(
                         Frame::Alloc(AllocFrame::new(true, PageKind::Slab)),
                         Step::Busy(200),
                     );
                 }
+                f.phase = MmapPhase::Locked(None);
                 self.vma_slab_free -= 1;
                 Fr::Stay(Step::Busy(150))
             }
-            MmapPhase::Locked => {
-                if let Ret::Page(pfn) = self.tasks[tid as usize].ret {
+            MmapPhase::SlabAlloc | MmapPhase::PopulateFault => {
+                unreachable!("a callee returns first")
+            }
+            MmapPhase::Locked(slab_page) => {
+                if let Some(pfn) = slab_page {
                     // The new slab page: reclaimable only when empty, so it is
                     // kept for the kernel.
-                    self.tasks[tid as usize].ret = Ret::None;
                     self.vma_slab_pages.push(pfn);
                     self.vma_slab_free -= 1;
                 }
@@ -741,11 +766,11 @@ impl Sim {
                     Fr::Done(Ret::Int(0), Step::Busy(300))
                 }
             }
-            MmapPhase::Populate => {
+            MmapPhase::Populate | MmapPhase::PopulateFaulted(_) => {
                 // The previous full fault (if any) has returned; go on, unless
                 // it failed or a fatal signal is pending (__get_user_pages).
-                if let Ret::Fault(r) = self.tasks[tid as usize].ret {
-                    self.tasks[tid as usize].ret = Ret::None;
+                if let MmapPhase::PopulateFaulted(r) = f.phase {
+                    f.phase = MmapPhase::Populate;
                     if r != FaultResult::Ok {
                         return Fr::Done(Ret::Int(-14), Step::Busy(100));
                     }
@@ -767,6 +792,7 @@ impl Sim {
                         if self.try_fast_anon_fault(tid, addr) {
                             cost += FAST_FAULT_NS / 3;
                         } else {
+                            f.phase = MmapPhase::PopulateFault;
                             return Fr::Call(
                                 Frame::Fault(FaultFrame::new(addr, true, false)),
                                 Step::Busy(cost + 100),

@@ -164,7 +164,6 @@ pub(crate) struct AllocFrame {
     /// The last freelist attempt ignored watermarks.
     no_wmark: bool,
     /// Direct reclaim called the filesystem shrinker; its result is in `ret`.
-    slab_called: bool,
     /// An order above `PAGE_ALLOC_COSTLY_ORDER` without `__GFP_RETRY_MAYFAIL`
     /// (khugepaged's huge page): one reclaim attempt, then fail; never the
     /// OOM killer, never the reserves (`__GFP_NOMEMALLOC`).
@@ -178,6 +177,8 @@ pub(crate) struct AllocFrame {
 enum AllocPhase {
     Fast,
     Retry,
+    /// In `shrink_slab`, with what the LRU part of reclaim freed.
+    InShrinkSlab(u64),
     AfterReclaim(u64),
     MayOom,
     AfterOom,
@@ -186,6 +187,19 @@ enum AllocPhase {
 const MAX_RECLAIM_RETRIES: u32 = 16;
 
 impl AllocFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        match self.phase {
+            AllocPhase::InShrinkSlab(lru) => {
+                self.phase = AllocPhase::AfterReclaim(lru + ret.int().max(0) as u64);
+            }
+            // out_of_memory's result is not looked at: the retry decides.
+            AllocPhase::AfterOom => {
+                ret.int();
+            }
+            p => panic!("the allocation got {ret:?} in {p:?}"),
+        }
+    }
+
     pub(crate) fn new(gfp_fs: bool, kind: PageKind) -> AllocFrame {
         AllocFrame {
             gfp_fs,
@@ -193,7 +207,6 @@ impl AllocFrame {
             phase: AllocPhase::Fast,
             no_progress_loops: 0,
             no_wmark: false,
-            slab_called: false,
             costly: false,
             nofail: false,
         }
@@ -301,19 +314,13 @@ impl Sim {
                 f.phase = AllocPhase::AfterReclaim(reclaimed);
                 if let Some(frame) = self.fs_shrink_slab(tid, f.gfp_fs, true, reclaimed) {
                     // shrink_slab: the superblock shrinker, which may block.
-                    f.slab_called = true;
+                    f.phase = AllocPhase::InShrinkSlab(reclaimed);
                     return Fr::Call(frame, Step::Busy(cost));
                 }
                 Fr::Stay(Step::Busy(cost))
             }
-            AllocPhase::AfterReclaim(mut progress) => {
-                if f.slab_called {
-                    f.slab_called = false;
-                    if let Ret::Int(n) = self.tasks[tid as usize].ret {
-                        progress += n.max(0) as u64;
-                    }
-                    self.tasks[tid as usize].ret = Ret::None;
-                }
+            AllocPhase::InShrinkSlab(_) => unreachable!("shrink_slab returns first"),
+            AllocPhase::AfterReclaim(progress) => {
                 self.tasks[tid as usize].flags &= !PF_MEMALLOC;
                 if progress > 0 && self.mem.nr_free() > w.min {
                     return self.got_page(f.kind);

@@ -339,8 +339,17 @@ pub(crate) struct XlogFrame {
 enum XlogPhase {
     #[default]
     Wait,
-    Allocated,
+    /// In the allocation of a checkpoint buffer.
+    Allocating,
+    Allocated(Option<u32>),
     IoDone,
+}
+
+impl XlogFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        assert_eq!(self.phase, XlogPhase::Allocating, "xlog got {ret:?}");
+        self.phase = XlogPhase::Allocated(ret.page());
+    }
 }
 
 impl Sim {
@@ -737,7 +746,7 @@ impl Sim {
                     }
                 }
                 f.unpins = self.xfs.nr_pinned();
-                f.phase = XlogPhase::Allocated;
+                f.phase = XlogPhase::Allocating;
                 self.tr(
                     tid,
                     "xlog_cil_push",
@@ -753,14 +762,15 @@ impl Sim {
                     Step::Busy(2_000),
                 )
             }
-            XlogPhase::Allocated => {
-                let Ret::Page(pfn) = self.tasks[tid as usize].ret else {
+            XlogPhase::Allocating => unreachable!("the allocation returns first"),
+            XlogPhase::Allocated(page) => {
+                let Some(pfn) = page else {
                     f.phase = XlogPhase::Wait;
                     return Fr::Stay(Step::Busy(1_000));
                 };
-                self.tasks[tid as usize].ret = Ret::None;
                 f.pages.push(pfn);
                 if (f.pages.len() as u64) < xlog_pages(f.unpins) {
+                    f.phase = XlogPhase::Allocating;
                     return Fr::Call(
                         Frame::Alloc(AllocFrame::new(false, PageKind::Kernel)),
                         Step::Busy(1_000),

@@ -15,9 +15,29 @@ use crate::trace::TraceKind;
 #[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct KswapdFrame {
     running: bool,
-    /// Pages the LRU part of this pass freed, while the filesystem shrinker
-    /// runs on top.
-    in_slab: Option<u64>,
+    /// The filesystem shrinker's part of this pass.
+    slab: SlabCall,
+}
+
+/// Where kswapd's pass stands with `shrink_slab`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+enum SlabCall {
+    /// Not called in this pass (yet).
+    #[default]
+    None,
+    /// Running on top, after the LRU part freed this many pages.
+    Running(u64),
+    /// Returned: the pages the whole pass freed.
+    Returned(u64),
+}
+
+impl KswapdFrame {
+    pub(crate) fn returned(&mut self, ret: Ret) {
+        let SlabCall::Running(lru) = self.slab else {
+            panic!("kswapd got {ret:?} outside shrink_slab");
+        };
+        self.slab = SlabCall::Returned(lru + ret.int().max(0) as u64);
+    }
 }
 
 impl Sim {
@@ -79,19 +99,13 @@ impl Sim {
             self.sleep_task(tid, TaskState::Interruptible, None, "kswapd_wait");
             return Fr::Stay(Step::Sleep);
         }
-        let freed = match f.in_slab.take() {
-            Some(lru) => {
-                let slab = match self.tasks[tid as usize].ret {
-                    Ret::Int(n) => n.max(0) as u64,
-                    _ => 0,
-                };
-                self.tasks[tid as usize].ret = Ret::None;
-                lru + slab
-            }
-            None => {
+        let freed = match std::mem::take(&mut f.slab) {
+            SlabCall::Returned(freed) => freed,
+            SlabCall::Running(_) => unreachable!("shrink_slab returns first"),
+            SlabCall::None => {
                 let lru = self.shrink_node(tid, 32, false);
                 if let Some(frame) = self.fs_shrink_slab(tid, true, false, lru) {
-                    f.in_slab = Some(lru);
+                    f.slab = SlabCall::Running(lru);
                     return Fr::Call(frame, Step::Busy(5_000 + lru * 1_000));
                 }
                 lru
