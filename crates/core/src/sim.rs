@@ -176,6 +176,73 @@ pub enum KthreadKind {
     BtrfsTransaction,
 }
 
+/// What a kernel thread is made of: the kthread table.
+pub(crate) struct KthreadSpec {
+    pub comm: &'static str,
+    /// The wait queue it sleeps on when idle.
+    pub wait: &'static str,
+    /// Its thread function, the bottom frame it never returns from.
+    pub frame: Frame,
+    pub flags: u32,
+}
+
+impl KthreadKind {
+    /// The one place that says what each kernel thread is.
+    pub(crate) fn spec(self) -> KthreadSpec {
+        let (comm, wait, frame, flags) = match self {
+            KthreadKind::OomReaper => (
+                "oom_reaper",
+                "oom_reaper_wait",
+                Frame::OomReaper(Default::default()),
+                0,
+            ),
+            // kswapd runs with PF_MEMALLOC set (mm/vmscan.c, kswapd()).
+            KthreadKind::Kswapd => (
+                "kswapd0",
+                "kswapd_wait",
+                Frame::Kswapd(Default::default()),
+                PF_MEMALLOC,
+            ),
+            KthreadKind::Flusher => (
+                "kworker/u:flush",
+                "wb_wait_for_work",
+                Frame::Flusher(Default::default()),
+                0,
+            ),
+            KthreadKind::XfsLog => (
+                "kworker/xfs-cil",
+                "worker_thread",
+                Frame::Xlog(Default::default()),
+                PF_WQ_WORKER,
+            ),
+            KthreadKind::Khugepaged => (
+                "khugepaged",
+                "khugepaged_wait",
+                Frame::Khugepaged(crate::mm::khugepaged::KhugepagedFrame::first()),
+                0,
+            ),
+            KthreadKind::Jbd2 => (
+                "jbd2/sda1-8",
+                "j_wait_commit",
+                Frame::Journal(Default::default()),
+                0,
+            ),
+            KthreadKind::BtrfsTransaction => (
+                "btrfs-transacti",
+                "j_wait_commit",
+                Frame::Journal(Default::default()),
+                0,
+            ),
+        };
+        KthreadSpec {
+            comm,
+            wait,
+            frame,
+            flags,
+        }
+    }
+}
+
 /// A user variable's value: a mapping or a file descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Var {
@@ -323,12 +390,11 @@ pub struct Sim {
     pub inodes: Vec<Inode>,
     /// The disk, the journal, writeback lists, and the crash.
     pub fs: crate::fs::FsState,
-    pub(crate) oom_lock: Mutex,
     pub(crate) shrinker_rwsem: RwSem,
     pub(crate) s_umount: RwSem,
     pub xfs: crate::mm::shrinker::XfsIcache,
-    pub(crate) oom_reaper_list: VecDeque<Tid>,
-    pub(crate) reaper_tid: Option<Tid>,
+    /// The OOM killer's and the reaper's state (`mm/oom_kill.rs`).
+    pub(crate) oom: crate::mm::oom_kill::OomState,
     pub(crate) kswapd_tid: Tid,
     pub(crate) flusher_tid: Tid,
     /// Free objects in the current `vm_area_cachep` slab page, and its pages.
@@ -428,12 +494,10 @@ impl Sim {
             mem,
             inodes: Vec::new(),
             fs: crate::fs::FsState::new(sc.fs.clone(), m.disk_bandwidth.0),
-            oom_lock: Mutex::new("oom_lock"),
             shrinker_rwsem: RwSem::new("shrinker_rwsem"),
             s_umount: RwSem::new("s_umount"),
             xfs: crate::mm::shrinker::XfsIcache::new(),
-            oom_reaper_list: VecDeque::new(),
-            reaper_tid: None,
+            oom: crate::mm::oom_kill::OomState::new(),
             kswapd_tid: 0,
             flusher_tid: 0,
             wb_vmscan: false,
@@ -461,13 +525,13 @@ impl Sim {
             self.fs.bio_pool.extend(pfn);
         }
         if self.toggles.reaper {
-            let t = self.spawn_kthread("oom_reaper", KthreadKind::OomReaper);
-            self.reaper_tid = Some(t);
+            let t = self.spawn_kthread(KthreadKind::OomReaper);
+            self.oom.reaper_tid = Some(t);
         }
-        self.kswapd_tid = self.spawn_kthread("kswapd0", KthreadKind::Kswapd);
-        self.flusher_tid = self.spawn_kthread("kworker/u:flush", KthreadKind::Flusher);
+        self.kswapd_tid = self.spawn_kthread(KthreadKind::Kswapd);
+        self.flusher_tid = self.spawn_kthread(KthreadKind::Flusher);
         if self.sc.scenario.fs.fs_type == crate::scenario::FsType::Xfs {
-            let t = self.spawn_kthread("kworker/xfs-cil", KthreadKind::XfsLog);
+            let t = self.spawn_kthread(KthreadKind::XfsLog);
             self.xfs.log.worker = Some(t);
             self.xfs.enabled = true;
             // The reclaimable slab is the XFS inode cache: unused inodes on
@@ -476,15 +540,14 @@ impl Sim {
             self.xfs.populate(pages);
         }
         if self.sc.scenario.machine.thp {
-            self.spawn_kthread("khugepaged", KthreadKind::Khugepaged);
+            self.spawn_kthread(KthreadKind::Khugepaged);
         }
         match self.sc.fs.fs_type {
             crate::scenario::FsType::Ext4 => {
-                self.fs.committer = Some(self.spawn_kthread("jbd2/sda1-8", KthreadKind::Jbd2));
+                self.fs.committer = Some(self.spawn_kthread(KthreadKind::Jbd2));
             }
             crate::scenario::FsType::Btrfs => {
-                self.fs.committer =
-                    Some(self.spawn_kthread("btrfs-transacti", KthreadKind::BtrfsTransaction));
+                self.fs.committer = Some(self.spawn_kthread(KthreadKind::BtrfsTransaction));
             }
             crate::scenario::FsType::Xfs => self.fs.committer = self.xfs.log.worker,
         }
@@ -830,7 +893,7 @@ impl Sim {
                 );
             }
         }
-        self.oom_lock.check(self);
+        self.oom.oom_lock.check(self);
         for ag in &self.xfs.ags {
             ag.pag_ici_reclaim_lock.check(self);
             ag.ilock.check(self);

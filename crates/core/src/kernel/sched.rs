@@ -113,37 +113,17 @@ impl Sim {
         tid
     }
 
-    pub(crate) fn spawn_kthread(&mut self, comm: &str, kind: KthreadKind) -> Tid {
+    /// Creates the kernel thread of `kind` (see `KthreadKind::spec`), asleep
+    /// on its wait queue.
+    pub(crate) fn spawn_kthread(&mut self, kind: KthreadKind) -> Tid {
+        let spec = kind.spec();
         let pid = 10 + self.tasks.len() as u32;
-        let tid = self.new_task(pid, pid, comm, Some(kind));
-        let frame = match kind {
-            KthreadKind::OomReaper => Frame::OomReaper(Default::default()),
-            KthreadKind::Kswapd => Frame::Kswapd(Default::default()),
-            KthreadKind::Flusher => Frame::Flusher(Default::default()),
-            KthreadKind::XfsLog => Frame::Xlog(Default::default()),
-            KthreadKind::Khugepaged => {
-                Frame::Khugepaged(crate::mm::khugepaged::KhugepagedFrame::first())
-            }
-            KthreadKind::Jbd2 | KthreadKind::BtrfsTransaction => Frame::Journal(Default::default()),
-        };
-        self.tasks[tid as usize].frames.push(frame);
-        if kind == KthreadKind::Kswapd {
-            self.tasks[tid as usize].flags |= PF_MEMALLOC;
-        }
-        if kind == KthreadKind::XfsLog {
-            self.tasks[tid as usize].flags |= PF_WQ_WORKER;
-        }
-        // Kernel threads start asleep, waiting for work.
-        self.tasks[tid as usize].state = TaskState::Interruptible;
-        // Each starts asleep on its own wait queue.
-        self.tasks[tid as usize].blocked_on = Some(match kind {
-            KthreadKind::OomReaper => "oom_reaper_wait",
-            KthreadKind::Kswapd => "kswapd_wait",
-            KthreadKind::Flusher => "wb_wait_for_work",
-            KthreadKind::XfsLog => "worker_thread",
-            KthreadKind::Khugepaged => "khugepaged_wait",
-            KthreadKind::Jbd2 | KthreadKind::BtrfsTransaction => "j_wait_commit",
-        });
+        let tid = self.new_task(pid, pid, spec.comm, Some(kind));
+        let t = &mut self.tasks[tid as usize];
+        t.frames.push(spec.frame);
+        t.flags |= spec.flags;
+        t.state = TaskState::Interruptible;
+        t.blocked_on = Some(spec.wait);
         if kind == KthreadKind::Khugepaged {
             let ns = self.toggles.khugepaged_scan_sleep;
             self.sleep_task(tid, TaskState::Interruptible, Some(ns), "khugepaged_wait");

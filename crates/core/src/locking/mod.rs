@@ -47,7 +47,7 @@ pub(crate) enum MutexId {
 impl Sim {
     fn mutex_mut(&mut self, id: MutexId) -> &mut Mutex {
         match id {
-            MutexId::OomLock => &mut self.oom_lock,
+            MutexId::OomLock => &mut self.oom.oom_lock,
             MutexId::PagIciReclaim(a) => &mut self.xfs.ags[a as usize].pag_ici_reclaim_lock,
             MutexId::XfsIlock(a) => &mut self.xfs.ags[a as usize].ilock,
         }

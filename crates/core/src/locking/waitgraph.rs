@@ -121,7 +121,7 @@ impl Sim {
         }
         self.rwsem_edges(&self.shrinker_rwsem, None, &mut out);
         self.rwsem_edges(&self.s_umount, None, &mut out);
-        self.mutex_edges(&self.oom_lock, &mut out);
+        self.mutex_edges(&self.oom.oom_lock, &mut out);
         for ag in &self.xfs.ags {
             self.mutex_edges(&ag.pag_ici_reclaim_lock, &mut out);
             self.mutex_edges(&ag.ilock, &mut out);

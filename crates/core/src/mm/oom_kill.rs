@@ -27,7 +27,7 @@
 
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
-use crate::locking::MutexId;
+use crate::locking::{Mutex, MutexId};
 use crate::mm::memory::{
     ZapCursor, MMF_OOM_REAP_QUEUED, MMF_OOM_SKIP, MMF_OOM_VICTIM, MMF_UNSTABLE,
 };
@@ -35,6 +35,7 @@ use crate::scenario::{ReaperTrylock, PAGE_SIZE};
 use crate::sim::*;
 use crate::time::fmt_duration;
 use crate::trace::TraceKind;
+use std::collections::VecDeque;
 
 #[derive(Clone, Debug, Hash)]
 pub(crate) struct OomFrame {
@@ -61,6 +62,26 @@ impl OomFrame {
             phase: OomPhase::Start,
             victim: 0,
             idx: 0,
+        }
+    }
+}
+
+/// What `mm/oom_kill.c` keeps in globals: `oom_lock`, `oom_reaper_list`
+/// and the reaper kthread (none with the reaper off).
+#[derive(Clone, Debug)]
+pub(crate) struct OomState {
+    pub(crate) oom_lock: Mutex,
+    /// Tasks handed to the reaper, oldest first.
+    pub(crate) oom_reaper_list: VecDeque<Tid>,
+    pub(crate) reaper_tid: Option<Tid>,
+}
+
+impl OomState {
+    pub(crate) fn new() -> OomState {
+        OomState {
+            oom_lock: Mutex::new("oom_lock"),
+            oom_reaper_list: VecDeque::new(),
+            reaper_tid: None,
         }
     }
 }
@@ -282,7 +303,7 @@ impl Sim {
     /// the OOM killer: hands the victim to the reaper now, or arms the
     /// victim's `oom_reaper_timer` for `OOM_REAPER_DELAY`.
     pub(crate) fn queue_oom_reaper(&mut self, tid: Tid, by: Tid) {
-        if self.reaper_tid.is_none() {
+        if self.oom.reaper_tid.is_none() {
             return;
         }
         let delay = self.toggles.oom_reaper_delay;
@@ -314,14 +335,14 @@ impl Sim {
     }
 
     fn oom_reaper_enqueue(&mut self, tid: Tid, by: Option<Tid>) {
-        let Some(reaper) = self.reaper_tid else {
+        let Some(reaper) = self.oom.reaper_tid else {
             return;
         };
         if self.tasks[tid as usize].oom_reaper_queued {
             return;
         }
         self.tasks[tid as usize].oom_reaper_queued = true;
-        self.oom_reaper_list.push_back(tid);
+        self.oom.oom_reaper_list.push_back(tid);
         let pid = self.tasks[tid as usize].pid;
         let msg = format!("queued {pid}");
         match by {
@@ -500,7 +521,7 @@ impl Sim {
     /// `oom_reaper`: `wait_event_freezable(oom_reaper_wait, ...)`, take the
     /// next task off `oom_reaper_list`, `oom_reap_task` it.
     pub(crate) fn oom_reaper(&mut self, tid: Tid) -> Fr {
-        let Some(tsk) = self.oom_reaper_list.pop_front() else {
+        let Some(tsk) = self.oom.oom_reaper_list.pop_front() else {
             self.sleep_task(tid, TaskState::Interruptible, None, "oom_reaper_wait");
             return Fr::Stay(Step::Sleep);
         };
