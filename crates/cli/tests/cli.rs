@@ -626,3 +626,35 @@ fn merge_refuses_mixed_explorations() {
         "overlap",
     );
 }
+
+/// `bad_input` that also bounds the time the refusal takes.
+fn bad_input_fast(args: &[&str], needle: &str) -> String {
+    let t = std::time::Instant::now();
+    let e = bad_input(args, needle);
+    let secs = t.elapsed().as_secs_f64();
+    assert!(secs < 1.0, "oomlab {args:?} took {secs:.2} s to refuse");
+    e
+}
+
+#[test]
+fn deep_nesting_is_a_located_error() {
+    let deep = format!("version = 1\nx = {}\n", "[".repeat(20_000));
+    let p = tmp("deep.toml", &deep);
+    // The 65th `[` (column 5 + 64) is one level too many.
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "line 2, column 69");
+    assert!(e.contains("nest at most 64 deep"), "{e}");
+    let inline = format!("version = 1\nx = {}\n", "{a=".repeat(20_000));
+    let p = tmp("deep-inline.toml", &inline);
+    bad_input_fast(&["run", p.to_str().unwrap()], "nest at most 64 deep");
+    let dotted = format!("version = 1\n{} = 1\n", vec!["a"; 20_000].join("."));
+    let p = tmp("deep-dotted.toml", &dotted);
+    bad_input_fast(&["run", p.to_str().unwrap()], "at most 64 parts");
+    let header = format!("version = 1\n[{}]\n", vec!["a"; 20_000].join("."));
+    let p = tmp("deep-header.toml", &header);
+    bad_input_fast(&["run", p.to_str().unwrap()], "at most 64 parts");
+    // 64 levels are still read (and then refused as an unknown key, not as nesting).
+    let ok64 = format!("version = 1\nx = {}{}\n", "[".repeat(64), "]".repeat(64));
+    let p = tmp("deep-64.toml", &ok64);
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "invalid scenario");
+    assert!(!e.contains("nest at most"), "{e}");
+}

@@ -29,6 +29,9 @@ pub const MAX_TOTAL_VIRTUAL: u64 = 16 << 30;
 pub const MAX_STEPS: u64 = 50_000_000;
 pub const MAX_TRACE: u64 = 2_000_000;
 pub const MAX_DURATION: u64 = 600 * 1_000_000_000;
+/// How deep arrays and inline tables nest, and how many parts a dotted key
+/// has: the reader recurses once per level.
+pub const MAX_NESTING: usize = 64;
 
 // ---------------------------------------------------------------------------
 // Sizes and durations: integers or strings with a unit.
