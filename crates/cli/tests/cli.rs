@@ -658,3 +658,50 @@ fn deep_nesting_is_a_located_error() {
     let e = bad_input_fast(&["run", p.to_str().unwrap()], "invalid scenario");
     assert!(!e.contains("nest at most"), "{e}");
 }
+
+/// A small valid scenario whose one program is `prog`, run by `count` threads.
+fn scenario_with(machine_extra: &str, count: u32, prog: &str) -> String {
+    format!(
+        "version = 1\n\n[machine]\ncpus = 1\nsockets = 1\nmemory = \"64M\"\n{machine_extra}\n\
+         [[process]]\nname = \"p\"\n\n[[process.thread]]\nprogram = \"big\"\ncount = {count}\n\n\
+         [programs]\nbig = \"\"\"\n{prog}\nexit_group\n\"\"\"\n"
+    )
+}
+
+#[test]
+fn size_overflow_is_a_located_error() {
+    // Sanity: the small scenario itself is valid, so each refusal below is the overflow.
+    let fine = tmp("sizes-ok.toml", &scenario_with("", 2, "buf b = heap 4K"));
+    ok(&["run", fine.to_str().unwrap()]);
+    // 2 threads x 2^63 wraps to 0 in 64 bits.
+    let p = tmp(
+        "virt-wrap.toml",
+        &scenario_with("", 2, "buf b = heap 9223372036854775808"),
+    );
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "more than 2^64 bytes");
+    assert!(
+        e.contains("programs.big") && e.contains("line 16, column 1"),
+        "{e}"
+    );
+    // kernel_reserved + page_cache + slab (2^63 + 2^63 + 4K) wraps to 4K.
+    let p = tmp(
+        "fixed-wrap.toml",
+        &scenario_with(
+            "kernel_reserved = \"8589934592G\"\npage_cache = \"8589934592G\"\nslab = 4096",
+            1,
+            "buf b = heap 4K",
+        ),
+    );
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "must leave free memory");
+    assert!(
+        e.contains("machine.kernel_reserved") && e.contains("line 7"),
+        "{e}"
+    );
+    // A stack buffer of 2^64 - 1 bytes rounds up to 2^64, which is 0 in 64 bits.
+    let p = tmp(
+        "stack-wrap.toml",
+        &scenario_with("", 1, "buf b = stack 18446744073709551615"),
+    );
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "puts more than 2^64 bytes");
+    assert!(e.contains("process[0].stack"), "{e}");
+}
