@@ -398,22 +398,46 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
             ));
         }
     }
-    let mut ranges: Vec<(u64, u64)> = outs.iter().map(|o| o.range).collect();
-    ranges.sort_unstable();
-    for w in ranges.windows(2) {
-        if w[0].1 > w[1].0 {
+    // Every run index from 0 to the total exactly once: a missing shard would
+    // otherwise merge into a report that claims runs it never ran.
+    let mut by_start: Vec<(&ExploreOutput, &PathBuf)> = outs.iter().zip(files).collect();
+    by_start.sort_by_key(|(o, _)| o.range);
+    let mut next = 0u64;
+    let mut prev: Option<&PathBuf> = None;
+    for (o, f) in &by_start {
+        let (a, b) = o.range;
+        if a < next {
             return input_err(format!(
-                "the shards overlap (runs {}..{} and {}..{}); each shard must be merged once",
-                w[0].0, w[0].1, w[1].0, w[1].1
+                "{} (runs {a}..{b}) overlaps {} (runs ..{next}); each shard must be merged once",
+                f.display(),
+                prev.map_or(String::new(), |p| p.display().to_string()),
             ));
         }
+        if a > next {
+            return input_err(format!(
+                "runs {next}..{a} of {} are missing (no shard between {} and {}); merge every \
+                 shard of the exploration",
+                first.total_runs,
+                prev.map_or("the start".into(), |p| p.display().to_string()),
+                f.display()
+            ));
+        }
+        next = b;
+        prev = Some(f);
+    }
+    if next != first.total_runs {
+        return input_err(format!(
+            "runs {next}..{} of {} are missing (no shard after {}); merge every shard of the \
+             exploration",
+            first.total_runs,
+            first.total_runs,
+            prev.map_or(String::new(), |p| p.display().to_string()),
+        ));
     }
     let sc = load_scenario_text(&first.scenario)?;
-    let mut sorted: Vec<&ExploreOutput> = outs.iter().collect();
-    sorted.sort_by_key(|o| o.range.0);
-    let reports: Vec<ExploreReport> = sorted.iter().map(|o| o.report.clone()).collect();
+    let reports: Vec<ExploreReport> = by_start.iter().map(|(o, _)| o.report.clone()).collect();
     let merged = explore::merge(&reports);
-    let range = (ranges[0].0, ranges[ranges.len() - 1].1);
+    let range = (0, first.total_runs);
     let out = assemble(
         &sc,
         &first.strategy,

@@ -705,3 +705,36 @@ fn size_overflow_is_a_located_error() {
     let e = bad_input_fast(&["run", p.to_str().unwrap()], "puts more than 2^64 bytes");
     assert!(e.contains("process[0].stack"), "{e}");
 }
+
+#[test]
+fn merge_refuses_missing_and_overlapping_shards_by_name() {
+    let shard = |i: u32, n: u32| {
+        let o = ok(&[
+            "explore",
+            "--preset",
+            "r2",
+            "--runs",
+            "6",
+            "--shard",
+            &format!("{i}/{n}"),
+            "--json",
+        ]);
+        tmp(&format!("gap-{i}of{n}.json"), &o.stdout)
+    };
+    let (s0, s1, s2) = (shard(0, 3), shard(1, 3), shard(2, 3));
+    let half = shard(0, 2);
+    let p = |f: &PathBuf| f.to_str().unwrap().to_string();
+    // 0/3 and 2/3 once merged to "runs 0..6 of 6" with 4 runs in the report.
+    let e = bad_input_fast(&["merge", &p(&s2), &p(&s0)], "runs 2..4 of 6 are missing");
+    assert!(e.contains(&p(&s0)) && e.contains(&p(&s2)), "{e}");
+    let e = bad_input_fast(&["merge", &p(&s0), &p(&s1)], "runs 4..6 of 6 are missing");
+    assert!(e.contains(&p(&s1)), "{e}");
+    bad_input_fast(&["merge", &p(&s1), &p(&s2)], "runs 0..2 of 6 are missing");
+    // 0/2 is runs 0..3, 1/3 is runs 2..4.
+    let e = bad_input_fast(&["merge", &p(&half), &p(&s1), &p(&s2)], "overlaps");
+    assert!(e.contains(&p(&half)) && e.contains(&p(&s1)), "{e}");
+    let m: Value =
+        serde_json::from_str(&ok(&["merge", &p(&s1), &p(&s2), &p(&s0), "--json"]).stdout).unwrap();
+    assert_eq!(m["report"]["runs"], 6);
+    assert_eq!(m["range"], serde_json::json!([0, 6]));
+}
