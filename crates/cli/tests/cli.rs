@@ -208,6 +208,7 @@ fn explore_is_deterministic_across_jobs_and_shards() {
         "merge",
         files[0].to_str().unwrap(),
         files[1].to_str().unwrap(),
+        files[2].to_str().unwrap(),
     ]);
     assert!(text.stdout.contains("histogram"));
 }
