@@ -23,10 +23,8 @@ pub struct ExploreOpts {
     /// Number of runs (for exhaustive: a cap on the runs).
     #[arg(long, default_value_t = 100)]
     runs: u64,
-    /// random: independent seeds; pct: few random deviations from the default
-    /// schedule; exhaustive: depth-first over deviations, with state-hash pruning.
-    #[arg(long, default_value = "random", value_parser = ["random", "pct", "exhaustive"])]
-    strategy: String,
+    #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
+    strategy: StrategyArg,
     /// Worker threads (default: the number of CPUs). Results do not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
@@ -37,6 +35,27 @@ pub struct ExploreOpts {
     /// Base seed: run i uses seed BASE + i.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+}
+
+/// `--strategy`; core's `Strategy::parse` holds each one's parameters.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum StrategyArg {
+    /// Independent seeds.
+    Random,
+    /// Few random deviations from the default schedule.
+    Pct,
+    /// Depth-first over deviations, with state-hash pruning.
+    Exhaustive,
+}
+
+impl StrategyArg {
+    fn name(self) -> &'static str {
+        match self {
+            StrategyArg::Random => "random",
+            StrategyArg::Pct => "pct",
+            StrategyArg::Exhaustive => "exhaustive",
+        }
+    }
 }
 
 /// What `explore --json` prints and `merge` reads back.
@@ -103,8 +122,8 @@ struct Explored {
 }
 
 fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<Explored> {
-    let Some(strategy) = Strategy::parse(&o.strategy) else {
-        return input_err(format!("unknown strategy `{}`", o.strategy));
+    let Some(strategy) = Strategy::parse(o.strategy.name()) else {
+        return input_err(format!("unknown strategy `{}`", o.strategy.name()));
     };
     if o.runs == 0 {
         return input_err("--runs must be at least 1");
@@ -165,7 +184,7 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
     };
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let out = assemble(sc, &o.strategy, o.seed, o.runs, (start, end), report);
+    let out = assemble(sc, o.strategy.name(), o.seed, o.runs, (start, end), report);
     Ok(Explored { out, secs })
 }
 

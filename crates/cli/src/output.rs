@@ -307,10 +307,47 @@ pub fn shrink(
     Ok(())
 }
 
+/// `export --format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ExportFormat {
+    /// Trace-event JSON for Perfetto.
+    Chrome,
+    /// The CPU-column race diagram.
+    Ascii,
+    /// The dmesg-like trace.
+    Text,
+}
+
+impl ExportFormat {
+    fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Chrome => "chrome",
+            ExportFormat::Ascii => "ascii",
+            ExportFormat::Text => "text",
+        }
+    }
+}
+
+/// `scenario`: the text a permalink carries, exactly, so that it can be
+/// saved and re-run even when the link's decisions no longer replay.
+pub fn scenario(p: &Permalink, json: bool) -> CliResult<()> {
+    if json {
+        print_json(&json!({
+            "model_version": p.model_version,
+            "current_model": p.is_current_model(),
+            "seed": p.source.seed(),
+            "scenario": p.scenario_text,
+        }));
+    } else {
+        out!("{}", p.scenario_text);
+    }
+    Ok(())
+}
+
 pub fn export(
     sc: &ValidScenario,
     src: &ChoiceSource,
-    format: &str,
+    format: ExportFormat,
     rows: usize,
     out: Option<&Path>,
     json: bool,
@@ -319,17 +356,16 @@ pub fn export(
     let r = sim.run_to_end(u64::MAX);
     let tr = sim.trace();
     let content = match format {
-        "chrome" => export::chrome_trace(tr),
-        "ascii" => export::ascii_diagram(tr, r.first_bad().map(|b| b.event), rows),
-        "text" => export::text(tr),
-        other => return input_err(format!("unknown export format `{other}`")),
+        ExportFormat::Chrome => export::chrome_trace(tr),
+        ExportFormat::Ascii => export::ascii_diagram(tr, r.first_bad().map(|b| b.event), rows),
+        ExportFormat::Text => export::text(tr),
     };
     if let Some(path) = out {
         std::fs::write(path, &content)
             .or_else(|e| input_err(format!("cannot write {}: {e}", path.display())))?;
         if json {
             print_json(&json!({
-                "format": format,
+                "format": format.name(),
                 "output": path.display().to_string(),
                 "bytes": content.len(),
                 "outcomes": outcome_codes(&r),
@@ -339,9 +375,9 @@ pub fn export(
         }
         return Ok(());
     }
-    if json && format != "chrome" {
+    if json && !matches!(format, ExportFormat::Chrome) {
         print_json(&json!({
-            "format": format,
+            "format": format.name(),
             "outcomes": outcome_codes(&r),
             "content": content,
         }));

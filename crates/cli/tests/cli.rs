@@ -15,9 +15,14 @@ struct Out {
 }
 
 fn oomlab(args: &[&str]) -> Out {
+    oomlab_stdin(args, "")
+}
+
+fn oomlab_stdin(args: &[&str], stdin: &str) -> Out {
     let o = Command::cargo_bin("oomlab")
         .expect("binary")
         .args(args)
+        .write_stdin(stdin)
         .output()
         .expect("run oomlab");
     let out = Out {
@@ -738,4 +743,89 @@ fn merge_refuses_missing_and_overlapping_shards_by_name() {
         serde_json::from_str(&ok(&["merge", &p(&s1), &p(&s2), &p(&s0), "--json"]).stdout).unwrap();
     assert_eq!(m["report"]["runs"], 6);
     assert_eq!(m["range"], serde_json::json!([0, 6]));
+}
+
+#[test]
+fn bare_oomlab_shows_help() {
+    let o = oomlab(&[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("Usage: oomlab"), "{}", o.stderr);
+    for cmd in ["run", "explore", "merge", "replay", "scenario", "export"] {
+        assert!(
+            o.stderr.contains(&format!("  {cmd} ")),
+            "{cmd}: {}",
+            o.stderr
+        );
+    }
+    assert!(!o.stdout.contains("model version"), "{}", o.stdout);
+}
+
+#[test]
+fn dash_reads_the_scenario_or_the_link_from_stdin() {
+    let r1 = presets::find("r1").unwrap().text;
+    let from_file = ok(&["run", "--preset", "r1", "--seed", "3", "--json"]).stdout;
+    let o = oomlab_stdin(&["run", "-", "--seed", "3", "--json"], r1);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, from_file, "stdin reads the same scenario");
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    let link = v["permalink"].as_str().unwrap().to_string();
+    let replayed = oomlab_stdin(&["replay", "-", "--json"], &format!("{link}\n"));
+    assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&replayed.stdout).unwrap()["outcomes"],
+        v["outcomes"]
+    );
+    let o = oomlab_stdin(&["run", "-"], "version = 1\n[machine\n");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("<stdin>: line 2, column"), "{}", o.stderr);
+    let o = oomlab_stdin(&["replay", "-"], "not-a-link\n");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("bad permalink"), "{}", o.stderr);
+}
+
+#[test]
+fn scenario_prints_a_links_scenario_so_an_old_link_can_be_rerun() {
+    let old = fixture("model1-r1-seed3.txt");
+    let e = bad_input(&["replay", &old], "oomlab scenario LINK > s.toml");
+    assert!(e.contains("oomlab run s.toml --seed 3"), "{e}");
+    let text = ok(&["scenario", &old]).stdout;
+    let p = Permalink::decode(&old).unwrap();
+    assert_eq!(text, p.scenario_text, "the exact text the link carries");
+    let f = tmp("from-old-link.toml", &text);
+    let rerun = ok(&["run", f.to_str().unwrap(), "--seed", "3"]);
+    assert!(rerun.stdout.contains("outcomes:"), "{}", rerun.stdout);
+    let piped = oomlab_stdin(&["scenario", "-"], &old);
+    assert_eq!(piped.stdout, text);
+    bad_input(&["scenario", "v1.AAAA"], "bad permalink");
+}
+
+#[test]
+fn strategy_and_format_list_their_values() {
+    let e = bad_input(
+        &["explore", "--preset", "r1", "--strategy", "dfs"],
+        "invalid value 'dfs'",
+    );
+    assert!(
+        e.contains("random") && e.contains("pct") && e.contains("exhaustive"),
+        "{e}"
+    );
+    let e = bad_input(
+        &["export", &r1_link(1), "--format", "svg"],
+        "invalid value 'svg'",
+    );
+    assert!(
+        e.contains("chrome") && e.contains("ascii") && e.contains("text"),
+        "{e}"
+    );
+    let pct = json(&[
+        "explore",
+        "--preset",
+        "r2",
+        "--runs",
+        "2",
+        "--strategy",
+        "pct",
+        "--json",
+    ]);
+    assert_eq!(pct["strategy"], "pct");
 }
