@@ -1262,7 +1262,7 @@ pub fn validate(
     // a wrapped sum would pass the cap and then abort on the allocation.
     let mut virt = Some(0u64);
     let overflow = |virt: &mut Option<u64>, count: u32, size: u64, path: String| {
-        let Some(v) = *virt else { return None };
+        let v = (*virt)?;
         let sum = u64::from(count)
             .checked_mul(size)
             .and_then(|add| v.checked_add(add));
