@@ -18,14 +18,19 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// The most runs one `explore` or `check` may ask for (split larger
+/// explorations with `--shard`, a different `--seed` each).
+pub const MAX_RUNS: u64 = 1_000_000_000;
+
 #[derive(Args, Debug, Clone)]
 pub struct ExploreOpts {
-    /// Number of runs (for exhaustive: a cap on the runs).
+    /// Number of runs, 1 to 1000000000 (for exhaustive: a cap on the runs).
     #[arg(long, default_value_t = 100)]
     runs: u64,
     #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
     strategy: StrategyArg,
-    /// Worker threads (default: the number of CPUs). Results do not depend on it.
+    /// Worker threads (default and at most: the number of CPUs). Results do
+    /// not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
     /// Explore only shard I of N (I from 0) of the run range; combine the
@@ -125,8 +130,11 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
     let Some(strategy) = Strategy::parse(o.strategy.name()) else {
         return input_err(format!("unknown strategy `{}`", o.strategy.name()));
     };
-    if o.runs == 0 {
-        return input_err("--runs must be at least 1");
+    if o.runs == 0 || o.runs > MAX_RUNS {
+        return input_err(format!(
+            "--runs must be between 1 and {MAX_RUNS}, got {}",
+            o.runs
+        ));
     }
     let (start, end) = match &o.shard {
         Some(s) => {
@@ -137,14 +145,23 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
                 );
             }
             let (i, n) = parse_shard(s)?;
-            (o.runs * i / n, o.runs * (i + 1) / n)
+            // In 128 bits: N may be any u64, and the product must not wrap.
+            let cut = |k: u64| (u128::from(o.runs) * u128::from(k) / u128::from(n)) as u64;
+            (cut(i), cut(i + 1))
         }
         None => (0, o.runs),
     };
-    let jobs = o
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    // More threads than CPUs only add threads: the answer is the same.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = match o.jobs {
+        None => cpus,
+        Some(0) => return input_err("--jobs must be at least 1"),
+        Some(j) if j > cpus => {
+            eprintln!("oomlab: --jobs {j} capped at {cpus}, the number of CPUs");
+            cpus
+        }
+        Some(j) => j,
+    };
     let bar = progress_bar(end - start, json);
     let started = Instant::now();
     let report = if strategy.is_exhaustive() {

@@ -829,3 +829,39 @@ fn strategy_and_format_list_their_values() {
     ]);
     assert_eq!(pct["strategy"], "pct");
 }
+
+#[test]
+fn jobs_and_runs_are_capped() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let base = ["explore", "--preset", "r2", "--runs", "2", "--json"];
+    let one = ok(&[&base[..], &["--jobs", "1"]].concat()).stdout;
+    let t = std::time::Instant::now();
+    let many = ok(&[&base[..], &["--jobs", "100000"]].concat());
+    assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
+    assert!(
+        many.stderr
+            .contains(&format!("--jobs 100000 capped at {cpus}")),
+        "{}",
+        many.stderr
+    );
+    assert_eq!(many.stdout, one, "the cap does not change the answer");
+    bad_input_fast(
+        &[&base[..], &["--jobs", "0"]].concat(),
+        "--jobs must be at least 1",
+    );
+    bad_input_fast(
+        &["explore", "--preset", "r2", "--runs", "1000000001"],
+        "--runs must be between 1 and 1000000000, got 1000000001",
+    );
+    bad_input_fast(
+        &["check", "--preset", "r2", "--runs", "0"],
+        "--runs must be between 1 and",
+    );
+    // A huge shard count cuts the range in 128 bits instead of wrapping.
+    let last = format!("{}/{}", u64::MAX - 1, u64::MAX);
+    let v = json(&[
+        "explore", "--preset", "r2", "--runs", "2", "--shard", &last, "--json",
+    ]);
+    assert_eq!(v["range"], serde_json::json!([1, 2]));
+    assert_eq!(v["report"]["runs"], 1);
+}
