@@ -16,7 +16,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The most runs one `explore` or `check` may ask for (split larger
 /// explorations with `--shard`, a different `--seed` each).
@@ -40,6 +42,58 @@ pub struct ExploreOpts {
     /// Base seed: run i uses seed BASE + i.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Stop after this much wall-clock time (e.g. 90s, 10m, 1h) at the next
+    /// run boundary, print the partial report and exit 130, as on SIGINT.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_time)]
+    max_time: Option<Duration>,
+}
+
+fn parse_max_time(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration (use e.g. 500ms, 90s, 10m, 1h)");
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let n: u64 = t[..split].parse().map_err(|_| bad())?;
+    let ms: u64 = match &t[split..] {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(bad()),
+    };
+    let ms = n.checked_mul(ms).ok_or_else(bad)?;
+    if ms == 0 {
+        return Err("must be more than 0".into());
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// When to stop early: a SIGINT or SIGTERM, or the `--max-time` deadline.
+/// Checked between runs, so that every run in the report ran to its end.
+struct Stop {
+    signalled: Arc<AtomicBool>,
+    deadline: Option<Instant>,
+}
+
+impl Stop {
+    fn new(max_time: Option<Duration>) -> Stop {
+        let signalled = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // A second signal while the report is being written ends the
+            // process at once (the first one has armed it). Registration
+            // fails only for forbidden signals, which these are not; without
+            // it the default action (terminate) stays, as before.
+            let _ =
+                signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&signalled));
+            let _ = signal_hook::flag::register(sig, Arc::clone(&signalled));
+        }
+        Stop {
+            signalled,
+            deadline: max_time.map(|d| Instant::now() + d),
+        }
+    }
+    fn now(&self) -> bool {
+        self.signalled.load(Ordering::SeqCst) || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
 }
 
 /// `--strategy`; core's `Strategy::parse` holds each one's parameters.
@@ -75,12 +129,20 @@ pub struct ExploreOutput {
     pub total_runs: u64,
     /// The run indices this output covers.
     pub range: (u64, u64),
+    /// Every run of `range` ran; false when SIGINT, SIGTERM or `--max-time`
+    /// stopped the exploration early (`report.runs` counts the runs done).
+    #[serde(default = "yes")]
+    pub complete: bool,
     pub report: ExploreReport,
     pub verdicts: Vec<VerdictLine>,
     /// The first run of every failing bucket, as a permalink.
     pub failing: Vec<Failing>,
     /// The canonical scenario, so that `merge` can recompute verdicts and links.
     pub scenario: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -164,10 +226,16 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
     };
     let bar = progress_bar(end - start, json);
     let started = Instant::now();
+    let stop = Stop::new(o.max_time);
+    let mut complete = true;
     let report = if strategy.is_exhaustive() {
         // Depth-first search is one sequence of decisions: it runs on one thread.
         let mut ex = Exploration::new(sc, strategy, o.seed, o.runs);
         while !ex.is_finished() {
+            if stop.now() {
+                complete = false;
+                break;
+            }
             let n = ex.run_chunk(1);
             bar.inc(n);
         }
@@ -184,24 +252,30 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
             .num_threads(jobs)
             .build()
             .map_err(|e| CliError::Input(format!("cannot start {jobs} threads: {e}")))?;
-        let reports: Vec<ExploreReport> = pool.install(|| {
+        let pieces: Vec<(ExploreReport, bool)> = pool.install(|| {
             ranges
                 .par_iter()
                 .map(|&(a, b)| {
                     let mut ex = Exploration::range(sc, strategy, o.seed, a, b);
                     while !ex.is_finished() {
+                        if stop.now() {
+                            return (ex.report(), false);
+                        }
                         let n = ex.run_chunk(1);
                         bar.inc(n);
                     }
-                    ex.report()
+                    (ex.report(), true)
                 })
                 .collect()
         });
+        complete = pieces.iter().all(|p| p.1);
+        let reports: Vec<ExploreReport> = pieces.into_iter().map(|p| p.0).collect();
         explore::merge(&reports)
     };
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let out = assemble(sc, o.strategy.name(), o.seed, o.runs, (start, end), report);
+    let mut out = assemble(sc, o.strategy.name(), o.seed, o.runs, (start, end), report);
+    out.complete = complete;
     Ok(Explored { out, secs })
 }
 
@@ -235,6 +309,7 @@ fn assemble(
         base_seed,
         total_runs,
         range,
+        complete: true,
         report,
         verdicts,
         failing,
@@ -292,6 +367,13 @@ fn print_explore(name: &str, out: &ExploreOutput) {
         out.total_runs,
         out.base_seed
     );
+    if !out.complete {
+        outln!(
+            "INCOMPLETE: stopped early, after {} of the {} runs",
+            r.runs,
+            out.range.1 - out.range.0
+        );
+    }
     outln!(
         "{} runs, {} distinct executions, {} decisions{}",
         r.runs,
@@ -331,6 +413,20 @@ fn print_explore(name: &str, out: &ExploreOutput) {
     print_verdicts(out);
 }
 
+/// After the partial report is printed: exit 130 with what was done.
+fn interrupted(out: &ExploreOutput) -> CliResult<()> {
+    if out.complete {
+        return Ok(());
+    }
+    Err(CliError::Interrupted(format!(
+        "stopped after {} of the {} runs {}..{}; the report covers only those",
+        out.report.runs,
+        out.range.1 - out.range.0,
+        out.range.0,
+        out.range.1
+    )))
+}
+
 fn rate_line(e: &Explored) {
     let r = &e.out.report;
     let rate = r.runs as f64 / e.secs.max(1e-9);
@@ -355,7 +451,7 @@ pub fn explore_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) 
             r.runs as f64 / e.secs.max(1e-9)
         );
     }
-    Ok(())
+    interrupted(&e.out)
 }
 
 pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<()> {
@@ -370,6 +466,7 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
             "title": ex.out.title,
             "strategy": ex.out.strategy,
             "runs": ex.out.report.runs,
+            "complete": ex.out.complete,
             "holds": bad.is_empty(),
             "verdicts": ex.out.verdicts,
             "failing": ex.out.failing,
@@ -379,6 +476,8 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
         outln!("{} ({name}): {} runs", ex.out.title, ex.out.report.runs);
         print_verdicts(&ex.out);
     }
+    // A partial exploration answers nothing about [expect].
+    interrupted(&ex.out)?;
     if bad.is_empty() {
         if !json {
             outln!("[expect] holds");
@@ -417,6 +516,16 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
             ))
         })?;
         outs.push(o);
+    }
+    for (o, f) in outs.iter().zip(files) {
+        if !o.complete {
+            return input_err(format!(
+                "{} is a partial exploration (stopped after {} of its runs); explore its \
+                 shard again in full",
+                f.display(),
+                o.report.runs
+            ));
+        }
     }
     let first = &outs[0];
     for (o, f) in outs.iter().zip(files).skip(1) {

@@ -4,7 +4,9 @@
 //! Exit codes: 0 success, 1 a finding the caller asked about (a `check` whose
 //! verdict contradicts `[expect]`, a run that does not show the outcome to
 //! shrink), 2 bad input (missing file, invalid scenario, bad permalink, a link
-//! from another model version, unknown preset or outcome code).
+//! from another model version, unknown preset or outcome code), 130 an
+//! `explore` or `check` stopped early by SIGINT, SIGTERM or `--max-time` (its
+//! partial report, marked `"complete": false`, is printed first).
 
 /// `println!` that treats a closed stdout (`oomlab ... | head`) as the end of
 /// the output instead of panicking.
@@ -154,6 +156,9 @@ pub enum CliError {
     Input(String),
     /// A negative answer to the question asked: exit 1.
     Finding(String),
+    /// Stopped early by SIGINT, SIGTERM or `--max-time`, after printing what
+    /// was done: exit 130, as a shell reports a command ended by SIGINT.
+    Interrupted(String),
 }
 
 impl CliError {
@@ -161,11 +166,12 @@ impl CliError {
         match self {
             CliError::Input(_) => 2,
             CliError::Finding(_) => 1,
+            CliError::Interrupted(_) => 130,
         }
     }
     fn message(&self) -> &str {
         match self {
-            CliError::Input(m) | CliError::Finding(m) => m,
+            CliError::Input(m) | CliError::Finding(m) | CliError::Interrupted(m) => m,
         }
     }
 }

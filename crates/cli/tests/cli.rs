@@ -865,3 +865,131 @@ fn jobs_and_runs_are_capped() {
     assert_eq!(v["range"], serde_json::json!([1, 2]));
     assert_eq!(v["report"]["runs"], 1);
 }
+
+/// Starts a long exploration, sends `signal` after about a second, and
+/// returns its exit code, stdout and stderr.
+fn explore_then_signal(signal: &str, extra: &[&str]) -> Out {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("oomlab"))
+        .args([
+            "explore",
+            "--preset",
+            "r1",
+            "--runs",
+            "1000000000",
+            "--jobs",
+            "2",
+        ])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn oomlab");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let t = std::time::Instant::now();
+    let o = child.wait_with_output().expect("wait for oomlab");
+    assert!(
+        t.elapsed().as_secs_f64() < 5.0,
+        "took {:?} to stop after SIG{signal}",
+        t.elapsed()
+    );
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(o.stdout).unwrap(),
+        stderr: String::from_utf8(o.stderr).unwrap(),
+    }
+}
+
+/// The partial report: valid JSON, `"complete": false`, some runs done and
+/// not all, and every other field as in a full report.
+fn check_partial(o: &Out) -> Value {
+    assert_eq!(o.code, 130, "stderr: {}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout)
+        .unwrap_or_else(|e| panic!("partial report is not JSON ({e}): {}", o.stdout));
+    assert_eq!(v["complete"], false);
+    let runs = v["report"]["runs"].as_u64().unwrap();
+    assert!(runs > 0 && runs < 1_000_000_000, "runs done: {runs}");
+    let hist: u64 = v["report"]["histogram"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert!(hist >= runs, "every run done is in the histogram");
+    assert_eq!(v["range"], serde_json::json!([0, 1_000_000_000u64]));
+    assert!(v["verdicts"].is_array() && v["scenario"].is_string());
+    assert!(
+        o.stderr
+            .contains(&format!("stopped after {runs} of the 1000000000 runs")),
+        "{}",
+        o.stderr
+    );
+    v
+}
+
+#[test]
+fn sigint_and_sigterm_print_the_partial_report_and_exit_130() {
+    let v = check_partial(&explore_then_signal("INT", &["--json"]));
+    // A partial shard is not merged as if it were whole.
+    let f = tmp("partial.json", &serde_json::to_string(&v).unwrap());
+    bad_input(&["merge", f.to_str().unwrap()], "is a partial exploration");
+    check_partial(&explore_then_signal("TERM", &["--json"]));
+    let text = explore_then_signal("INT", &[]);
+    assert_eq!(text.code, 130, "{}", text.stderr);
+    assert!(
+        text.stdout.contains("INCOMPLETE: stopped early"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("histogram:"), "{}", text.stdout);
+}
+
+#[test]
+fn max_time_stops_on_the_clock() {
+    let t = std::time::Instant::now();
+    let o = oomlab(&[
+        "explore",
+        "--preset",
+        "r1",
+        "--runs",
+        "1000000000",
+        "--max-time",
+        "1s",
+        "--json",
+    ]);
+    let secs = t.elapsed().as_secs_f64();
+    assert!((1.0..5.0).contains(&secs), "{secs:.2} s");
+    check_partial(&o);
+    let c = oomlab(&[
+        "check",
+        "--preset",
+        "r1",
+        "--runs",
+        "1000000000",
+        "--max-time",
+        "500ms",
+    ]);
+    assert_eq!(c.code, 130, "{}", c.stderr);
+    assert!(!c.stdout.contains("[expect] holds"), "{}", c.stdout);
+    bad_input_fast(
+        &["explore", "--preset", "r1", "--max-time", "soon"],
+        "is not a duration",
+    );
+    // A --max-time that is not reached leaves the report complete.
+    let full = json(&[
+        "explore",
+        "--preset",
+        "r2",
+        "--runs",
+        "2",
+        "--max-time",
+        "1h",
+        "--json",
+    ]);
+    assert_eq!(full["complete"], true);
+    assert_eq!(full["report"]["runs"], 2);
+}
