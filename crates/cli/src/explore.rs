@@ -8,6 +8,7 @@
 //! printed on stderr so that stdout stays byte-identical between runs.
 
 use crate::output::print_json;
+use crate::sanitize::term;
 use crate::{input_err, link, load_scenario_text, CliError, CliResult};
 use clap::Args;
 use oomlab_core::explore::{self, Exploration, ExploreReport, Strategy, Verdict, VerdictLine};
@@ -358,7 +359,7 @@ fn print_verdicts(out: &ExploreOutput) {
 
 fn print_explore(name: &str, out: &ExploreOutput) {
     let r = &out.report;
-    outln!("{} ({name})", out.title);
+    outln!("{} ({})", term(&out.title), term(name));
     outln!(
         "strategy {}, runs {}..{} of {}, base seed {}",
         out.strategy,
@@ -406,7 +407,7 @@ fn print_explore(name: &str, out: &ExploreOutput) {
     } else {
         outln!("buckets (first failing run of each, as a permalink):");
         for f in &out.failing {
-            outln!("  {:>6} x {}", f.count, f.signature);
+            outln!("  {:>6} x {}", f.count, term(&f.signature));
             outln!("         run {}: {}", f.index, f.permalink);
         }
     }
@@ -473,7 +474,12 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
         }));
         rate_line(&ex);
     } else {
-        outln!("{} ({name}): {} runs", ex.out.title, ex.out.report.runs);
+        outln!(
+            "{} ({}): {} runs",
+            term(&ex.out.title),
+            term(name),
+            ex.out.report.runs
+        );
         print_verdicts(&ex.out);
     }
     // A partial exploration answers nothing about [expect].

@@ -31,6 +31,7 @@ macro_rules! out {
 
 mod explore;
 mod output;
+mod sanitize;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use oomlab_core::permalink::Permalink;
@@ -353,7 +354,8 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("oomlab: {}", e.message());
+            // Messages quote the input; their own line breaks are kept.
+            eprintln!("oomlab: {}", sanitize::term_lines(e.message()));
             ExitCode::from(e.code())
         }
     }

@@ -993,3 +993,114 @@ fn max_time_stops_on_the_clock() {
     assert_eq!(full["complete"], true);
     assert_eq!(full["report"]["runs"], 2);
 }
+
+#[test]
+fn terminal_text_escapes_control_and_bidi_characters_and_json_is_exact() {
+    // A title with ESC, BEL, U+202E and a newline that fakes a trace line; a
+    // process name with ESC; a path with ESC and U+2066 (TOML escapes).
+    let title = "T\u{1b}[2J\u{7}\u{202e}x\n[    0.000000] fake";
+    let sc = r#"version = 1
+title = "T\u001b[2J\u0007\u202ex\n[    0.000000] fake"
+
+[machine]
+cpus = 1
+sockets = 1
+memory = "64M"
+
+[limits]
+duration = "10ms"
+
+[[process]]
+name = "p\u001b]0;x"
+
+[[process.thread]]
+program = "w"
+
+[programs]
+w = """
+buf b = heap 4096
+fill b 0xff
+open fd "/tmp/\u001b[31m\u2066f" append
+write fd b 4096
+exit_group
+"""
+"#;
+    let f = tmp("hostile.toml", sc);
+    let bad = |s: &str| {
+        s.chars().any(|c| {
+            c == '\u{1b}'
+                || c == '\u{7}'
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+    };
+    let t = std::time::Instant::now();
+    let text = ok(&["run", f.to_str().unwrap(), "--trace"]).stdout;
+    assert!(t.elapsed().as_secs_f64() < 5.0);
+    assert!(!bad(&text), "{text:?}");
+    assert!(
+        text.contains("T\\u{1b}[2J\\u{7}\\u{202e}x\\n[    0.000000] fake"),
+        "the title is on one line, escaped: {text:?}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("[    0.000000] fake")),
+        "{text}"
+    );
+    assert!(
+        text.contains("/tmp/\\u{1b}[31m\\u{2066}f"),
+        "the path was printed, escaped: {text}"
+    );
+    assert!(
+        text.contains("p\\u{1b}]0;x"),
+        "the process name was printed, escaped: {text}"
+    );
+    // JSON keeps the exact text.
+    let v = json(&["run", f.to_str().unwrap(), "--json", "--trace"]);
+    assert_eq!(v["title"], title);
+    assert!(v["result"]["files"][0]["path"]
+        .as_str()
+        .unwrap()
+        .contains("\u{1b}[31m\u{2066}f"));
+    let link = v["permalink"].as_str().unwrap().to_string();
+    let records = v["trace"].as_array().unwrap().len();
+    // The text exports: one line per record, nothing raw.
+    let exp = ok(&["export", &link, "--format", "text"]).stdout;
+    assert!(!bad(&exp), "{exp:?}");
+    assert_eq!(exp.lines().count(), records);
+    assert!(exp.contains("p\\u{1b}]0;x"), "{exp}");
+    let ascii = ok(&["export", &link, "--format", "ascii"]).stdout;
+    assert!(!bad(&ascii), "{ascii:?}");
+    let chrome = ok(&["export", &link, "--format", "chrome"]).stdout;
+    assert!(
+        chrome.contains("\\u001b") || chrome.contains("\\u001B"),
+        "JSON escapes ESC itself"
+    );
+    let replay = ok(&["replay", &link]).stdout;
+    assert!(!bad(&replay) && replay.contains("\\u{202e}"), "{replay:?}");
+    // Saved to a file (not a terminal) the scenario is exact.
+    let saved = ok(&["scenario", &link]).stdout;
+    assert_eq!(saved, Permalink::decode(&link).unwrap().scenario_text);
+    assert!(
+        saved.contains('\u{202e}'),
+        "the raw character, as the link has it"
+    );
+    let g = tmp("hostile-saved.toml", &saved);
+    assert_eq!(
+        json(&["run", g.to_str().unwrap(), "--json"])["title"],
+        title
+    );
+    // Error messages quote the input escaped too.
+    let e = bad_input(
+        &[
+            "run",
+            tmp(
+                "hostile-bad.toml",
+                &sc.replace("program = \"w\"", "program = \"w\\u001b[5m\""),
+            )
+            .to_str()
+            .unwrap(),
+        ],
+        "unknown program",
+    );
+    assert!(!bad(&e) && e.contains("w\\u{1b}[5m"), "{e:?}");
+}
