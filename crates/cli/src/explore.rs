@@ -8,6 +8,7 @@
 //! printed on stderr so that stdout stays byte-identical between runs.
 
 use crate::output::print_json;
+use crate::sanitize::term;
 use crate::{input_err, link, load_scenario_text, CliError, CliResult};
 use clap::Args;
 use oomlab_core::explore::{self, Exploration, ExploreReport, Strategy, Verdict, VerdictLine};
@@ -16,18 +17,23 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The most runs one `explore` or `check` may ask for (split larger
+/// explorations with `--shard`, a different `--seed` each).
+pub const MAX_RUNS: u64 = 1_000_000_000;
 
 #[derive(Args, Debug, Clone)]
 pub struct ExploreOpts {
-    /// Number of runs (for exhaustive: a cap on the runs).
+    /// Number of runs, 1 to 1000000000 (for exhaustive: a cap on the runs).
     #[arg(long, default_value_t = 100)]
     runs: u64,
-    /// random: independent seeds; pct: few random deviations from the default
-    /// schedule; exhaustive: depth-first over deviations, with state-hash pruning.
-    #[arg(long, default_value = "random", value_parser = ["random", "pct", "exhaustive"])]
-    strategy: String,
-    /// Worker threads (default: the number of CPUs). Results do not depend on it.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
+    strategy: StrategyArg,
+    /// Worker threads (default and at most: the number of CPUs). Results do
+    /// not depend on it.
     #[arg(long, short)]
     jobs: Option<usize>,
     /// Explore only shard I of N (I from 0) of the run range; combine the
@@ -37,6 +43,79 @@ pub struct ExploreOpts {
     /// Base seed: run i uses seed BASE + i.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Stop after this much wall-clock time (e.g. 90s, 10m, 1h) at the next
+    /// run boundary, print the partial report and exit 130, as on SIGINT.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_time)]
+    max_time: Option<Duration>,
+}
+
+fn parse_max_time(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration (use e.g. 500ms, 90s, 10m, 1h)");
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let n: u64 = t[..split].parse().map_err(|_| bad())?;
+    let ms: u64 = match &t[split..] {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(bad()),
+    };
+    let ms = n.checked_mul(ms).ok_or_else(bad)?;
+    if ms == 0 {
+        return Err("must be more than 0".into());
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+/// When to stop early: a SIGINT or SIGTERM, or the `--max-time` deadline.
+/// Checked between runs, so that every run in the report ran to its end.
+struct Stop {
+    signalled: Arc<AtomicBool>,
+    deadline: Option<Instant>,
+}
+
+impl Stop {
+    fn new(max_time: Option<Duration>) -> Stop {
+        let signalled = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // A second signal while the report is being written ends the
+            // process at once (the first one has armed it). Registration
+            // fails only for forbidden signals, which these are not; without
+            // it the default action (terminate) stays, as before.
+            let _ =
+                signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&signalled));
+            let _ = signal_hook::flag::register(sig, Arc::clone(&signalled));
+        }
+        Stop {
+            signalled,
+            deadline: max_time.map(|d| Instant::now() + d),
+        }
+    }
+    fn now(&self) -> bool {
+        self.signalled.load(Ordering::SeqCst) || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// `--strategy`; core's `Strategy::parse` holds each one's parameters.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum StrategyArg {
+    /// Independent seeds.
+    Random,
+    /// Few random deviations from the default schedule.
+    Pct,
+    /// Depth-first over deviations, with state-hash pruning.
+    Exhaustive,
+}
+
+impl StrategyArg {
+    fn name(self) -> &'static str {
+        match self {
+            StrategyArg::Random => "random",
+            StrategyArg::Pct => "pct",
+            StrategyArg::Exhaustive => "exhaustive",
+        }
+    }
 }
 
 /// What `explore --json` prints and `merge` reads back.
@@ -51,12 +130,20 @@ pub struct ExploreOutput {
     pub total_runs: u64,
     /// The run indices this output covers.
     pub range: (u64, u64),
+    /// Every run of `range` ran; false when SIGINT, SIGTERM or `--max-time`
+    /// stopped the exploration early (`report.runs` counts the runs done).
+    #[serde(default = "yes")]
+    pub complete: bool,
     pub report: ExploreReport,
     pub verdicts: Vec<VerdictLine>,
     /// The first run of every failing bucket, as a permalink.
     pub failing: Vec<Failing>,
     /// The canonical scenario, so that `merge` can recompute verdicts and links.
     pub scenario: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -103,11 +190,14 @@ struct Explored {
 }
 
 fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<Explored> {
-    let Some(strategy) = Strategy::parse(&o.strategy) else {
-        return input_err(format!("unknown strategy `{}`", o.strategy));
+    let Some(strategy) = Strategy::parse(o.strategy.name()) else {
+        return input_err(format!("unknown strategy `{}`", o.strategy.name()));
     };
-    if o.runs == 0 {
-        return input_err("--runs must be at least 1");
+    if o.runs == 0 || o.runs > MAX_RUNS {
+        return input_err(format!(
+            "--runs must be between 1 and {MAX_RUNS}, got {}",
+            o.runs
+        ));
     }
     let (start, end) = match &o.shard {
         Some(s) => {
@@ -118,20 +208,35 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
                 );
             }
             let (i, n) = parse_shard(s)?;
-            (o.runs * i / n, o.runs * (i + 1) / n)
+            // In 128 bits: N may be any u64, and the product must not wrap.
+            let cut = |k: u64| (u128::from(o.runs) * u128::from(k) / u128::from(n)) as u64;
+            (cut(i), cut(i + 1))
         }
         None => (0, o.runs),
     };
-    let jobs = o
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    // More threads than CPUs only add threads: the answer is the same.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = match o.jobs {
+        None => cpus,
+        Some(0) => return input_err("--jobs must be at least 1"),
+        Some(j) if j > cpus => {
+            eprintln!("oomlab: --jobs {j} capped at {cpus}, the number of CPUs");
+            cpus
+        }
+        Some(j) => j,
+    };
     let bar = progress_bar(end - start, json);
     let started = Instant::now();
+    let stop = Stop::new(o.max_time);
+    let mut complete = true;
     let report = if strategy.is_exhaustive() {
         // Depth-first search is one sequence of decisions: it runs on one thread.
         let mut ex = Exploration::new(sc, strategy, o.seed, o.runs);
         while !ex.is_finished() {
+            if stop.now() {
+                complete = false;
+                break;
+            }
             let n = ex.run_chunk(1);
             bar.inc(n);
         }
@@ -148,24 +253,30 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
             .num_threads(jobs)
             .build()
             .map_err(|e| CliError::Input(format!("cannot start {jobs} threads: {e}")))?;
-        let reports: Vec<ExploreReport> = pool.install(|| {
+        let pieces: Vec<(ExploreReport, bool)> = pool.install(|| {
             ranges
                 .par_iter()
                 .map(|&(a, b)| {
                     let mut ex = Exploration::range(sc, strategy, o.seed, a, b);
                     while !ex.is_finished() {
+                        if stop.now() {
+                            return (ex.report(), false);
+                        }
                         let n = ex.run_chunk(1);
                         bar.inc(n);
                     }
-                    ex.report()
+                    (ex.report(), true)
                 })
                 .collect()
         });
+        complete = pieces.iter().all(|p| p.1);
+        let reports: Vec<ExploreReport> = pieces.into_iter().map(|p| p.0).collect();
         explore::merge(&reports)
     };
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let out = assemble(sc, &o.strategy, o.seed, o.runs, (start, end), report);
+    let mut out = assemble(sc, o.strategy.name(), o.seed, o.runs, (start, end), report);
+    out.complete = complete;
     Ok(Explored { out, secs })
 }
 
@@ -199,6 +310,7 @@ fn assemble(
         base_seed,
         total_runs,
         range,
+        complete: true,
         report,
         verdicts,
         failing,
@@ -247,7 +359,7 @@ fn print_verdicts(out: &ExploreOutput) {
 
 fn print_explore(name: &str, out: &ExploreOutput) {
     let r = &out.report;
-    outln!("{} ({name})", out.title);
+    outln!("{} ({})", term(&out.title), term(name));
     outln!(
         "strategy {}, runs {}..{} of {}, base seed {}",
         out.strategy,
@@ -256,6 +368,13 @@ fn print_explore(name: &str, out: &ExploreOutput) {
         out.total_runs,
         out.base_seed
     );
+    if !out.complete {
+        outln!(
+            "INCOMPLETE: stopped early, after {} of the {} runs",
+            r.runs,
+            out.range.1 - out.range.0
+        );
+    }
     outln!(
         "{} runs, {} distinct executions, {} decisions{}",
         r.runs,
@@ -288,11 +407,25 @@ fn print_explore(name: &str, out: &ExploreOutput) {
     } else {
         outln!("buckets (first failing run of each, as a permalink):");
         for f in &out.failing {
-            outln!("  {:>6} x {}", f.count, f.signature);
+            outln!("  {:>6} x {}", f.count, term(&f.signature));
             outln!("         run {}: {}", f.index, f.permalink);
         }
     }
     print_verdicts(out);
+}
+
+/// After the partial report is printed: exit 130 with what was done.
+fn interrupted(out: &ExploreOutput) -> CliResult<()> {
+    if out.complete {
+        return Ok(());
+    }
+    Err(CliError::Interrupted(format!(
+        "stopped after {} of the {} runs {}..{}; the report covers only those",
+        out.report.runs,
+        out.range.1 - out.range.0,
+        out.range.0,
+        out.range.1
+    )))
 }
 
 fn rate_line(e: &Explored) {
@@ -319,7 +452,7 @@ pub fn explore_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) 
             r.runs as f64 / e.secs.max(1e-9)
         );
     }
-    Ok(())
+    interrupted(&e.out)
 }
 
 pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<()> {
@@ -334,15 +467,23 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
             "title": ex.out.title,
             "strategy": ex.out.strategy,
             "runs": ex.out.report.runs,
+            "complete": ex.out.complete,
             "holds": bad.is_empty(),
             "verdicts": ex.out.verdicts,
             "failing": ex.out.failing,
         }));
         rate_line(&ex);
     } else {
-        outln!("{} ({name}): {} runs", ex.out.title, ex.out.report.runs);
+        outln!(
+            "{} ({}): {} runs",
+            term(&ex.out.title),
+            term(name),
+            ex.out.report.runs
+        );
         print_verdicts(&ex.out);
     }
+    // A partial exploration answers nothing about [expect].
+    interrupted(&ex.out)?;
     if bad.is_empty() {
         if !json {
             outln!("[expect] holds");
@@ -382,6 +523,16 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
         })?;
         outs.push(o);
     }
+    for (o, f) in outs.iter().zip(files) {
+        if !o.complete {
+            return input_err(format!(
+                "{} is a partial exploration (stopped after {} of its runs); explore its \
+                 shard again in full",
+                f.display(),
+                o.report.runs
+            ));
+        }
+    }
     let first = &outs[0];
     for (o, f) in outs.iter().zip(files).skip(1) {
         if o.content_hash != first.content_hash
@@ -398,22 +549,46 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
             ));
         }
     }
-    let mut ranges: Vec<(u64, u64)> = outs.iter().map(|o| o.range).collect();
-    ranges.sort_unstable();
-    for w in ranges.windows(2) {
-        if w[0].1 > w[1].0 {
+    // Every run index from 0 to the total exactly once: a missing shard would
+    // otherwise merge into a report that claims runs it never ran.
+    let mut by_start: Vec<(&ExploreOutput, &PathBuf)> = outs.iter().zip(files).collect();
+    by_start.sort_by_key(|(o, _)| o.range);
+    let mut next = 0u64;
+    let mut prev: Option<&PathBuf> = None;
+    for (o, f) in &by_start {
+        let (a, b) = o.range;
+        if a < next {
             return input_err(format!(
-                "the shards overlap (runs {}..{} and {}..{}); each shard must be merged once",
-                w[0].0, w[0].1, w[1].0, w[1].1
+                "{} (runs {a}..{b}) overlaps {} (runs ..{next}); each shard must be merged once",
+                f.display(),
+                prev.map_or(String::new(), |p| p.display().to_string()),
             ));
         }
+        if a > next {
+            return input_err(format!(
+                "runs {next}..{a} of {} are missing (no shard between {} and {}); merge every \
+                 shard of the exploration",
+                first.total_runs,
+                prev.map_or("the start".into(), |p| p.display().to_string()),
+                f.display()
+            ));
+        }
+        next = b;
+        prev = Some(f);
+    }
+    if next != first.total_runs {
+        return input_err(format!(
+            "runs {next}..{} of {} are missing (no shard after {}); merge every shard of the \
+             exploration",
+            first.total_runs,
+            first.total_runs,
+            prev.map_or(String::new(), |p| p.display().to_string()),
+        ));
     }
     let sc = load_scenario_text(&first.scenario)?;
-    let mut sorted: Vec<&ExploreOutput> = outs.iter().collect();
-    sorted.sort_by_key(|o| o.range.0);
-    let reports: Vec<ExploreReport> = sorted.iter().map(|o| o.report.clone()).collect();
+    let reports: Vec<ExploreReport> = by_start.iter().map(|(o, _)| o.report.clone()).collect();
     let merged = explore::merge(&reports);
-    let range = (ranges[0].0, ranges[ranges.len() - 1].1);
+    let range = (0, first.total_runs);
     let out = assemble(
         &sc,
         &first.strategy,

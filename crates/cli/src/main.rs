@@ -4,7 +4,9 @@
 //! Exit codes: 0 success, 1 a finding the caller asked about (a `check` whose
 //! verdict contradicts `[expect]`, a run that does not show the outcome to
 //! shrink), 2 bad input (missing file, invalid scenario, bad permalink, a link
-//! from another model version, unknown preset or outcome code).
+//! from another model version, unknown preset or outcome code), 130 an
+//! `explore` or `check` stopped early by SIGINT, SIGTERM or `--max-time` (its
+//! partial report, marked `"complete": false`, is printed first).
 
 /// `println!` that treats a closed stdout (`oomlab ... | head`) as the end of
 /// the output instead of panicking.
@@ -29,6 +31,7 @@ macro_rules! out {
 
 mod explore;
 mod output;
+mod sanitize;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use oomlab_core::permalink::Permalink;
@@ -39,19 +42,21 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(
     name = "oomlab",
-    about = "Deterministic simulator of the Linux OOM killer / OOM reaper race"
+    about = "Deterministic simulator of the Linux OOM killer / OOM reaper race",
+    subcommand_required = true,
+    arg_required_else_help = true
 )]
 struct Cli {
     /// Print machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
-    cmd: Option<Cmd>,
+    cmd: Cmd,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct ScenarioArg {
-    /// A scenario file (TOML).
+    /// A scenario file (TOML); `-` reads it from stdin.
     #[arg(value_name = "FILE", required_unless_present = "preset")]
     file: Option<PathBuf>,
     /// A built-in scenario (see `oomlab presets`).
@@ -89,6 +94,7 @@ enum Cmd {
     },
     /// Shrink a run to the fewest non-default decisions that keep an outcome.
     Shrink {
+        /// A permalink; `-` reads it from stdin.
         permalink: String,
         /// Outcome code to keep (default: the run's worst outcome).
         #[arg(long, value_name = "CODE")]
@@ -99,6 +105,7 @@ enum Cmd {
     },
     /// Re-run a permalink exactly.
     Replay {
+        /// A permalink; `-` reads it from stdin.
         permalink: String,
         /// Also print the dmesg-like trace.
         #[arg(long)]
@@ -112,13 +119,18 @@ enum Cmd {
         #[command(flatten)]
         opts: explore::ExploreOpts,
     },
+    /// Print the scenario a permalink carries (also one from another model
+    /// version), to re-run it with `oomlab run`.
+    Scenario {
+        /// A permalink; `-` reads it from stdin.
+        permalink: String,
+    },
     /// Export a permalink's trace for other tools.
     Export {
+        /// A permalink; `-` reads it from stdin.
         permalink: String,
-        /// chrome: trace-event JSON for Perfetto; ascii: CPU-column race
-        /// diagram; text: the dmesg-like trace.
-        #[arg(long, value_parser = ["chrome", "ascii", "text"])]
-        format: String,
+        #[arg(long, value_enum)]
+        format: output::ExportFormat,
         /// Rows of the ascii diagram.
         #[arg(long, default_value_t = 60)]
         rows: usize,
@@ -145,6 +157,9 @@ pub enum CliError {
     Input(String),
     /// A negative answer to the question asked: exit 1.
     Finding(String),
+    /// Stopped early by SIGINT, SIGTERM or `--max-time`, after printing what
+    /// was done: exit 130, as a shell reports a command ended by SIGINT.
+    Interrupted(String),
 }
 
 impl CliError {
@@ -152,11 +167,12 @@ impl CliError {
         match self {
             CliError::Input(_) => 2,
             CliError::Finding(_) => 1,
+            CliError::Interrupted(_) => 130,
         }
     }
     fn message(&self) -> &str {
         match self {
-            CliError::Input(m) | CliError::Finding(m) => m,
+            CliError::Input(m) | CliError::Finding(m) | CliError::Interrupted(m) => m,
         }
     }
 }
@@ -199,19 +215,44 @@ pub fn load_scenario(a: &ScenarioArg) -> CliResult<(String, ValidScenario)> {
     let Some(path) = &a.file else {
         return input_err("name a scenario FILE or --preset ID");
     };
-    let text = std::fs::read_to_string(path)
-        .or_else(|e| input_err(format!("cannot read {}: {e}", path.display())))?;
+    let (name, text) = if path.as_os_str() == "-" {
+        ("<stdin>".to_string(), read_stdin()?)
+    } else {
+        let text = std::fs::read_to_string(path)
+            .or_else(|e| input_err(format!("cannot read {}: {e}", path.display())))?;
+        (path.display().to_string(), text)
+    };
     match parse_scenario(&text) {
-        Ok(sc) => Ok((path.display().to_string(), sc)),
+        Ok(sc) => Ok((name, sc)),
         Err(errs) => {
             let lines: Vec<String> = errs
                 .iter()
                 // toml's messages span lines; one finding per line reads better.
-                .map(|e| format!("{}: {}", path.display(), e.to_string().replace('\n', "; ")))
+                .map(|e| format!("{name}: {}", e.to_string().replace('\n', "; ")))
                 .collect();
             input_err(format!("invalid scenario\n{}", lines.join("\n")))
         }
     }
+}
+
+fn read_stdin() -> CliResult<String> {
+    std::io::read_to_string(std::io::stdin())
+        .or_else(|e| input_err(format!("cannot read stdin: {e}")))
+}
+
+/// A permalink argument; `-` reads one from stdin (surrounding whitespace,
+/// such as the newline `echo` adds, is not part of it).
+fn permalink_arg(arg: &str) -> CliResult<String> {
+    if arg == "-" {
+        Ok(read_stdin()?.trim().to_string())
+    } else {
+        Ok(arg.to_string())
+    }
+}
+
+/// Decodes a permalink without refusing another model version.
+fn decode_permalink(link: &str) -> CliResult<Permalink> {
+    Permalink::decode(&permalink_arg(link)?).or_else(|e| input_err(format!("bad permalink: {e}")))
 }
 
 /// Parses a canonical scenario carried inside oomlab's own JSON output.
@@ -226,12 +267,12 @@ pub fn load_scenario_text(text: &str) -> CliResult<ValidScenario> {
 /// recorded decisions would drive a different model, so "replaying" it would
 /// silently show another run.
 pub fn load_permalink(link: &str) -> CliResult<(Permalink, ValidScenario)> {
-    let p = Permalink::decode(link).or_else(|e| input_err(format!("bad permalink: {e}")))?;
+    let p = decode_permalink(link)?;
     if !p.is_current_model() {
         return input_err(format!(
             "this permalink was made by model version {}, and this build runs model version {}; \
-             its decisions would not replay the same run. Re-run its scenario instead \
-             (`oomlab run FILE --seed {}`)",
+             its decisions would not replay the same run. Re-run its scenario instead: \
+             `oomlab scenario LINK > s.toml`, then `oomlab run s.toml --seed {}`",
             p.model_version,
             oomlab_core::MODEL_VERSION,
             p.source.seed()
@@ -260,49 +301,49 @@ pub fn link(sc: &ValidScenario, src: ChoiceSource) -> String {
 fn dispatch(cli: Cli) -> CliResult<()> {
     let json = cli.json;
     match cli.cmd {
-        None => {
-            outln!("oomlab {}", version());
-            Ok(())
-        }
-        Some(Cmd::Presets) => output::presets(json),
-        Some(Cmd::Run {
+        Cmd::Presets => output::presets(json),
+        Cmd::Run {
             scenario,
             seed,
             trace,
-        }) => {
+        } => {
             let (_, sc) = load_scenario(&scenario)?;
             output::run(&sc, ChoiceSource::Seed(seed), trace, json, None)
         }
-        Some(Cmd::Replay { permalink, trace }) => {
+        Cmd::Replay { permalink, trace } => {
             let (p, sc) = load_permalink(&permalink)?;
             output::run(&sc, p.source.clone(), trace, json, Some(&p))
         }
-        Some(Cmd::Explore { scenario, opts }) => {
+        Cmd::Explore { scenario, opts } => {
             let (name, sc) = load_scenario(&scenario)?;
             explore::explore_cmd(&name, &sc, &opts, json)
         }
-        Some(Cmd::Check { scenario, opts }) => {
+        Cmd::Check { scenario, opts } => {
             let (name, sc) = load_scenario(&scenario)?;
             explore::check_cmd(&name, &sc, &opts, json)
         }
-        Some(Cmd::Merge { files }) => explore::merge_cmd(&files, json),
-        Some(Cmd::Shrink {
+        Cmd::Merge { files } => explore::merge_cmd(&files, json),
+        Cmd::Shrink {
             permalink,
             outcome,
             max_runs,
-        }) => {
+        } => {
             let (p, sc) = load_permalink(&permalink)?;
             let target = outcome.as_deref().map(parse_outcome).transpose()?;
             output::shrink(&sc, &p.source, target, max_runs, json)
         }
-        Some(Cmd::Export {
+        Cmd::Export {
             permalink,
             format,
             rows,
             output: out,
-        }) => {
+        } => {
             let (p, sc) = load_permalink(&permalink)?;
-            output::export(&sc, &p.source, &format, rows, out.as_deref(), json)
+            output::export(&sc, &p.source, format, rows, out.as_deref(), json)
+        }
+        Cmd::Scenario { permalink } => {
+            let p = decode_permalink(&permalink)?;
+            output::scenario(&p, json)
         }
     }
 }
@@ -313,7 +354,8 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("oomlab: {}", e.message());
+            // Messages quote the input; their own line breaks are kept.
+            eprintln!("oomlab: {}", sanitize::term_lines(e.message()));
             ExitCode::from(e.code())
         }
     }

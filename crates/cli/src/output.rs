@@ -2,7 +2,8 @@
 //! how they print. Text for people, `--json` for scripts; both are renderings
 //! of what core returns, never a second opinion on it.
 
-use crate::{input_err, link, CliError, CliResult};
+use crate::sanitize::{records, term, term_lines};
+use crate::{link, CliError, CliResult};
 use oomlab_core::outcome::{Origin, RunResult};
 use oomlab_core::permalink::Permalink;
 use oomlab_core::{export, presets, shrink, trace, ChoiceSource, Outcome, Sim, ValidScenario};
@@ -38,10 +39,10 @@ pub fn presets(json: bool) -> CliResult<()> {
         print_json(&json!(v));
     } else {
         for (id, title, story) in &list {
-            outln!("{id:<10} {title}");
+            outln!("{id:<10} {}", term(title));
             let l = first_line(story);
             if !l.is_empty() {
-                outln!("           {l}");
+                outln!("           {}", term(l));
             }
         }
     }
@@ -54,7 +55,7 @@ fn outcome_codes(r: &RunResult) -> Vec<&'static str> {
 
 pub fn print_result(r: &RunResult) {
     outln!("outcomes: {}", outcome_codes(r).join(", "));
-    outln!("{}", r.explain());
+    outln!("{}", term(&r.explain()));
     outln!(
         "ended: {:?} at {}s after {} steps, {} decisions",
         r.end,
@@ -66,7 +67,7 @@ pub fn print_result(r: &RunResult) {
         outln!(
             "kill: {} ({}) at {}s by {}",
             k.tgid,
-            k.comm,
+            term(&k.comm),
             k.t.to_string().trim(),
             k.by
         );
@@ -93,7 +94,7 @@ pub fn print_result(r: &RunResult) {
     for f in &r.files {
         outln!(
             "file {}: i_size {} bytes, {} bytes acknowledged, {} bytes on disk{}, {} bad range(s)",
-            f.path,
+            term(&f.path),
             f.i_size,
             f.acked,
             f.disk_size,
@@ -164,10 +165,10 @@ pub fn run(
         }
     }
     if with_trace {
-        out!("{}", trace::trace_text(sim.trace()));
+        out!("{}", trace::trace_text(&records(sim.trace())));
         outln!();
     }
-    outln!("{}", sc.scenario.title);
+    outln!("{}", term(&sc.scenario.title));
     print_result(&r);
     outln!("permalink: {permalink}");
     Ok(())
@@ -230,6 +231,7 @@ pub fn shrink(
     let tr = sim.trace();
     let near_rec = |k: usize| tr.get(marks[k]).or(tr.last());
     let near = |k: usize| near_rec(k).map(|r| r.to_line()).unwrap_or_default();
+    let near_text = |k: usize| term(&near(k)).into_owned();
     if json {
         let crit: Vec<_> = res
             .critical
@@ -277,7 +279,7 @@ pub fn shrink(
         );
     }
     outln!("outcomes: {}", outcome_codes(&res.result).join(", "));
-    outln!("{}", res.result.explain());
+    outln!("{}", term(&res.result.explain()));
     if !res.minimal {
         outln!(
             "not minimal: the budget ran out after {} test runs (raise --max-runs); critical decisions are reported for a minimal run only",
@@ -294,7 +296,7 @@ pub fn shrink(
             c.kind,
             c.value,
             c.options,
-            near(k)
+            near_text(k)
         );
     }
     if res.critical.len() > SHOWN {
@@ -307,10 +309,52 @@ pub fn shrink(
     Ok(())
 }
 
+/// `export --format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ExportFormat {
+    /// Trace-event JSON for Perfetto.
+    Chrome,
+    /// The CPU-column race diagram.
+    Ascii,
+    /// The dmesg-like trace.
+    Text,
+}
+
+impl ExportFormat {
+    fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Chrome => "chrome",
+            ExportFormat::Ascii => "ascii",
+            ExportFormat::Text => "text",
+        }
+    }
+}
+
+/// `scenario`: the text a permalink carries, exactly, so that it can be
+/// saved and re-run even when the link's decisions no longer replay.
+pub fn scenario(p: &Permalink, json: bool) -> CliResult<()> {
+    if json {
+        print_json(&json!({
+            "model_version": p.model_version,
+            "current_model": p.is_current_model(),
+            "seed": p.source.seed(),
+            "scenario": p.scenario_text,
+        }));
+    } else {
+        // Exact when saved (`> s.toml`), so that it re-runs as it was.
+        if std::io::stdout().is_terminal() {
+            out!("{}", term_lines(&p.scenario_text));
+        } else {
+            out!("{}", p.scenario_text);
+        }
+    }
+    Ok(())
+}
+
 pub fn export(
     sc: &ValidScenario,
     src: &ChoiceSource,
-    format: &str,
+    format: ExportFormat,
     rows: usize,
     out: Option<&Path>,
     json: bool,
@@ -318,18 +362,20 @@ pub fn export(
     let mut sim = Sim::new(sc, src.clone());
     let r = sim.run_to_end(u64::MAX);
     let tr = sim.trace();
+    // The text forms get escaped user text; the chrome form is JSON, exact.
     let content = match format {
-        "chrome" => export::chrome_trace(tr),
-        "ascii" => export::ascii_diagram(tr, r.first_bad().map(|b| b.event), rows),
-        "text" => export::text(tr),
-        other => return input_err(format!("unknown export format `{other}`")),
+        ExportFormat::Chrome => export::chrome_trace(tr),
+        ExportFormat::Ascii => {
+            export::ascii_diagram(&records(tr), r.first_bad().map(|b| b.event), rows)
+        }
+        ExportFormat::Text => export::text(&records(tr)),
     };
     if let Some(path) = out {
         std::fs::write(path, &content)
-            .or_else(|e| input_err(format!("cannot write {}: {e}", path.display())))?;
+            .or_else(|e| crate::input_err(format!("cannot write {}: {e}", path.display())))?;
         if json {
             print_json(&json!({
-                "format": format,
+                "format": format.name(),
                 "output": path.display().to_string(),
                 "bytes": content.len(),
                 "outcomes": outcome_codes(&r),
@@ -339,9 +385,9 @@ pub fn export(
         }
         return Ok(());
     }
-    if json && format != "chrome" {
+    if json && !matches!(format, ExportFormat::Chrome) {
         print_json(&json!({
-            "format": format,
+            "format": format.name(),
             "outcomes": outcome_codes(&r),
             "content": content,
         }));

@@ -15,9 +15,14 @@ struct Out {
 }
 
 fn oomlab(args: &[&str]) -> Out {
+    oomlab_stdin(args, "")
+}
+
+fn oomlab_stdin(args: &[&str], stdin: &str) -> Out {
     let o = Command::cargo_bin("oomlab")
         .expect("binary")
         .args(args)
+        .write_stdin(stdin)
         .output()
         .expect("run oomlab");
     let out = Out {
@@ -208,6 +213,7 @@ fn explore_is_deterministic_across_jobs_and_shards() {
         "merge",
         files[0].to_str().unwrap(),
         files[1].to_str().unwrap(),
+        files[2].to_str().unwrap(),
     ]);
     assert!(text.stdout.contains("histogram"));
 }
@@ -625,4 +631,476 @@ fn merge_refuses_mixed_explorations() {
         &["merge", fa.to_str().unwrap(), fa.to_str().unwrap()],
         "overlap",
     );
+}
+
+/// `bad_input` that also bounds the time the refusal takes.
+fn bad_input_fast(args: &[&str], needle: &str) -> String {
+    let t = std::time::Instant::now();
+    let e = bad_input(args, needle);
+    let secs = t.elapsed().as_secs_f64();
+    assert!(secs < 1.0, "oomlab {args:?} took {secs:.2} s to refuse");
+    e
+}
+
+#[test]
+fn deep_nesting_is_a_located_error() {
+    let deep = format!("version = 1\nx = {}\n", "[".repeat(20_000));
+    let p = tmp("deep.toml", &deep);
+    // The 65th `[` (column 5 + 64) is one level too many.
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "line 2, column 69");
+    assert!(e.contains("nest at most 64 deep"), "{e}");
+    let inline = format!("version = 1\nx = {}\n", "{a=".repeat(20_000));
+    let p = tmp("deep-inline.toml", &inline);
+    bad_input_fast(&["run", p.to_str().unwrap()], "nest at most 64 deep");
+    let dotted = format!("version = 1\n{} = 1\n", vec!["a"; 20_000].join("."));
+    let p = tmp("deep-dotted.toml", &dotted);
+    bad_input_fast(&["run", p.to_str().unwrap()], "at most 64 parts");
+    let header = format!("version = 1\n[{}]\n", vec!["a"; 20_000].join("."));
+    let p = tmp("deep-header.toml", &header);
+    bad_input_fast(&["run", p.to_str().unwrap()], "at most 64 parts");
+    // 64 levels are still read (and then refused as an unknown key, not as nesting).
+    let ok64 = format!("version = 1\nx = {}{}\n", "[".repeat(64), "]".repeat(64));
+    let p = tmp("deep-64.toml", &ok64);
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "invalid scenario");
+    assert!(!e.contains("nest at most"), "{e}");
+}
+
+/// A small valid scenario whose one program is `prog`, run by `count` threads.
+fn scenario_with(machine_extra: &str, count: u32, prog: &str) -> String {
+    format!(
+        "version = 1\n\n[machine]\ncpus = 1\nsockets = 1\nmemory = \"64M\"\n{machine_extra}\n\
+         [[process]]\nname = \"p\"\n\n[[process.thread]]\nprogram = \"big\"\ncount = {count}\n\n\
+         [programs]\nbig = \"\"\"\n{prog}\nexit_group\n\"\"\"\n"
+    )
+}
+
+#[test]
+fn size_overflow_is_a_located_error() {
+    // Sanity: the small scenario itself is valid, so each refusal below is the overflow.
+    let fine = tmp("sizes-ok.toml", &scenario_with("", 2, "buf b = heap 4K"));
+    ok(&["run", fine.to_str().unwrap()]);
+    // 2 threads x 2^63 wraps to 0 in 64 bits.
+    let p = tmp(
+        "virt-wrap.toml",
+        &scenario_with("", 2, "buf b = heap 9223372036854775808"),
+    );
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "more than 2^64 bytes");
+    assert!(
+        e.contains("programs.big") && e.contains("line 16, column 1"),
+        "{e}"
+    );
+    // kernel_reserved + page_cache + slab (2^63 + 2^63 + 4K) wraps to 4K.
+    let p = tmp(
+        "fixed-wrap.toml",
+        &scenario_with(
+            "kernel_reserved = \"8589934592G\"\npage_cache = \"8589934592G\"\nslab = 4096",
+            1,
+            "buf b = heap 4K",
+        ),
+    );
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "must leave free memory");
+    assert!(
+        e.contains("machine.kernel_reserved") && e.contains("line 7"),
+        "{e}"
+    );
+    // A stack buffer of 2^64 - 1 bytes rounds up to 2^64, which is 0 in 64 bits.
+    let p = tmp(
+        "stack-wrap.toml",
+        &scenario_with("", 1, "buf b = stack 18446744073709551615"),
+    );
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "puts more than 2^64 bytes");
+    assert!(e.contains("process[0].stack"), "{e}");
+}
+
+#[test]
+fn merge_refuses_missing_and_overlapping_shards_by_name() {
+    let shard = |i: u32, n: u32| {
+        let o = ok(&[
+            "explore",
+            "--preset",
+            "r2",
+            "--runs",
+            "6",
+            "--shard",
+            &format!("{i}/{n}"),
+            "--json",
+        ]);
+        tmp(&format!("gap-{i}of{n}.json"), &o.stdout)
+    };
+    let (s0, s1, s2) = (shard(0, 3), shard(1, 3), shard(2, 3));
+    let half = shard(0, 2);
+    let p = |f: &PathBuf| f.to_str().unwrap().to_string();
+    // 0/3 and 2/3 once merged to "runs 0..6 of 6" with 4 runs in the report.
+    let e = bad_input_fast(&["merge", &p(&s2), &p(&s0)], "runs 2..4 of 6 are missing");
+    assert!(e.contains(&p(&s0)) && e.contains(&p(&s2)), "{e}");
+    let e = bad_input_fast(&["merge", &p(&s0), &p(&s1)], "runs 4..6 of 6 are missing");
+    assert!(e.contains(&p(&s1)), "{e}");
+    bad_input_fast(&["merge", &p(&s1), &p(&s2)], "runs 0..2 of 6 are missing");
+    // 0/2 is runs 0..3, 1/3 is runs 2..4.
+    let e = bad_input_fast(&["merge", &p(&half), &p(&s1), &p(&s2)], "overlaps");
+    assert!(e.contains(&p(&half)) && e.contains(&p(&s1)), "{e}");
+    let m: Value =
+        serde_json::from_str(&ok(&["merge", &p(&s1), &p(&s2), &p(&s0), "--json"]).stdout).unwrap();
+    assert_eq!(m["report"]["runs"], 6);
+    assert_eq!(m["range"], serde_json::json!([0, 6]));
+}
+
+#[test]
+fn bare_oomlab_shows_help() {
+    let o = oomlab(&[]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("Usage: oomlab"), "{}", o.stderr);
+    for cmd in ["run", "explore", "merge", "replay", "scenario", "export"] {
+        assert!(
+            o.stderr.contains(&format!("  {cmd} ")),
+            "{cmd}: {}",
+            o.stderr
+        );
+    }
+    assert!(!o.stdout.contains("model version"), "{}", o.stdout);
+}
+
+#[test]
+fn dash_reads_the_scenario_or_the_link_from_stdin() {
+    let r1 = presets::find("r1").unwrap().text;
+    let from_file = ok(&["run", "--preset", "r1", "--seed", "3", "--json"]).stdout;
+    let o = oomlab_stdin(&["run", "-", "--seed", "3", "--json"], r1);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, from_file, "stdin reads the same scenario");
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    let link = v["permalink"].as_str().unwrap().to_string();
+    let replayed = oomlab_stdin(&["replay", "-", "--json"], &format!("{link}\n"));
+    assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&replayed.stdout).unwrap()["outcomes"],
+        v["outcomes"]
+    );
+    let o = oomlab_stdin(&["run", "-"], "version = 1\n[machine\n");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("<stdin>: line 2, column"), "{}", o.stderr);
+    let o = oomlab_stdin(&["replay", "-"], "not-a-link\n");
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("bad permalink"), "{}", o.stderr);
+}
+
+#[test]
+fn scenario_prints_a_links_scenario_so_an_old_link_can_be_rerun() {
+    let old = fixture("model1-r1-seed3.txt");
+    let e = bad_input(&["replay", &old], "oomlab scenario LINK > s.toml");
+    assert!(e.contains("oomlab run s.toml --seed 3"), "{e}");
+    let text = ok(&["scenario", &old]).stdout;
+    let p = Permalink::decode(&old).unwrap();
+    assert_eq!(text, p.scenario_text, "the exact text the link carries");
+    let f = tmp("from-old-link.toml", &text);
+    let rerun = ok(&["run", f.to_str().unwrap(), "--seed", "3"]);
+    assert!(rerun.stdout.contains("outcomes:"), "{}", rerun.stdout);
+    let piped = oomlab_stdin(&["scenario", "-"], &old);
+    assert_eq!(piped.stdout, text);
+    bad_input(&["scenario", "v1.AAAA"], "bad permalink");
+}
+
+#[test]
+fn strategy_and_format_list_their_values() {
+    let e = bad_input(
+        &["explore", "--preset", "r1", "--strategy", "dfs"],
+        "invalid value 'dfs'",
+    );
+    assert!(
+        e.contains("random") && e.contains("pct") && e.contains("exhaustive"),
+        "{e}"
+    );
+    let e = bad_input(
+        &["export", &r1_link(1), "--format", "svg"],
+        "invalid value 'svg'",
+    );
+    assert!(
+        e.contains("chrome") && e.contains("ascii") && e.contains("text"),
+        "{e}"
+    );
+    let pct = json(&[
+        "explore",
+        "--preset",
+        "r2",
+        "--runs",
+        "2",
+        "--strategy",
+        "pct",
+        "--json",
+    ]);
+    assert_eq!(pct["strategy"], "pct");
+}
+
+#[test]
+fn jobs_and_runs_are_capped() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let base = ["explore", "--preset", "r2", "--runs", "2", "--json"];
+    let one = ok(&[&base[..], &["--jobs", "1"]].concat()).stdout;
+    let t = std::time::Instant::now();
+    let many = ok(&[&base[..], &["--jobs", "100000"]].concat());
+    assert!(t.elapsed().as_secs_f64() < 5.0, "{:?}", t.elapsed());
+    assert!(
+        many.stderr
+            .contains(&format!("--jobs 100000 capped at {cpus}")),
+        "{}",
+        many.stderr
+    );
+    assert_eq!(many.stdout, one, "the cap does not change the answer");
+    bad_input_fast(
+        &[&base[..], &["--jobs", "0"]].concat(),
+        "--jobs must be at least 1",
+    );
+    bad_input_fast(
+        &["explore", "--preset", "r2", "--runs", "1000000001"],
+        "--runs must be between 1 and 1000000000, got 1000000001",
+    );
+    bad_input_fast(
+        &["check", "--preset", "r2", "--runs", "0"],
+        "--runs must be between 1 and",
+    );
+    // A huge shard count cuts the range in 128 bits instead of wrapping.
+    let last = format!("{}/{}", u64::MAX - 1, u64::MAX);
+    let v = json(&[
+        "explore", "--preset", "r2", "--runs", "2", "--shard", &last, "--json",
+    ]);
+    assert_eq!(v["range"], serde_json::json!([1, 2]));
+    assert_eq!(v["report"]["runs"], 1);
+}
+
+/// Starts a long exploration, sends `signal` after about a second, and
+/// returns its exit code, stdout and stderr.
+fn explore_then_signal(signal: &str, extra: &[&str]) -> Out {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("oomlab"))
+        .args([
+            "explore",
+            "--preset",
+            "r1",
+            "--runs",
+            "1000000000",
+            "--jobs",
+            "2",
+        ])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn oomlab");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let t = std::time::Instant::now();
+    let o = child.wait_with_output().expect("wait for oomlab");
+    assert!(
+        t.elapsed().as_secs_f64() < 5.0,
+        "took {:?} to stop after SIG{signal}",
+        t.elapsed()
+    );
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(o.stdout).unwrap(),
+        stderr: String::from_utf8(o.stderr).unwrap(),
+    }
+}
+
+/// The partial report: valid JSON, `"complete": false`, some runs done and
+/// not all, and every other field as in a full report.
+fn check_partial(o: &Out) -> Value {
+    assert_eq!(o.code, 130, "stderr: {}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout)
+        .unwrap_or_else(|e| panic!("partial report is not JSON ({e}): {}", o.stdout));
+    assert_eq!(v["complete"], false);
+    let runs = v["report"]["runs"].as_u64().unwrap();
+    assert!(runs > 0 && runs < 1_000_000_000, "runs done: {runs}");
+    let hist: u64 = v["report"]["histogram"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert!(hist >= runs, "every run done is in the histogram");
+    assert_eq!(v["range"], serde_json::json!([0, 1_000_000_000u64]));
+    assert!(v["verdicts"].is_array() && v["scenario"].is_string());
+    assert!(
+        o.stderr
+            .contains(&format!("stopped after {runs} of the 1000000000 runs")),
+        "{}",
+        o.stderr
+    );
+    v
+}
+
+#[test]
+fn sigint_and_sigterm_print_the_partial_report_and_exit_130() {
+    let v = check_partial(&explore_then_signal("INT", &["--json"]));
+    // A partial shard is not merged as if it were whole.
+    let f = tmp("partial.json", &serde_json::to_string(&v).unwrap());
+    bad_input(&["merge", f.to_str().unwrap()], "is a partial exploration");
+    check_partial(&explore_then_signal("TERM", &["--json"]));
+    let text = explore_then_signal("INT", &[]);
+    assert_eq!(text.code, 130, "{}", text.stderr);
+    assert!(
+        text.stdout.contains("INCOMPLETE: stopped early"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("histogram:"), "{}", text.stdout);
+}
+
+#[test]
+fn max_time_stops_on_the_clock() {
+    let t = std::time::Instant::now();
+    let o = oomlab(&[
+        "explore",
+        "--preset",
+        "r1",
+        "--runs",
+        "1000000000",
+        "--max-time",
+        "1s",
+        "--json",
+    ]);
+    let secs = t.elapsed().as_secs_f64();
+    assert!((1.0..5.0).contains(&secs), "{secs:.2} s");
+    check_partial(&o);
+    let c = oomlab(&[
+        "check",
+        "--preset",
+        "r1",
+        "--runs",
+        "1000000000",
+        "--max-time",
+        "500ms",
+    ]);
+    assert_eq!(c.code, 130, "{}", c.stderr);
+    assert!(!c.stdout.contains("[expect] holds"), "{}", c.stdout);
+    bad_input_fast(
+        &["explore", "--preset", "r1", "--max-time", "soon"],
+        "is not a duration",
+    );
+    // A --max-time that is not reached leaves the report complete.
+    let full = json(&[
+        "explore",
+        "--preset",
+        "r2",
+        "--runs",
+        "2",
+        "--max-time",
+        "1h",
+        "--json",
+    ]);
+    assert_eq!(full["complete"], true);
+    assert_eq!(full["report"]["runs"], 2);
+}
+
+#[test]
+fn terminal_text_escapes_control_and_bidi_characters_and_json_is_exact() {
+    // A title with ESC, BEL, U+202E and a newline that fakes a trace line; a
+    // process name with ESC; a path with ESC and U+2066 (TOML escapes).
+    let title = "T\u{1b}[2J\u{7}\u{202e}x\n[    0.000000] fake";
+    let sc = r#"version = 1
+title = "T\u001b[2J\u0007\u202ex\n[    0.000000] fake"
+
+[machine]
+cpus = 1
+sockets = 1
+memory = "64M"
+
+[limits]
+duration = "10ms"
+
+[[process]]
+name = "p\u001b]0;x"
+
+[[process.thread]]
+program = "w"
+
+[programs]
+w = """
+buf b = heap 4096
+fill b 0xff
+open fd "/tmp/\u001b[31m\u2066f" append
+write fd b 4096
+exit_group
+"""
+"#;
+    let f = tmp("hostile.toml", sc);
+    let bad = |s: &str| {
+        s.chars().any(|c| {
+            c == '\u{1b}'
+                || c == '\u{7}'
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+    };
+    let t = std::time::Instant::now();
+    let text = ok(&["run", f.to_str().unwrap(), "--trace"]).stdout;
+    assert!(t.elapsed().as_secs_f64() < 5.0);
+    assert!(!bad(&text), "{text:?}");
+    assert!(
+        text.contains("T\\u{1b}[2J\\u{7}\\u{202e}x\\n[    0.000000] fake"),
+        "the title is on one line, escaped: {text:?}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("[    0.000000] fake")),
+        "{text}"
+    );
+    assert!(
+        text.contains("/tmp/\\u{1b}[31m\\u{2066}f"),
+        "the path was printed, escaped: {text}"
+    );
+    assert!(
+        text.contains("p\\u{1b}]0;x"),
+        "the process name was printed, escaped: {text}"
+    );
+    // JSON keeps the exact text.
+    let v = json(&["run", f.to_str().unwrap(), "--json", "--trace"]);
+    assert_eq!(v["title"], title);
+    assert!(v["result"]["files"][0]["path"]
+        .as_str()
+        .unwrap()
+        .contains("\u{1b}[31m\u{2066}f"));
+    let link = v["permalink"].as_str().unwrap().to_string();
+    let records = v["trace"].as_array().unwrap().len();
+    // The text exports: one line per record, nothing raw.
+    let exp = ok(&["export", &link, "--format", "text"]).stdout;
+    assert!(!bad(&exp), "{exp:?}");
+    assert_eq!(exp.lines().count(), records);
+    assert!(exp.contains("p\\u{1b}]0;x"), "{exp}");
+    let ascii = ok(&["export", &link, "--format", "ascii"]).stdout;
+    assert!(!bad(&ascii), "{ascii:?}");
+    let chrome = ok(&["export", &link, "--format", "chrome"]).stdout;
+    assert!(
+        chrome.contains("\\u001b") || chrome.contains("\\u001B"),
+        "JSON escapes ESC itself"
+    );
+    let replay = ok(&["replay", &link]).stdout;
+    assert!(!bad(&replay) && replay.contains("\\u{202e}"), "{replay:?}");
+    // Saved to a file (not a terminal) the scenario is exact.
+    let saved = ok(&["scenario", &link]).stdout;
+    assert_eq!(saved, Permalink::decode(&link).unwrap().scenario_text);
+    assert!(
+        saved.contains('\u{202e}'),
+        "the raw character, as the link has it"
+    );
+    let g = tmp("hostile-saved.toml", &saved);
+    assert_eq!(
+        json(&["run", g.to_str().unwrap(), "--json"])["title"],
+        title
+    );
+    // Error messages quote the input escaped too.
+    let e = bad_input(
+        &[
+            "run",
+            tmp(
+                "hostile-bad.toml",
+                &sc.replace("program = \"w\"", "program = \"w\\u001b[5m\""),
+            )
+            .to_str()
+            .unwrap(),
+        ],
+        "unknown program",
+    );
+    assert!(!bad(&e) && e.contains("w\\u{1b}[5m"), "{e:?}");
 }

@@ -29,6 +29,9 @@ pub const MAX_TOTAL_VIRTUAL: u64 = 16 << 30;
 pub const MAX_STEPS: u64 = 50_000_000;
 pub const MAX_TRACE: u64 = 2_000_000;
 pub const MAX_DURATION: u64 = 600 * 1_000_000_000;
+/// How deep arrays and inline tables nest, and how many parts a dotted key
+/// has: the reader recurses once per level.
+pub const MAX_NESTING: usize = 64;
 
 // ---------------------------------------------------------------------------
 // Sizes and durations: integers or strings with a unit.
@@ -999,7 +1002,11 @@ pub fn validate(
         );
     }
     let reserved = m.kernel_reserved.map_or(m.memory.0 / 8, |s| s.0);
-    if reserved + m.page_cache.0 + m.slab.0 >= m.memory.0 {
+    // Checked: three sizes near 2^64 must not wrap to a small sum and pass.
+    let fixed = reserved
+        .checked_add(m.page_cache.0)
+        .and_then(|s| s.checked_add(m.slab.0));
+    if fixed.is_none_or(|f| f >= m.memory.0) {
         push(
             "machine.kernel_reserved",
             "kernel_reserved + page_cache + slab must leave free memory".into(),
@@ -1251,7 +1258,17 @@ pub fn validate(
         push("process", format!("at most {MAX_PROCESSES} processes"));
     }
     let mut threads = 0u64;
-    let mut virt = 0u64;
+    // None once the sum has overflowed 64 bits (reported where it happened):
+    // a wrapped sum would pass the cap and then abort on the allocation.
+    let mut virt = Some(0u64);
+    let overflow = |virt: &mut Option<u64>, count: u32, size: u64, path: String| {
+        let v = (*virt)?;
+        let sum = u64::from(count)
+            .checked_mul(size)
+            .and_then(|add| v.checked_add(add));
+        *virt = sum;
+        sum.is_none().then_some(path)
+    };
     for (pi, p) in scenario.processes.iter().enumerate() {
         if p.name.is_empty() || p.name.len() > 15 {
             push(
@@ -1285,7 +1302,12 @@ pub fn validate(
                 );
             }
             threads += u64::from(t.count);
-            virt += u64::from(t.count) * p.stack.0;
+            let mut overflowed = overflow(
+                &mut virt,
+                t.count,
+                p.stack.0,
+                format!("process[{pi}].thread[{ti}].count"),
+            );
             match programs.get(&t.program) {
                 None if !scenario.programs.contains_key(&t.program) => {
                     push(
@@ -1299,7 +1321,9 @@ pub fn validate(
                 }
                 None => {}
                 Some(prog) => {
-                    let mut stack_use = 0;
+                    // None once it has overflowed 64 bits.
+                    let mut stack_use = Some(0u64);
+                    let at = || format!("programs.{}", t.program);
                     for op in &prog.ops {
                         match op {
                             Op::Buf {
@@ -1307,9 +1331,14 @@ pub fn validate(
                                 size,
                                 ..
                             } => {
-                                stack_use += size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                                stack_use = stack_use.and_then(|u| {
+                                    u.checked_add(size.checked_next_multiple_of(PAGE_SIZE)?)
+                                });
                             }
-                            Op::Buf { size, .. } => virt += u64::from(t.count) * size,
+                            Op::Buf { size, .. } => {
+                                overflowed =
+                                    overflowed.or_else(|| overflow(&mut virt, t.count, *size, at()))
+                            }
                             Op::Map { size, .. } => {
                                 if *size > MAX_MAPPING {
                                     push(
@@ -1317,23 +1346,34 @@ pub fn validate(
                                         format!("a mapping is at most {}", fmt_size(MAX_MAPPING)),
                                     );
                                 }
-                                virt += u64::from(t.count) * size;
+                                overflowed =
+                                    overflowed.or_else(|| overflow(&mut virt, t.count, *size, at()))
                             }
                             _ => {}
                         }
                     }
-                    if stack_use > p.stack.0 {
+                    if stack_use.is_none_or(|u| u > p.stack.0) {
                         push(
                             &format!("process[{pi}].stack"),
                             format!(
                                 "program `{}` puts {} on a {} stack",
                                 t.program,
-                                fmt_size(stack_use),
+                                stack_use.map_or("more than 2^64 bytes".into(), fmt_size),
                                 fmt_size(p.stack.0)
                             ),
                         );
                     }
                 }
+            }
+            if let Some(path) = overflowed {
+                push(
+                    &path,
+                    format!(
+                        "the mappings up to here add up to more than 2^64 bytes; all \
+                         mappings together are at most {}",
+                        fmt_size(MAX_TOTAL_VIRTUAL)
+                    ),
+                );
             }
         }
     }
@@ -1343,7 +1383,7 @@ pub fn validate(
             format!("at most {MAX_THREADS} threads in all, got {threads}"),
         );
     }
-    if virt > MAX_TOTAL_VIRTUAL {
+    if let Some(virt) = virt.filter(|&v| v > MAX_TOTAL_VIRTUAL) {
         push(
             "process",
             format!(

@@ -56,6 +56,8 @@ struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
     i: usize,
+    /// Arrays and inline tables open around the current value.
+    depth: usize,
 }
 
 fn is_bare(b: u8) -> bool {
@@ -161,6 +163,10 @@ impl<'a> Parser<'a> {
             }
             self.i += 1;
             self.ws();
+            // Each dot is one more table level, dropped recursively.
+            if path.len() >= MAX_NESTING {
+                return self.err(format!("a dotted key has at most {MAX_NESTING} parts"));
+            }
             path.push(self.key()?);
         }
     }
@@ -302,11 +308,44 @@ impl<'a> Parser<'a> {
 
     fn value(&mut self) -> Result<Node, SynErr> {
         let at = self.i;
+        if matches!(self.peek(), Some(b'[' | b'{')) {
+            // Reading (and dropping) a value recurses once per level: without
+            // a bound, a short link of brackets overflows the stack.
+            if self.depth >= MAX_NESTING {
+                return self.err(format!(
+                    "arrays and inline tables nest at most {MAX_NESTING} deep"
+                ));
+            }
+            self.depth += 1;
+            let v = self.nested();
+            self.depth -= 1;
+            return v.map(|v| Node { at, v });
+        }
         let v = match self.peek() {
             Some(b'"') if self.starts("\"\"\"") => Val::Str(self.ml_string(b'"')?),
             Some(b'"') => Val::Str(self.basic_string()?),
             Some(b'\'') if self.starts("'''") => Val::Str(self.ml_string(b'\'')?),
             Some(b'\'') => Val::Str(self.literal_string()?),
+            Some(_) => {
+                let end = self.s[self.i..]
+                    .iter()
+                    .position(|b| {
+                        matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}' | b'#')
+                    })
+                    .map_or(self.s.len(), |n| self.i + n);
+                let tok = &self.text[self.i..end];
+                let v = scalar(tok).map_err(|m| (at, m))?;
+                self.i = end;
+                v
+            }
+            None => return self.err("expected a value"),
+        };
+        Ok(Node { at, v })
+    }
+
+    /// An array (at `[`) or an inline table (at `{`).
+    fn nested(&mut self) -> Result<Val, SynErr> {
+        Ok(match self.peek() {
             Some(b'[') => {
                 self.i += 1;
                 let mut items = Vec::new();
@@ -329,7 +368,7 @@ impl<'a> Parser<'a> {
                 }
                 Val::Arr(items, false)
             }
-            Some(b'{') => {
+            _ => {
                 self.i += 1;
                 let mut t = Table {
                     defined: true,
@@ -363,21 +402,7 @@ impl<'a> Parser<'a> {
                 }
                 Val::Tbl(t)
             }
-            Some(_) => {
-                let end = self.s[self.i..]
-                    .iter()
-                    .position(|b| {
-                        matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}' | b'#')
-                    })
-                    .map_or(self.s.len(), |n| self.i + n);
-                let tok = &self.text[self.i..end];
-                let v = scalar(tok).map_err(|m| (at, m))?;
-                self.i = end;
-                v
-            }
-            None => return self.err("expected a value"),
-        };
-        Ok(Node { at, v })
+        })
     }
 }
 
@@ -497,6 +522,7 @@ pub(crate) fn parse(text: &str) -> Result<Table, SynErr> {
         s: text.as_bytes(),
         text,
         i: 0,
+        depth: 0,
     };
     if text.starts_with('\u{feff}') {
         p.i = 3;
