@@ -115,9 +115,10 @@ enum Cmd {
     /// Export a permalink's trace for other tools.
     Export {
         permalink: String,
-        /// chrome: trace-event JSON for Perfetto; ascii: CPU-column race
-        /// diagram; text: the dmesg-like trace.
-        #[arg(long, value_parser = ["chrome", "ascii", "text"])]
+        /// chrome: trace-event JSON for Perfetto; ftrace: `trace-cmd report`
+        /// text with 4.13's tracepoints; ascii: CPU-column race diagram;
+        /// text: the dmesg-like trace.
+        #[arg(long, value_parser = ["chrome", "ftrace", "ascii", "text"])]
         format: String,
         /// Rows of the ascii diagram.
         #[arg(long, default_value_t = 60)]

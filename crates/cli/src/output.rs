@@ -320,6 +320,9 @@ pub fn export(
     let tr = sim.trace();
     let content = match format {
         "chrome" => export::chrome_trace(tr),
+        // A replay of the same run: sched_switch and sched_wakeup need the
+        // tasks' states, which the trace does not carry.
+        "ftrace" => export::ftrace(sc, src.clone()),
         "ascii" => export::ascii_diagram(tr, r.first_bad().map(|b| b.event), rows),
         "text" => export::text(tr),
         other => return input_err(format!("unknown export format `{other}`")),

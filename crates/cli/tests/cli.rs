@@ -510,6 +510,27 @@ fn export_ascii_text_and_to_file() {
     bad_input(&["export", &link, "--format", "svg"], "invalid value 'svg'");
 }
 
+#[test]
+fn export_ftrace_is_trace_cmd_report_text() {
+    let seed = r1_seed(true);
+    let link = r1_link(seed);
+    let o = ok(&["export", &link, "--format", "ftrace"]);
+    let sc = presets::find("r1").unwrap().load();
+    assert_eq!(
+        o.stdout,
+        oomlab_core::export::ftrace(&sc, ChoiceSource::Seed(seed)),
+        "the CLI prints core's export of the linked run"
+    );
+    assert!(o.stdout.starts_with("cpus=8\n"), "{}", &o.stdout[..80]);
+    for ev in [
+        ": sched_switch: prev_comm=",
+        ": mark_victim: pid=",
+        ": start_task_reaping: pid=",
+    ] {
+        assert!(o.stdout.contains(ev), "no `{ev}`");
+    }
+}
+
 // ---------------------------------------------------------------- bad input
 
 #[test]

@@ -3,7 +3,9 @@
 //! start has its finish), and the other two formats must carry the run.
 #![cfg(not(target_arch = "wasm32"))]
 
-use oomlab_core::export::{ascii_diagram, chrome_trace, text, CHROME_PID_CPUS, CHROME_PID_TASKS};
+use oomlab_core::export::{
+    ascii_diagram, chrome_trace, ftrace, text, CHROME_PID_CPUS, CHROME_PID_TASKS,
+};
 use oomlab_core::{presets, ChoiceSource, Sim};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -128,4 +130,141 @@ fn text_export_is_the_trace_text() {
     let (tr, _) = r1_trace(0);
     assert_eq!(text(&tr), oomlab_core::trace::trace_text(&tr));
     assert!(text(&tr).lines().all(|l| l.starts_with('[')));
+}
+
+/// One regex per event, from the event's `TP_printk` in Linux 4.13
+/// (`include/trace/events/{sched,signal,oom,vmscan,filemap}.h`, x86's
+/// `asm/trace/irq_vectors.h`).
+fn tp_printk_formats() -> Vec<(&'static str, regex::Regex)> {
+    let comm = r".{1,15}";
+    let state = r"(R\+?|[SDTtZXxKWPN](\|[SDTtZXxKWPN])*)";
+    let f = [
+        (
+            "sched_switch",
+            format!(
+                r"prev_comm={comm} prev_pid=\d+ prev_prio=\d+ prev_state={state} ==> next_comm={comm} next_pid=\d+ next_prio=\d+"
+            ),
+        ),
+        (
+            "sched_wakeup",
+            format!(r"comm={comm} pid=\d+ prio=\d+ target_cpu=\d{{3}}"),
+        ),
+        (
+            "sched_process_exit",
+            format!(r"comm={comm} pid=\d+ prio=\d+"),
+        ),
+        (
+            "signal_generate",
+            format!(r"sig=\d+ errno=-?\d+ code=-?\d+ comm={comm} pid=\d+ grp=[01] res=\d+"),
+        ),
+        (
+            "signal_deliver",
+            r"sig=\d+ errno=-?\d+ code=-?\d+ sa_handler=[0-9a-f]+ sa_flags=[0-9a-f]+".into(),
+        ),
+        ("mark_victim", r"pid=\d+".into()),
+        ("wake_reaper", r"pid=\d+".into()),
+        ("start_task_reaping", r"pid=\d+".into()),
+        ("finish_task_reaping", r"pid=\d+".into()),
+        ("skip_task_reaping", r"pid=\d+".into()),
+        (
+            "mm_vmscan_direct_reclaim_begin",
+            r"order=\d+ may_writepage=[01] gfp_flags=[A-Z_|]+ classzone_idx=\d+".into(),
+        ),
+        ("mm_vmscan_direct_reclaim_end", r"nr_reclaimed=\d+".into()),
+        (
+            "mm_filemap_add_to_page_cache",
+            r"dev \d+:\d+ ino [0-9a-f]+ page=[0-9a-f]+ pfn=\d+ ofs=\d+".into(),
+        ),
+        ("reschedule_entry", r"vector=\d+".into()),
+        ("reschedule_exit", r"vector=\d+".into()),
+        ("call_function_entry", r"vector=\d+".into()),
+        ("call_function_exit", r"vector=\d+".into()),
+    ];
+    f.into_iter()
+        .map(|(e, re)| (e, regex::Regex::new(&format!("^{re}$")).unwrap()))
+        .collect()
+}
+
+#[test]
+fn ftrace_lines_parse_with_the_tracepoints_formats() {
+    let sc = presets::find("r1").unwrap().load();
+    let seed = (0..40)
+        .find(|s| r1_trace(*s).1.is_some())
+        .expect("R1 corrupts for some seed below 40");
+    let (tr, _) = r1_trace(seed);
+    let ft = ftrace(&sc, ChoiceSource::Seed(seed));
+    let formats = tp_printk_formats();
+    // trace-cmd report: `comm-pid [cpu] secs.usecs: event: fields`.
+    let head = regex::Regex::new(
+        r"^ *(?P<comm>.{1,16})-(?P<pid>\d+) +\[(?P<cpu>\d{3})\] +(?P<s>\d+)\.(?P<us>\d{6}): (?P<ev>[a-z_0-9]+): (?P<f>.*)$",
+    )
+    .unwrap();
+    let mut lines = ft.lines();
+    assert_eq!(lines.next(), Some("cpus=8"));
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    let mut last_us = 0u64;
+    // Per CPU, the task the last sched_switch switched to.
+    let mut on_cpu: BTreeMap<u32, u32> = BTreeMap::new();
+    let next_pid = regex::Regex::new(r"prev_pid=(\d+) .* next_pid=(\d+)").unwrap();
+    for l in lines {
+        let c = head
+            .captures(l)
+            .unwrap_or_else(|| panic!("not trace-cmd layout: {l}"));
+        let ev = &c["ev"];
+        let fields = &c["f"];
+        let us = c["s"].parse::<u64>().unwrap() * 1_000_000 + c["us"].parse::<u64>().unwrap();
+        assert!(us >= last_us, "time goes backwards at {l}");
+        last_us = us;
+        if let Some(name) = ev.strip_prefix("oomlab_") {
+            assert!(
+                tr.iter().any(|r| r.func == name),
+                "{l}: no record of {name}"
+            );
+        } else {
+            let (_, re) = formats
+                .iter()
+                .find(|(e, _)| *e == ev)
+                .unwrap_or_else(|| panic!("{ev} is not a 4.13 tracepoint here: {l}"));
+            assert!(
+                re.is_match(fields),
+                "{ev} does not match its TP_printk: {l}"
+            );
+        }
+        if ev == "sched_switch" {
+            let cpu: u32 = c["cpu"].parse().unwrap();
+            let p = next_pid.captures(fields).unwrap();
+            let (prev, next): (u32, u32) = (p[1].parse().unwrap(), p[2].parse().unwrap());
+            if let Some(was) = on_cpu.insert(cpu, next) {
+                assert_eq!(
+                    was, prev,
+                    "cpu{cpu} switches away from a task it did not run: {l}"
+                );
+            }
+            assert_eq!(c["pid"].parse::<u32>().unwrap(), prev, "{l}");
+        }
+        *counts.entry(ev.to_string()).or_default() += 1;
+    }
+    for ev in [
+        "mark_victim",
+        "start_task_reaping",
+        "sched_switch",
+        "sched_wakeup",
+        "signal_generate",
+        "signal_deliver",
+    ] {
+        assert!(
+            counts.contains_key(ev),
+            "no {ev} line in seed {seed}: {counts:?}"
+        );
+    }
+    // The victim the killer marked is the one the reaper reaped.
+    let victim = ft
+        .lines()
+        .find_map(|l| l.split("mark_victim: pid=").nth(1))
+        .unwrap();
+    assert!(ft.contains(&format!("start_task_reaping: pid={victim}\n")));
+    assert!(tr
+        .iter()
+        .any(|r| r.func == "oom_kill_process"
+            && r.msg.contains(&format!("Killed process {victim} "))));
 }

@@ -1,9 +1,14 @@
 //! Exports of a run's trace for tools outside oomlab: Chrome trace-event JSON
-//! (Perfetto, chrome://tracing), the CPU-column race diagram of kernel commit
-//! messages, and the dmesg-like text.
+//! (Perfetto, chrome://tracing), ftrace text as `trace-cmd report` prints it
+//! (`ftrace.rs`), the CPU-column race diagram of kernel commit messages, and
+//! the dmesg-like text.
 //!
 //! Pure functions of the trace records: no I/O, so the browser can offer the
 //! same downloads as the command line.
+
+mod ftrace;
+
+pub use ftrace::ftrace;
 
 use crate::trace::{TraceKind, TraceRecord};
 use std::collections::BTreeMap;
