@@ -323,7 +323,7 @@ pub fn export(
         // A replay of the same run: sched_switch and sched_wakeup need the
         // tasks' states, which the trace does not carry.
         "ftrace" => export::ftrace(sc, src.clone()),
-        "ascii" => export::ascii_diagram(tr, r.first_bad().map(|b| b.event), rows),
+        "ascii" => export::ascii_diagram(tr, export::last_evidence(&r), rows),
         "text" => export::text(tr),
         other => return input_err(format!("unknown export format `{other}`")),
     };

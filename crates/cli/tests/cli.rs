@@ -489,6 +489,11 @@ fn export_ascii_text_and_to_file() {
         a.stdout.contains("ZERO PAGE"),
         "ends at the corrupting copy"
     );
+    assert!(
+        a.stdout.lines().all(|l| l.chars().count() <= 80),
+        "fits an email:\n{}",
+        a.stdout
+    );
     let t = ok(&["export", &link, "--format", "text"]);
     assert!(t.stdout.lines().all(|l| l.starts_with('[')));
     let j = json(&["export", &link, "--format", "text", "--json"]);

@@ -4,7 +4,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use oomlab_core::export::{
-    ascii_diagram, chrome_trace, ftrace, text, CHROME_PID_CPUS, CHROME_PID_TASKS,
+    ascii_diagram, chrome_trace, ftrace, last_evidence, text, CHROME_PID_CPUS, CHROME_PID_TASKS,
 };
 use oomlab_core::{presets, ChoiceSource, Sim};
 use serde_json::Value;
@@ -97,32 +97,92 @@ fn chrome_trace_of_an_empty_trace_is_valid() {
     assert!(v["traceEvents"].is_array());
 }
 
+/// The first run within seeds 0..50 whose worst outcome is not `correct`.
+fn first_failing(
+    id: &str,
+) -> Option<(
+    u64,
+    Vec<oomlab_core::trace::TraceRecord>,
+    oomlab_core::RunResult,
+)> {
+    let sc = presets::find(id).unwrap().load();
+    (0..50).find_map(|seed| {
+        let mut sim = Sim::new(&sc, ChoiceSource::Seed(seed));
+        let r = sim.run_to_end(u64::MAX);
+        (r.outcomes.first() != Some(&oomlab_core::Outcome::Correct))
+            .then(|| (seed, sim.trace().to_vec(), r))
+    })
+}
+
 #[test]
-fn ascii_diagram_has_cpu_columns_and_ends_at_the_corruption() {
-    // The first R1 seed that corrupts (the model evolves, so search).
-    let (tr, focus) = (0..40)
-        .map(r1_trace)
-        .find(|(_, f)| f.is_some())
+fn ascii_diagram_fits_an_email_on_every_presets_first_failing_run() {
+    let mut drawn = 0;
+    for p in presets::PRESETS {
+        let Some((seed, tr, r)) = first_failing(p.id) else {
+            continue;
+        };
+        let d = ascii_diagram(&tr, last_evidence(&r), 60);
+        for l in d.lines() {
+            assert!(
+                l.chars().count() <= 80,
+                "{} seed {seed}: {} columns: {l}\n{d}",
+                p.id,
+                l.chars().count()
+            );
+        }
+        if tr.iter().any(|t| t.func == "oom_kill_process") {
+            assert!(d.starts_with("time (s)  CPU"), "{} seed {seed}:\n{d}", p.id);
+            assert!(d.contains("oom_kill_process"), "{} seed {seed}:\n{d}", p.id);
+            drawn += 1;
+        }
+    }
+    assert!(drawn >= 4, "only {drawn} presets drew a race");
+}
+
+#[test]
+fn ascii_diagram_of_r1_names_the_kill_mmf_unstable_and_the_zero_page_copy() {
+    let (seed, tr, r) = (0..40)
+        .find_map(|s| {
+            let sc = presets::find("r1").unwrap().load();
+            let mut sim = Sim::new(&sc, ChoiceSource::Seed(s));
+            let r = sim.run_to_end(u64::MAX);
+            r.first_bad()
+                .is_some()
+                .then(|| (s, sim.trace().to_vec(), r))
+        })
         .expect("R1 corrupts for some seed below 40");
-    let focus = focus.unwrap();
-    let d = ascii_diagram(&tr, Some(focus), 8);
-    let mut lines = d.lines();
-    let head = lines.next().unwrap();
-    assert!(head.starts_with("time (s)"));
-    assert!(head.contains("cpu"), "{head}");
-    assert!(d.contains("oom_kill_process"), "{d}");
-    assert!(d.contains("rows elided"), "{d}");
-    // The last row is the copy that put zeros in the file.
-    let last_rec = tr.iter().find(|r| r.idx >= focus).unwrap();
-    assert!(d
-        .trim_end()
+    let d = ascii_diagram(&tr, last_evidence(&r), 60);
+    let at = |what: &str| {
+        d.find(what)
+            .unwrap_or_else(|| panic!("seed {seed}: no {what}:\n{d}"))
+    };
+    let (kill, unstable, zero) = (
+        at("oom_kill_process: kill"),
+        at("MMF_UNSTABLE set"),
+        at("ZERO PAGE"),
+    );
+    assert!(kill < unstable && unstable < zero, "in time order:\n{d}");
+    // The diagram ends at the evidence: the copy of zeros is its last row,
+    // by the thread the verdict names.
+    let bad = r.first_bad().unwrap();
+    let rows_end = d
         .lines()
-        .rev()
-        .nth(1)
-        .unwrap()
-        .contains(&last_rec.comm));
-    // Two lines per row plus header and marker.
-    assert!(d.lines().count() <= 2 + 1 + 2 * 8, "{d}");
+        .take_while(|l| !l.starts_with("killer"))
+        .collect::<Vec<_>>();
+    let tail = rows_end[rows_end.len().saturating_sub(2)..].join(" ");
+    assert!(tail.contains("ZERO PAGE"), "{d}");
+    assert!(
+        d.contains(&format!("/{}] ", bad.pid)) || d.contains(&format!(" {} ", bad.pid)),
+        "{d}"
+    );
+    // Only the CPUs taking part: fewer columns than the preset's 8 CPUs.
+    let head = d.lines().next().unwrap();
+    let cols = head.matches("CPU").count();
+    assert!((2..=4).contains(&cols), "{head}");
+    // A cap on rows leaves steps out, and says so.
+    let short = ascii_diagram(&tr, last_evidence(&r), 6);
+    assert!(short.contains("steps left out"), "{short}");
+    assert!(short.contains("ZERO PAGE"), "{short}");
 }
 
 #[test]
