@@ -129,6 +129,9 @@ enum Cmd {
     Export {
         /// A permalink; `-` reads it from stdin.
         permalink: String,
+        /// chrome: trace-event JSON for Perfetto; ftrace: `trace-cmd report`
+        /// text with 4.13's tracepoints; ascii: CPU-column race diagram;
+        /// text: the dmesg-like trace.
         #[arg(long, value_enum)]
         format: output::ExportFormat,
         /// Rows of the ascii diagram.

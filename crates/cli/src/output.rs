@@ -314,6 +314,8 @@ pub fn shrink(
 pub enum ExportFormat {
     /// Trace-event JSON for Perfetto.
     Chrome,
+    /// `trace-cmd report` text with 4.13's tracepoints.
+    Ftrace,
     /// The CPU-column race diagram.
     Ascii,
     /// The dmesg-like trace.
@@ -324,6 +326,7 @@ impl ExportFormat {
     fn name(self) -> &'static str {
         match self {
             ExportFormat::Chrome => "chrome",
+            ExportFormat::Ftrace => "ftrace",
             ExportFormat::Ascii => "ascii",
             ExportFormat::Text => "text",
         }
@@ -365,9 +368,10 @@ pub fn export(
     // The text forms get escaped user text; the chrome form is JSON, exact.
     let content = match format {
         ExportFormat::Chrome => export::chrome_trace(tr),
-        ExportFormat::Ascii => {
-            export::ascii_diagram(&records(tr), r.first_bad().map(|b| b.event), rows)
-        }
+        // A replay of the same run: sched_switch and sched_wakeup need the
+        // tasks' states, which the trace does not carry.
+        ExportFormat::Ftrace => term_lines(&export::ftrace(sc, src.clone())),
+        ExportFormat::Ascii => export::ascii_diagram(&records(tr), export::last_evidence(&r), rows),
         ExportFormat::Text => export::text(&records(tr)),
     };
     if let Some(path) = out {

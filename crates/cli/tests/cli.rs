@@ -495,6 +495,11 @@ fn export_ascii_text_and_to_file() {
         a.stdout.contains("ZERO PAGE"),
         "ends at the corrupting copy"
     );
+    assert!(
+        a.stdout.lines().all(|l| l.chars().count() <= 80),
+        "fits an email:\n{}",
+        a.stdout
+    );
     let t = ok(&["export", &link, "--format", "text"]);
     assert!(t.stdout.lines().all(|l| l.starts_with('[')));
     let j = json(&["export", &link, "--format", "text", "--json"]);
@@ -514,6 +519,27 @@ fn export_ascii_text_and_to_file() {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
     assert!(v["traceEvents"].is_array());
     bad_input(&["export", &link, "--format", "svg"], "invalid value 'svg'");
+}
+
+#[test]
+fn export_ftrace_is_trace_cmd_report_text() {
+    let seed = r1_seed(true);
+    let link = r1_link(seed);
+    let o = ok(&["export", &link, "--format", "ftrace"]);
+    let sc = presets::find("r1").unwrap().load();
+    assert_eq!(
+        o.stdout,
+        oomlab_core::export::ftrace(&sc, ChoiceSource::Seed(seed)),
+        "the CLI prints core's export of the linked run"
+    );
+    assert!(o.stdout.starts_with("cpus=8\n"), "{}", &o.stdout[..80]);
+    for ev in [
+        ": sched_switch: prev_comm=",
+        ": mark_victim: pid=",
+        ": start_task_reaping: pid=",
+    ] {
+        assert!(o.stdout.contains(ev), "no `{ev}`");
+    }
 }
 
 // ---------------------------------------------------------------- bad input

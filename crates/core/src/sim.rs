@@ -610,6 +610,23 @@ impl Sim {
         })
     }
 
+    /// The CPU the next `step` runs on: the CPU of a CPU event, the sleeper's
+    /// CPU for a timer (it fires where it was armed); None for the disk and
+    /// the crash. Read by exports that replay a run; it changes nothing.
+    pub(crate) fn next_event_cpu(&self) -> Option<CpuId> {
+        let Reverse(e) = self.queue.peek()?;
+        match e.ev {
+            Event::CpuStep { cpu, .. }
+            | Event::Tick { cpu }
+            | Event::Ipi { cpu, .. }
+            | Event::VcpuResume { cpu } => Some(cpu),
+            Event::TimerWake { tid, .. } | Event::OomReaperTimer { tid } => {
+                Some(self.tasks[tid as usize].cpu)
+            }
+            Event::BioDone { .. } | Event::Crash => None,
+        }
+    }
+
     pub fn is_done(&self) -> bool {
         self.end.is_some()
     }

@@ -3,7 +3,9 @@
 //! start has its finish), and the other two formats must carry the run.
 #![cfg(not(target_arch = "wasm32"))]
 
-use oomlab_core::export::{ascii_diagram, chrome_trace, text, CHROME_PID_CPUS, CHROME_PID_TASKS};
+use oomlab_core::export::{
+    ascii_diagram, chrome_trace, ftrace, last_evidence, text, CHROME_PID_CPUS, CHROME_PID_TASKS,
+};
 use oomlab_core::{presets, ChoiceSource, Sim};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -95,32 +97,92 @@ fn chrome_trace_of_an_empty_trace_is_valid() {
     assert!(v["traceEvents"].is_array());
 }
 
+/// The first run within seeds 0..50 whose worst outcome is not `correct`.
+fn first_failing(
+    id: &str,
+) -> Option<(
+    u64,
+    Vec<oomlab_core::trace::TraceRecord>,
+    oomlab_core::RunResult,
+)> {
+    let sc = presets::find(id).unwrap().load();
+    (0..50).find_map(|seed| {
+        let mut sim = Sim::new(&sc, ChoiceSource::Seed(seed));
+        let r = sim.run_to_end(u64::MAX);
+        (r.outcomes.first() != Some(&oomlab_core::Outcome::Correct))
+            .then(|| (seed, sim.trace().to_vec(), r))
+    })
+}
+
 #[test]
-fn ascii_diagram_has_cpu_columns_and_ends_at_the_corruption() {
-    // The first R1 seed that corrupts (the model evolves, so search).
-    let (tr, focus) = (0..40)
-        .map(r1_trace)
-        .find(|(_, f)| f.is_some())
+fn ascii_diagram_fits_an_email_on_every_presets_first_failing_run() {
+    let mut drawn = 0;
+    for p in presets::PRESETS {
+        let Some((seed, tr, r)) = first_failing(p.id) else {
+            continue;
+        };
+        let d = ascii_diagram(&tr, last_evidence(&r), 60);
+        for l in d.lines() {
+            assert!(
+                l.chars().count() <= 80,
+                "{} seed {seed}: {} columns: {l}\n{d}",
+                p.id,
+                l.chars().count()
+            );
+        }
+        if tr.iter().any(|t| t.func == "oom_kill_process") {
+            assert!(d.starts_with("time (s)  CPU"), "{} seed {seed}:\n{d}", p.id);
+            assert!(d.contains("oom_kill_process"), "{} seed {seed}:\n{d}", p.id);
+            drawn += 1;
+        }
+    }
+    assert!(drawn >= 4, "only {drawn} presets drew a race");
+}
+
+#[test]
+fn ascii_diagram_of_r1_names_the_kill_mmf_unstable_and_the_zero_page_copy() {
+    let (seed, tr, r) = (0..40)
+        .find_map(|s| {
+            let sc = presets::find("r1").unwrap().load();
+            let mut sim = Sim::new(&sc, ChoiceSource::Seed(s));
+            let r = sim.run_to_end(u64::MAX);
+            r.first_bad()
+                .is_some()
+                .then(|| (s, sim.trace().to_vec(), r))
+        })
         .expect("R1 corrupts for some seed below 40");
-    let focus = focus.unwrap();
-    let d = ascii_diagram(&tr, Some(focus), 8);
-    let mut lines = d.lines();
-    let head = lines.next().unwrap();
-    assert!(head.starts_with("time (s)"));
-    assert!(head.contains("cpu"), "{head}");
-    assert!(d.contains("oom_kill_process"), "{d}");
-    assert!(d.contains("rows elided"), "{d}");
-    // The last row is the copy that put zeros in the file.
-    let last_rec = tr.iter().find(|r| r.idx >= focus).unwrap();
-    assert!(d
-        .trim_end()
+    let d = ascii_diagram(&tr, last_evidence(&r), 60);
+    let at = |what: &str| {
+        d.find(what)
+            .unwrap_or_else(|| panic!("seed {seed}: no {what}:\n{d}"))
+    };
+    let (kill, unstable, zero) = (
+        at("oom_kill_process: kill"),
+        at("MMF_UNSTABLE set"),
+        at("ZERO PAGE"),
+    );
+    assert!(kill < unstable && unstable < zero, "in time order:\n{d}");
+    // The diagram ends at the evidence: the copy of zeros is its last row,
+    // by the thread the verdict names.
+    let bad = r.first_bad().unwrap();
+    let rows_end = d
         .lines()
-        .rev()
-        .nth(1)
-        .unwrap()
-        .contains(&last_rec.comm));
-    // Two lines per row plus header and marker.
-    assert!(d.lines().count() <= 2 + 1 + 2 * 8, "{d}");
+        .take_while(|l| !l.starts_with("killer"))
+        .collect::<Vec<_>>();
+    let tail = rows_end[rows_end.len().saturating_sub(2)..].join(" ");
+    assert!(tail.contains("ZERO PAGE"), "{d}");
+    assert!(
+        d.contains(&format!("/{}] ", bad.pid)) || d.contains(&format!(" {} ", bad.pid)),
+        "{d}"
+    );
+    // Only the CPUs taking part: fewer columns than the preset's 8 CPUs.
+    let head = d.lines().next().unwrap();
+    let cols = head.matches("CPU").count();
+    assert!((2..=4).contains(&cols), "{head}");
+    // A cap on rows leaves steps out, and says so.
+    let short = ascii_diagram(&tr, last_evidence(&r), 6);
+    assert!(short.contains("steps left out"), "{short}");
+    assert!(short.contains("ZERO PAGE"), "{short}");
 }
 
 #[test]
@@ -128,4 +190,141 @@ fn text_export_is_the_trace_text() {
     let (tr, _) = r1_trace(0);
     assert_eq!(text(&tr), oomlab_core::trace::trace_text(&tr));
     assert!(text(&tr).lines().all(|l| l.starts_with('[')));
+}
+
+/// One regex per event, from the event's `TP_printk` in Linux 4.13
+/// (`include/trace/events/{sched,signal,oom,vmscan,filemap}.h`, x86's
+/// `asm/trace/irq_vectors.h`).
+fn tp_printk_formats() -> Vec<(&'static str, regex::Regex)> {
+    let comm = r".{1,15}";
+    let state = r"(R\+?|[SDTtZXxKWPN](\|[SDTtZXxKWPN])*)";
+    let f = [
+        (
+            "sched_switch",
+            format!(
+                r"prev_comm={comm} prev_pid=\d+ prev_prio=\d+ prev_state={state} ==> next_comm={comm} next_pid=\d+ next_prio=\d+"
+            ),
+        ),
+        (
+            "sched_wakeup",
+            format!(r"comm={comm} pid=\d+ prio=\d+ target_cpu=\d{{3}}"),
+        ),
+        (
+            "sched_process_exit",
+            format!(r"comm={comm} pid=\d+ prio=\d+"),
+        ),
+        (
+            "signal_generate",
+            format!(r"sig=\d+ errno=-?\d+ code=-?\d+ comm={comm} pid=\d+ grp=[01] res=\d+"),
+        ),
+        (
+            "signal_deliver",
+            r"sig=\d+ errno=-?\d+ code=-?\d+ sa_handler=[0-9a-f]+ sa_flags=[0-9a-f]+".into(),
+        ),
+        ("mark_victim", r"pid=\d+".into()),
+        ("wake_reaper", r"pid=\d+".into()),
+        ("start_task_reaping", r"pid=\d+".into()),
+        ("finish_task_reaping", r"pid=\d+".into()),
+        ("skip_task_reaping", r"pid=\d+".into()),
+        (
+            "mm_vmscan_direct_reclaim_begin",
+            r"order=\d+ may_writepage=[01] gfp_flags=[A-Z_|]+ classzone_idx=\d+".into(),
+        ),
+        ("mm_vmscan_direct_reclaim_end", r"nr_reclaimed=\d+".into()),
+        (
+            "mm_filemap_add_to_page_cache",
+            r"dev \d+:\d+ ino [0-9a-f]+ page=[0-9a-f]+ pfn=\d+ ofs=\d+".into(),
+        ),
+        ("reschedule_entry", r"vector=\d+".into()),
+        ("reschedule_exit", r"vector=\d+".into()),
+        ("call_function_entry", r"vector=\d+".into()),
+        ("call_function_exit", r"vector=\d+".into()),
+    ];
+    f.into_iter()
+        .map(|(e, re)| (e, regex::Regex::new(&format!("^{re}$")).unwrap()))
+        .collect()
+}
+
+#[test]
+fn ftrace_lines_parse_with_the_tracepoints_formats() {
+    let sc = presets::find("r1").unwrap().load();
+    let seed = (0..40)
+        .find(|s| r1_trace(*s).1.is_some())
+        .expect("R1 corrupts for some seed below 40");
+    let (tr, _) = r1_trace(seed);
+    let ft = ftrace(&sc, ChoiceSource::Seed(seed));
+    let formats = tp_printk_formats();
+    // trace-cmd report: `comm-pid [cpu] secs.usecs: event: fields`.
+    let head = regex::Regex::new(
+        r"^ *(?P<comm>.{1,16})-(?P<pid>\d+) +\[(?P<cpu>\d{3})\] +(?P<s>\d+)\.(?P<us>\d{6}): (?P<ev>[a-z_0-9]+): (?P<f>.*)$",
+    )
+    .unwrap();
+    let mut lines = ft.lines();
+    assert_eq!(lines.next(), Some("cpus=8"));
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    let mut last_us = 0u64;
+    // Per CPU, the task the last sched_switch switched to.
+    let mut on_cpu: BTreeMap<u32, u32> = BTreeMap::new();
+    let next_pid = regex::Regex::new(r"prev_pid=(\d+) .* next_pid=(\d+)").unwrap();
+    for l in lines {
+        let c = head
+            .captures(l)
+            .unwrap_or_else(|| panic!("not trace-cmd layout: {l}"));
+        let ev = &c["ev"];
+        let fields = &c["f"];
+        let us = c["s"].parse::<u64>().unwrap() * 1_000_000 + c["us"].parse::<u64>().unwrap();
+        assert!(us >= last_us, "time goes backwards at {l}");
+        last_us = us;
+        if let Some(name) = ev.strip_prefix("oomlab_") {
+            assert!(
+                tr.iter().any(|r| r.func == name),
+                "{l}: no record of {name}"
+            );
+        } else {
+            let (_, re) = formats
+                .iter()
+                .find(|(e, _)| *e == ev)
+                .unwrap_or_else(|| panic!("{ev} is not a 4.13 tracepoint here: {l}"));
+            assert!(
+                re.is_match(fields),
+                "{ev} does not match its TP_printk: {l}"
+            );
+        }
+        if ev == "sched_switch" {
+            let cpu: u32 = c["cpu"].parse().unwrap();
+            let p = next_pid.captures(fields).unwrap();
+            let (prev, next): (u32, u32) = (p[1].parse().unwrap(), p[2].parse().unwrap());
+            if let Some(was) = on_cpu.insert(cpu, next) {
+                assert_eq!(
+                    was, prev,
+                    "cpu{cpu} switches away from a task it did not run: {l}"
+                );
+            }
+            assert_eq!(c["pid"].parse::<u32>().unwrap(), prev, "{l}");
+        }
+        *counts.entry(ev.to_string()).or_default() += 1;
+    }
+    for ev in [
+        "mark_victim",
+        "start_task_reaping",
+        "sched_switch",
+        "sched_wakeup",
+        "signal_generate",
+        "signal_deliver",
+    ] {
+        assert!(
+            counts.contains_key(ev),
+            "no {ev} line in seed {seed}: {counts:?}"
+        );
+    }
+    // The victim the killer marked is the one the reaper reaped.
+    let victim = ft
+        .lines()
+        .find_map(|l| l.split("mark_victim: pid=").nth(1))
+        .unwrap();
+    assert!(ft.contains(&format!("start_task_reaping: pid={victim}\n")));
+    assert!(tr
+        .iter()
+        .any(|r| r.func == "oom_kill_process"
+            && r.msg.contains(&format!("Killed process {victim} "))));
 }

@@ -50,8 +50,7 @@ pub fn export_bar(p: &Props) -> Html {
         let on_copy = p.on_copy.clone();
         Callback::from(move |_: MouseEvent| {
             let text = if what == "ascii" {
-                let focus = v.result.first_bad().map(|b| b.event);
-                export::ascii_diagram(&v.trace, focus, 40)
+                export::ascii_diagram(&v.trace, export::last_evidence(&v.result), 40)
             } else {
                 export::text(&v.trace)
             };

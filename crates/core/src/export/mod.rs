@@ -1,9 +1,16 @@
 //! Exports of a run's trace for tools outside oomlab: Chrome trace-event JSON
-//! (Perfetto, chrome://tracing), the CPU-column race diagram of kernel commit
-//! messages, and the dmesg-like text.
+//! (Perfetto, chrome://tracing), ftrace text as `trace-cmd report` prints it
+//! (`ftrace.rs`), the CPU-column race diagram of kernel commit messages
+//! (`ascii.rs`), and the dmesg-like text.
 //!
 //! Pure functions of the trace records: no I/O, so the browser can offer the
 //! same downloads as the command line.
+
+mod ascii;
+mod ftrace;
+
+pub use ascii::{ascii_diagram, last_evidence};
+pub use ftrace::ftrace;
 
 use crate::trace::{TraceKind, TraceRecord};
 use std::collections::BTreeMap;
@@ -284,129 +291,4 @@ pub fn chrome_trace(records: &[TraceRecord]) -> String {
     }
     out.push_str("\n]}\n");
     out
-}
-
-/// The kinds of record that tell the story of the race; the rest (scheduling,
-/// reclaim, writeback, and the exit path of threads that did die in time) is
-/// background in a commit-message diagram.
-fn significant(k: TraceKind) -> bool {
-    matches!(
-        k,
-        TraceKind::Oom
-            | TraceKind::Signal
-            | TraceKind::Reap
-            | TraceKind::Fault
-            | TraceKind::Copy
-            | TraceKind::Lock
-    )
-}
-
-fn clip(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
-        s.to_string()
-    } else {
-        let mut c: String = s.chars().take(w.saturating_sub(1)).collect();
-        c.push('~');
-        c
-    }
-}
-
-/// The CPU-column race diagram kernel developers put in commit messages:
-///
-/// ```text
-///  time (s)    cpu2                         cpu4
-///  0.313314                                 oom_kill_process: Killed ...
-///  0.315813    __oom_reap_task_mm: ...
-/// ```
-///
-/// One column per CPU that takes part, one row per significant step (kill,
-/// signal, reap, fault, copy, lock) in time order. The rows start at the
-/// first OOM kill record and end at `focus` (the record index of the first bad
-/// byte range, when there is one) or at the end; runs of the same function on
-/// the same CPU collapse into one row with a count, and at most `max_rows`
-/// rows are shown: the first and the last halves, with a marker between them.
-pub fn ascii_diagram(records: &[TraceRecord], focus: Option<u64>, max_rows: usize) -> String {
-    const COL: usize = 34;
-    let start = records
-        .iter()
-        .position(|r| r.kind == TraceKind::Oom)
-        .unwrap_or(0);
-    let end = match focus {
-        Some(f) => records
-            .iter()
-            .position(|r| r.idx >= f)
-            .map_or(records.len(), |i| i + 1),
-        None => records.len(),
-    };
-    let window = records.get(start..end.max(start)).unwrap_or(&[]);
-
-    // (record, repeat count)
-    let mut rows: Vec<(&TraceRecord, u32)> = Vec::new();
-    for r in window
-        .iter()
-        .filter(|r| r.cpu.is_some() && significant(r.kind))
-    {
-        match rows.last_mut() {
-            Some((last, n)) if last.cpu == r.cpu && last.func == r.func && last.pid == r.pid => {
-                *n += 1
-            }
-            _ => rows.push((r, 1)),
-        }
-    }
-    // Keep the start (the kill and the reaper's first move) and the end (the
-    // fault and copy that corrupt), which is where the race is decided.
-    let max_rows = max_rows.max(2);
-    let elided = rows.len().saturating_sub(max_rows);
-    let head_rows = max_rows / 2;
-    if elided > 0 {
-        let tail: Vec<(&TraceRecord, u32)> = rows[rows.len() - (max_rows - head_rows)..].to_vec();
-        rows.truncate(head_rows);
-        rows.extend(tail);
-    }
-
-    let mut cols: Vec<u32> = rows.iter().filter_map(|(r, _)| r.cpu).collect();
-    cols.sort_unstable();
-    cols.dedup();
-
-    let mut s = String::new();
-    let _ = write!(s, "{:<12}", "time (s)");
-    for c in &cols {
-        let _ = write!(s, "{:<COL$}", format!("cpu{c}"));
-    }
-    s = s.trim_end().to_string();
-    s.push('\n');
-    let _ = write!(s, "{:<12}", "--------");
-    for _ in &cols {
-        let _ = write!(s, "{:<COL$}", "-".repeat(COL - 2));
-    }
-    s = s.trim_end().to_string();
-    s.push('\n');
-    for (i, (r, n)) in rows.iter().enumerate() {
-        if elided > 0 && i == head_rows {
-            let _ = writeln!(s, "{:<12}... {} rows elided ...", "", elided);
-        }
-        let col = cols
-            .iter()
-            .position(|c| Some(*c) == r.cpu)
-            .unwrap_or_default();
-        let who = match r.pid {
-            Some(p) => format!("{}/{} ", r.comm, p),
-            None => String::new(),
-        };
-        let head = if *n > 1 {
-            format!("{who}{} (x{n})", r.func)
-        } else {
-            format!("{who}{}", r.func)
-        };
-        let line = format!("{:<12}{}", r.t.to_string().trim(), " ".repeat(col * COL));
-        let _ = writeln!(s, "{line}{}", clip(&head, COL - 2));
-        let _ = writeln!(
-            s,
-            "{:<12}{}  {}",
-            "",
-            " ".repeat(col * COL),
-            clip(&r.msg, COL.max(48))
-        );
-    }
-    s
 }
