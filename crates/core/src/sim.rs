@@ -133,7 +133,7 @@ impl Ret {
         match self {
             Ret::Page(p) => Some(p),
             Ret::NoPage => None,
-            other => panic!("an allocation returned {other:?}"),
+            _ => panic!("an allocation returns a page or none"),
         }
     }
 
@@ -141,7 +141,7 @@ impl Ret {
     pub(crate) fn fault(self) -> crate::mm::memory::FaultResult {
         match self {
             Ret::Fault(r) => r,
-            other => panic!("handle_mm_fault returned {other:?}"),
+            _ => panic!("handle_mm_fault returns a fault result"),
         }
     }
 
@@ -149,7 +149,7 @@ impl Ret {
     pub(crate) fn int(self) -> i64 {
         match self {
             Ret::Int(n) => n,
-            other => panic!("expected an int, got {other:?}"),
+            _ => panic!("expected an int"),
         }
     }
 }

@@ -92,8 +92,10 @@ impl WriteFrame {
             WPhase::FaultIn => self.phase = WPhase::AfterFaultIn(ret.fault()),
             WPhase::Alloc => self.phase = WPhase::AfterAlloc(ret.page()),
             // balance_dirty_pages returns nothing.
-            WPhase::AfterBalance => assert_eq!(ret, Ret::None),
-            p => panic!("the write got {ret:?} in {p:?}"),
+            WPhase::AfterBalance => {
+                assert!(ret == Ret::None, "balance_dirty_pages returns nothing")
+            }
+            _ => panic!("the write got a value it did not call for"),
         }
     }
 

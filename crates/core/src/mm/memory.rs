@@ -214,7 +214,7 @@ enum FaultPhase {
 
 impl FaultFrame {
     pub(crate) fn returned(&mut self, ret: Ret) {
-        assert_eq!(self.phase, FaultPhase::Alloc, "the fault got {ret:?}");
+        assert!(self.phase == FaultPhase::Alloc, "the fault got a value");
         self.phase = FaultPhase::AfterAlloc(ret.page());
     }
 
@@ -269,7 +269,7 @@ impl MmapFrame {
         self.phase = match self.phase {
             MmapPhase::SlabAlloc => MmapPhase::Locked(ret.page()),
             MmapPhase::PopulateFault => MmapPhase::PopulateFaulted(ret.fault()),
-            p => panic!("mmap got {ret:?} in {p:?}"),
+            _ => panic!("mmap got a value it did not call for"),
         };
     }
 

@@ -189,9 +189,8 @@ impl ProcessMreleaseFrame {
     }
 
     pub(crate) fn returned(&mut self, ret: Ret) {
-        assert_eq!(
-            ret,
-            Ret::Bool(true),
+        assert!(
+            ret == Ret::Bool(true),
             "__oom_reap_task_mm for process_mrelease"
         );
         self.phase = MreleasePhase::Returned;
@@ -201,7 +200,7 @@ impl ProcessMreleaseFrame {
 impl OomReapTaskFrame {
     pub(crate) fn returned(&mut self, ret: Ret) {
         let Ret::Bool(ok) = ret else {
-            panic!("__oom_reap_task_mm returns a bool, not {ret:?}");
+            panic!("__oom_reap_task_mm returns a bool");
         };
         self.phase = OomReapTaskPhase::Returned(ok);
     }

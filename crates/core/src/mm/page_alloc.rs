@@ -196,7 +196,7 @@ impl AllocFrame {
             AllocPhase::AfterOom => {
                 ret.int();
             }
-            p => panic!("the allocation got {ret:?} in {p:?}"),
+            _ => panic!("the allocation got a value it did not call for"),
         }
     }
 

@@ -347,7 +347,7 @@ enum XlogPhase {
 
 impl XlogFrame {
     pub(crate) fn returned(&mut self, ret: Ret) {
-        assert_eq!(self.phase, XlogPhase::Allocating, "xlog got {ret:?}");
+        assert!(self.phase == XlogPhase::Allocating, "xlog got a value");
         self.phase = XlogPhase::Allocated(ret.page());
     }
 }

@@ -34,7 +34,7 @@ enum SlabCall {
 impl KswapdFrame {
     pub(crate) fn returned(&mut self, ret: Ret) {
         let SlabCall::Running(lru) = self.slab else {
-            panic!("kswapd got {ret:?} outside shrink_slab");
+            panic!("kswapd got a value outside shrink_slab");
         };
         self.slab = SlabCall::Returned(lru + ret.int().max(0) as u64);
     }
