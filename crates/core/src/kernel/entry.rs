@@ -39,6 +39,17 @@ pub(crate) enum Fr {
     Replace(Frame, Step),
 }
 
+/// The end of a step that took a sleeping lock (`mutex_lock`, `down_read`,
+/// `down_write`) after setting the phase that runs with it held: busy for
+/// `ns` if it was free, else asleep, to be woken with the lock handed over.
+pub(crate) fn locked_or_sleep(acquired: bool, ns: u64) -> Fr {
+    Fr::Stay(if acquired {
+        Step::Busy(ns)
+    } else {
+        Step::Sleep
+    })
+}
+
 /// Cost of a syscall entry.
 const SYSCALL_NS: u64 = 150;
 /// Cost of a user statement that does not enter the kernel.

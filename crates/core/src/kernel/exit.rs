@@ -7,7 +7,7 @@
 //! Not modelled: files, fs_struct, namespaces, the zombie/reap-by-parent dance
 //! (a dead thread simply disappears).
 
-use crate::kernel::entry::Fr;
+use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::mm::memory::{ZapCursor, MMF_OOM_SKIP, MMF_OOM_VICTIM};
 use crate::sim::*;
@@ -67,11 +67,7 @@ impl Sim {
                 };
                 f.mm = mm;
                 f.phase = ExitPhase::ExitMmLocked;
-                if self.down_read(mm, tid) {
-                    Fr::Stay(Step::Busy(200))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(self.down_read(mm, tid), 200)
             }
             ExitPhase::ExitMmLocked => {
                 let mm = f.mm;
@@ -118,11 +114,7 @@ impl Sim {
                 // "Wait for oom_reap_task() to stop working on this mm."
                 self.mms[f.mm as usize].flags |= MMF_OOM_SKIP;
                 f.phase = ExitPhase::ExitMmapOomLocked;
-                if self.down_write(f.mm, tid) {
-                    Fr::Stay(Step::Busy(200))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(self.down_write(f.mm, tid), 200)
             }
             ExitPhase::ExitMmapOomLocked => {
                 self.up_write(f.mm, tid);

@@ -18,7 +18,7 @@
 //! attempt and fails instead of retrying or calling the OOM killer; after a
 //! failure khugepaged sleeps `alloc_sleep_millisecs` (60 s).
 
-use crate::kernel::entry::Fr;
+use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::mm::memory::{VmaKind, MMF_OOM_SKIP};
 use crate::mm::page_alloc::{AllocFrame, PageKind};
@@ -102,11 +102,7 @@ impl Sim {
                 };
                 f.mm = mm;
                 f.phase = KhugepagedPhase::Scanned;
-                if self.down_read(mm, tid) {
-                    Fr::Stay(Step::Busy(20_000))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(self.down_read(mm, tid), 20_000)
             }
             KhugepagedPhase::Scanned => {
                 // collapse_huge_page: the read lock is dropped before allocating.
@@ -146,11 +142,7 @@ impl Sim {
                 };
                 f.hpage = Some(pfn);
                 f.phase = KhugepagedPhase::Collapse;
-                if self.down_write(f.mm, tid) {
-                    Fr::Stay(Step::Busy(COLLAPSE_NS))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(self.down_write(f.mm, tid), COLLAPSE_NS)
             }
             KhugepagedPhase::Collapse => {
                 let m = &self.mms[f.mm as usize];

@@ -8,7 +8,7 @@
 //! folded into `oom_badness` as rss/512), THP collapse, swap, KSM, NUMA policy,
 //! `VM_HUGETLB`/`VM_PFNMAP` mappings (no program creates them), partial munmap.
 
-use crate::kernel::entry::{Fr, FAST_FAULT_NS};
+use crate::kernel::entry::{locked_or_sleep, Fr, FAST_FAULT_NS};
 use crate::locking::RwSem;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::program::{BufKind, MapKind};
@@ -535,11 +535,7 @@ impl Sim {
                 };
                 f.mm = mm;
                 f.phase = FaultPhase::Handle;
-                if self.down_read(mm, tid) {
-                    Fr::Stay(Step::Busy(150))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(self.down_read(mm, tid), 150)
             }
             FaultPhase::Handle => {
                 let m = &self.mms[f.mm as usize];
@@ -674,11 +670,7 @@ impl Sim {
                 } else {
                     MmapPhase::VmaAlloc
                 };
-                if self.down_write(mm, tid) {
-                    Fr::Stay(Step::Busy(500))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(self.down_write(mm, tid), 500)
             }
             MmapPhase::VmaAlloc => {
                 // kmem_cache_zalloc(vm_area_cachep, GFP_KERNEL) with mmap_sem held

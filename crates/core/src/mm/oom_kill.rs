@@ -25,7 +25,7 @@
 //! non-blocking MMU-notifier path of 4.19+ (every kernel backs off for HZ),
 //! 5.18's `exit_mmap` reaping the mm itself before it syncs.
 
-use crate::kernel::entry::Fr;
+use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::locking::{Mutex, MutexId};
 use crate::mm::memory::{
@@ -605,11 +605,10 @@ impl Sim {
         match f.phase {
             ReapMmPhase::OomLock => {
                 f.phase = ReapMmPhase::Trylock;
-                if !self.toggles.reaper_oom_lock || self.mutex_lock(MutexId::OomLock, tid) {
-                    Fr::Stay(Step::Busy(300))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(
+                    !self.toggles.reaper_oom_lock || self.mutex_lock(MutexId::OomLock, tid),
+                    300,
+                )
             }
             ReapMmPhase::Trylock => {
                 let unfair = self.toggles.reaper_trylock == ReaperTrylock::Unfair;
@@ -746,11 +745,7 @@ impl Sim {
             MreleasePhase::Lock => {
                 // mmap_read_lock_killable: blocks behind a queued writer.
                 f.phase = MreleasePhase::Locked;
-                if self.down_read(f.mm, tid) {
-                    Fr::Stay(Step::Busy(300))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(self.down_read(f.mm, tid), 300)
             }
             MreleasePhase::Locked => {
                 let mm = f.mm;

@@ -64,7 +64,7 @@
 //! stay folded into `shrink_node`).
 
 use crate::fs::block::{Bio, BioKind, NR_REQUESTS};
-use crate::kernel::entry::Fr;
+use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::locking::rwsem::RwSemId;
 use crate::locking::{Mutex, MutexId};
@@ -594,11 +594,7 @@ impl Sim {
                     return Fr::Stay(Step::Busy(500));
                 }
                 f.phase = ShrinkPhase::AgLocked;
-                if self.mutex_lock(MutexId::PagIciReclaim(a as u8), tid) {
-                    Fr::Stay(Step::Busy(500))
-                } else {
-                    Fr::Stay(Step::Sleep)
-                }
+                locked_or_sleep(self.mutex_lock(MutexId::PagIciReclaim(a as u8), tid), 500)
             }
             ShrinkPhase::AgLocked => {
                 let a = f.cur;
