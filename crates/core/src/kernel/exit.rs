@@ -47,6 +47,15 @@ impl ExitFrame {
 }
 
 impl Sim {
+    /// The end of `exit_mmap` (from the last `mmput`, or the reaper's
+    /// `mmput_async`): the mm is gone and never again a reaper's target.
+    pub(crate) fn exit_mmap_done(&mut self, tid: Tid, mm: u32, msg: &'static str) {
+        let m = &mut self.mms[mm as usize];
+        m.flags |= MMF_OOM_SKIP;
+        m.dead = true;
+        self.tr(tid, "__mmput", TraceKind::Exit, msg.into());
+    }
+
     pub(crate) fn step_exit(&mut self, tid: Tid, f: &mut ExitFrame) -> Fr {
         match f.phase {
             ExitPhase::ExitSignals => {
@@ -122,18 +131,9 @@ impl Sim {
                 Fr::Stay(Step::Busy(200))
             }
             ExitPhase::ExitMmap => {
-                let (freed, done, cost) = self.zap_mm_batch(f.mm, &mut f.cursor, true);
-                let _ = freed;
+                let (_, done, cost) = self.zap_mm_batch(f.mm, &mut f.cursor, true);
                 if done {
-                    let m = &mut self.mms[f.mm as usize];
-                    m.flags |= MMF_OOM_SKIP;
-                    m.dead = true;
-                    self.tr(
-                        tid,
-                        "__mmput",
-                        TraceKind::Exit,
-                        "exit_mmap done, MMF_OOM_SKIP set".into(),
-                    );
+                    self.exit_mmap_done(tid, f.mm, "exit_mmap done, MMF_OOM_SKIP set");
                     f.phase = ExitPhase::ExitNotify;
                 }
                 Fr::Stay(Step::Busy(cost))

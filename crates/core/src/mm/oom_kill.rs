@@ -725,15 +725,7 @@ impl Sim {
         if !done {
             return Fr::Stay(Step::Busy(cost));
         }
-        let m = &mut self.mms[mm as usize];
-        m.flags |= MMF_OOM_SKIP;
-        m.dead = true;
-        self.tr(
-            tid,
-            "__mmput",
-            TraceKind::Exit,
-            "exit_mmap done (mmput_async)".into(),
-        );
+        self.exit_mmap_done(tid, mm, "exit_mmap done (mmput_async)");
         self.reaper_unlock(tid);
         Fr::Done(Ret::Bool(true), Step::Busy(cost))
     }
