@@ -8,6 +8,7 @@
 pub mod challenge;
 pub mod choice;
 pub mod compare;
+mod costs;
 pub mod explore;
 pub mod export;
 pub mod fs;

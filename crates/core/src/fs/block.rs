@@ -32,6 +32,7 @@
 //! than one queue, partial (torn) block writes, a cache that loses only part
 //! of its content, discard as a queued request (it is immediate).
 
+use crate::costs;
 use crate::fs::{Prov, Run};
 use crate::scenario::{DiskHistory, PAGE_SIZE};
 use crate::time::SimTime;
@@ -48,9 +49,6 @@ pub const DATA_START: u64 = 32_768;
 /// writeback as dirty nor as freeable, so their number moves the time of the
 /// OOM kill.
 pub const NR_REQUESTS: u32 = 4;
-
-/// Fixed per-request overhead of the device (command processing).
-const REQUEST_NS: u64 = 20_000;
 
 /// Content of a block as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,7 +183,7 @@ impl BlockDev {
     }
 
     fn transfer_ns(&self, blocks: u64) -> u64 {
-        REQUEST_NS + blocks * PAGE_SIZE * 1_000_000_000 / self.bandwidth
+        costs::REQUEST_NS + blocks * PAGE_SIZE * 1_000_000_000 / self.bandwidth
     }
 
     /// Queues a request; returns its id and completion time. A synchronous

@@ -14,6 +14,7 @@
 //! smaller than a page (a page is uptodate once a full copy landed), delalloc
 //! space reservation.
 
+use crate::costs;
 use crate::fs::{overlay, PcPage, Prov, Run, NO_BLOCK};
 use crate::kernel::entry::Fr;
 use crate::mm::memory::{Access, FaultFrame, FaultResult};
@@ -141,7 +142,7 @@ impl Sim {
                 format!("returns {ret} (of {})", f.len),
             );
         }
-        Fr::Done(Ret::Int(ret), Step::Busy(150))
+        Fr::Done(Ret::Int(ret), Step::Busy(costs::WRITE_RETURN_NS))
     }
 
     /// `generic_perform_write`: the buffered-write loop, one page-sized
@@ -165,7 +166,7 @@ impl Sim {
                             f.phase = WPhase::FaultIn;
                             return Fr::Call(
                                 Frame::Fault(FaultFrame::new(a, false, false)),
-                                Step::Busy(200),
+                                Step::Busy(costs::WRITE_CALL_NS),
                             );
                         }
                         Access::Bad => {
@@ -182,7 +183,7 @@ impl Sim {
             WPhase::AfterFaultIn(r) => match r {
                 FaultResult::Ok => {
                     f.phase = WPhase::Again;
-                    Fr::Stay(Step::Busy(100))
+                    Fr::Stay(Step::Busy(costs::WRITE_STEP_NS))
                 }
                 _ => {
                     self.tr(
@@ -201,13 +202,13 @@ impl Sim {
                     f.page = Some(p.pfn);
                     self.after_write_begin(tid, f);
                     f.phase = WPhase::Copy;
-                    return Fr::Stay(Step::Busy(300));
+                    return Fr::Stay(Step::Busy(costs::WRITE_BEGIN_HIT_NS));
                 }
                 f.phase = WPhase::Alloc;
                 let gfp_fs = f.path != WritePath::Iomap;
                 Fr::Call(
                     Frame::Alloc(AllocFrame::new(gfp_fs, PageKind::PageCache)),
-                    Step::Busy(200),
+                    Step::Busy(costs::WRITE_CALL_NS),
                 )
             }
             WPhase::AfterAlloc(page) => {
@@ -235,7 +236,11 @@ impl Sim {
                 f.page = Some(pfn);
                 self.after_write_begin(tid, f);
                 f.phase = WPhase::Copy;
-                Fr::Stay(Step::Busy(if uptodate { 50_000 } else { 300 }))
+                Fr::Stay(Step::Busy(if uptodate {
+                    costs::WRITE_BEGIN_READ_NS
+                } else {
+                    costs::WRITE_BEGIN_HIT_NS
+                }))
             }
             WPhase::Copy => {
                 // iov_iter_copy_from_user_atomic: page faults disabled.
@@ -293,7 +298,9 @@ impl Sim {
                     }
                 }
                 f.phase = WPhase::WriteEnd;
-                Fr::Stay(Step::Busy(300 + copied / 8))
+                Fr::Stay(Step::Busy(
+                    costs::WRITE_COPY_NS + copied / costs::WRITE_COPY_BYTES_PER_NS,
+                ))
             }
             WPhase::WriteEnd => {
                 let index = f.pos / PAGE_SIZE;
@@ -345,12 +352,15 @@ impl Sim {
                         "copied 0: retry the chunk".into(),
                     );
                     f.phase = WPhase::Again;
-                    return self.cond_resched(tid, 200);
+                    return self.cond_resched(tid, costs::WRITE_RETRY_NS);
                 }
                 f.pos += copied;
                 f.written += copied;
                 f.phase = WPhase::AfterBalance;
-                Fr::Call(Frame::BalanceDirty { waited: false }, Step::Busy(200))
+                Fr::Call(
+                    Frame::BalanceDirty { waited: false },
+                    Step::Busy(costs::WRITE_CALL_NS),
+                )
             }
             WPhase::AfterBalance => {
                 if f.path == WritePath::Generic310 && self.fatal_signal_pending(tid) {
@@ -359,7 +369,7 @@ impl Sim {
                 }
                 if f.written < f.len {
                     f.phase = WPhase::Again;
-                    return self.cond_resched(tid, 100);
+                    return self.cond_resched(tid, costs::WRITE_STEP_NS);
                 }
                 self.write_finish(tid, f)
             }
@@ -390,7 +400,7 @@ impl Sim {
             f.status = EINTR;
             return self.write_finish(tid, f);
         }
-        Fr::Stay(Step::Busy(150))
+        Fr::Stay(Step::Busy(costs::WRITE_CHECK_NS))
     }
 
     fn after_write_begin(&mut self, _tid: Tid, f: &mut WriteFrame) {

@@ -32,6 +32,7 @@
 //! `async_commit`, journal space and the checkpoint list's own I/O (a
 //! checkpoint writes home at once, durably), the fast commit.
 
+use crate::costs;
 use crate::fs::block::{Bio, BioKind, Block};
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
@@ -286,13 +287,13 @@ impl Sim {
                 // that may not fail.
                 Fr::Call(
                     Frame::Alloc(AllocFrame::new_nofail(PageKind::Kernel)),
-                    Step::Busy(2_000),
+                    Step::Busy(costs::JBD2_COMMIT_NS),
                 )
             }
             JPhase::Descriptor => unreachable!("the allocation returns first"),
             JPhase::Locked => {
                 f.phase = JPhase::Ordered;
-                Fr::Stay(Step::Busy(1_000))
+                Fr::Stay(Step::Busy(costs::JBD2_LOCKED_NS))
             }
             JPhase::Ordered => {
                 let ordered = self.fs.params.fs_type == FsType::Ext4
@@ -373,7 +374,7 @@ impl Sim {
                 self.progress();
                 self.wake_commit_waiters(tid);
                 f.phase = JPhase::Idle;
-                self.cond_resched(tid, 1_000)
+                self.cond_resched(tid, costs::JBD2_DONE_NS)
             }
         }
     }

@@ -23,14 +23,12 @@
 //! see `jbd2::DiskImage`).
 
 use crate::choice::ChoiceKind;
+use crate::costs;
 use crate::fs::jbd2::replay;
 use crate::fs::{ReadBack, Run};
 use crate::scenario::{CrashAnchor, CrashPlan, FsType, PAGE_SIZE};
 use crate::sim::*;
 use serde::Serialize;
-
-/// Granularity of a crash window.
-const CRASH_SLOT_NS: u64 = 1_000_000;
 
 /// What happened to the filesystem when the run ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -66,7 +64,7 @@ impl Sim {
     }
 
     fn draw_crash(&mut self, lo: u64, hi: u64) {
-        let slots = ((hi - lo) / CRASH_SLOT_NS).min(1_000_000) as u32 + 1;
+        let slots = ((hi - lo) / costs::CRASH_SLOT_NS).min(1_000_000) as u32 + 1;
         let v = u64::from(self.chooser.choose(ChoiceKind::CrashPoint, slots));
         let off = if slots > 1 {
             lo + (hi - lo) * v / u64::from(slots - 1)

@@ -36,6 +36,7 @@
 //! clean or the work is done), writeback of inode metadata
 //! (`write_inode`), `WB_SYNC_ALL` waits, I/O completion running on a CPU.
 
+use crate::costs;
 use crate::fs::block::{Bio, BioKind, Block, NR_REQUESTS};
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
@@ -107,7 +108,7 @@ impl Sim {
         }
         let pending = self.mem.nr_dirty;
         if pending <= thresh || (*waited && self.fatal_signal_pending(tid)) {
-            return Fr::Done(Ret::None, Step::Busy(100));
+            return Fr::Done(Ret::None, Step::Busy(costs::BALANCE_DIRTY_NS));
         }
         if !*waited {
             self.tr(
@@ -191,7 +192,7 @@ impl Sim {
                     .fs
                     .last_old_flush
                     .after(self.fs.params.dirty_writeback_interval);
-                at.since(self.now).max(1_000_000)
+                at.since(self.now).max(costs::WB_MIN_SLEEP_NS)
             });
             self.fs.wb_timer = timeout.is_some();
             self.sleep_task(tid, TaskState::Interruptible, timeout, "wb_wait_for_work");
@@ -251,7 +252,7 @@ impl Sim {
             return Fr::Stay(Step::Sleep);
         }
         self.fs.vmscan_pages = self.fs.vmscan_pages.saturating_sub(n);
-        self.cond_resched(tid, 2_000 + n * 200)
+        self.cond_resched(tid, costs::WB_CHUNK_NS + n * costs::WB_NS_PER_PAGE)
     }
 
     /// `do_writepages` for up to `max` dirty pages of `inode` that are not

@@ -6,6 +6,7 @@
 //! Not modelled: the instruction-level content of user code. A victim thread's
 //! user-mode step after `MMF_UNSTABLE` was set counts as `user_ran_after_reap`.
 
+use crate::costs;
 use crate::kernel::exit::ExitFrame;
 use crate::kernel::sched::TaskState;
 use crate::kernel::signal::GroupExitFrame;
@@ -50,14 +51,8 @@ pub(crate) fn locked_or_sleep(acquired: bool, ns: u64) -> Fr {
     })
 }
 
-/// Cost of a syscall entry.
-const SYSCALL_NS: u64 = 150;
-/// Cost of a user statement that does not enter the kernel.
-const USER_OP_NS: u64 = 200;
 /// Pages one `touch` step handles when every page faults on the fast path.
 const TOUCH_BATCH: u64 = 32;
-/// Cost of an anonymous fault served on the fast path (alloc + clear + PTE).
-pub(crate) const FAST_FAULT_NS: u64 = 700;
 
 impl Sim {
     pub(crate) fn task_step(&mut self, tid: Tid) -> Step {
@@ -187,13 +182,13 @@ impl Sim {
                 self.tasks[tid as usize]
                     .frames
                     .push(Frame::GroupExit(GroupExitFrame::new(sig)));
-                return Step::Busy(300);
+                return Step::Busy(costs::GET_SIGNAL_NS);
             }
         }
         let t = &mut self.tasks[tid as usize];
         t.returning_to_user = false;
         t.mode = Mode::User;
-        Step::Busy(100)
+        Step::Busy(costs::RETURN_TO_USER_NS)
     }
 
     /// Enters the kernel with `frame` as the syscall or fault handler.
@@ -221,7 +216,7 @@ impl Sim {
                 return self.enter_kernel(
                     tid,
                     Frame::GroupExit(GroupExitFrame::new(0)),
-                    SYSCALL_NS,
+                    costs::SYSCALL_NS,
                 );
             }
             match u.prog.ops[pc] {
@@ -254,7 +249,7 @@ impl Sim {
                     guard += 1;
                     if guard > 4 {
                         // An empty loop body still burns CPU time.
-                        return Step::Busy(5);
+                        return Step::Busy(costs::EMPTY_LOOP_NS);
                     }
                 }
                 _ => break,
@@ -278,14 +273,14 @@ impl Sim {
                         fill: 0,
                     };
                     u.pc += 1;
-                    Step::Busy(USER_OP_NS)
+                    Step::Busy(costs::USER_OP_NS)
                 } else {
                     self.adv_pc(tid);
                     let what = MmapWhat::Buf(kind);
                     self.enter_kernel(
                         tid,
                         Frame::Mmap(MmapFrame::new(var, what, len, 0, None)),
-                        SYSCALL_NS,
+                        costs::SYSCALL_NS,
                     )
                 }
             }
@@ -312,7 +307,7 @@ impl Sim {
                         populate,
                         inode,
                     )),
-                    SYSCALL_NS,
+                    costs::SYSCALL_NS,
                 )
             }
             Op::Munmap { var } => {
@@ -320,7 +315,7 @@ impl Sim {
                 self.enter_kernel(
                     tid,
                     Frame::Mmap(MmapFrame::new(var, MmapWhat::Unmap, 0, 0, None)),
-                    SYSCALL_NS,
+                    costs::SYSCALL_NS,
                 )
             }
             Op::Fill { var, byte } => self.user_fill(tid, var, Some(byte), None),
@@ -349,7 +344,7 @@ impl Sim {
                     TraceKind::Write,
                     format!("{p}{}", if append { " O_APPEND" } else { "" }),
                 );
-                Step::Busy(3_000)
+                Step::Busy(costs::OPEN_NS)
             }
             Op::Write { fd, buf, len } => {
                 self.adv_pc(tid);
@@ -364,7 +359,7 @@ impl Sim {
                 ) = (u.vars[fd as usize], u.vars[buf as usize])
                 else {
                     // A variable used before its statement ran (e.g. after a failed mmap).
-                    return Step::Busy(USER_OP_NS);
+                    return Step::Busy(costs::USER_OP_NS);
                 };
                 let n = len.unwrap_or(blen);
                 let pos = if append {
@@ -375,7 +370,7 @@ impl Sim {
                 let jitter =
                     u64::from(self.chooser.choose(crate::choice::ChoiceKind::Jitter, 4)) * 150;
                 let w = crate::fs::filemap::WriteFrame::new(self, fd, inode, start, n, pos, fill);
-                self.enter_kernel(tid, Frame::Write(Box::new(w)), SYSCALL_NS + jitter)
+                self.enter_kernel(tid, Frame::Write(Box::new(w)), costs::SYSCALL_NS + jitter)
             }
             Op::Sleep { ns } => {
                 self.adv_pc(tid);
@@ -386,7 +381,7 @@ impl Sim {
                         until,
                         started: false,
                     },
-                    SYSCALL_NS,
+                    costs::SYSCALL_NS,
                 )
             }
             Op::Spin { ns } => {
@@ -395,7 +390,7 @@ impl Sim {
                 if self.now >= until {
                     u.spin_until = None;
                     u.pc += 1;
-                    Step::Busy(1)
+                    Step::Busy(costs::MIN_STEP_NS)
                 } else {
                     Step::Busy(until.since(self.now))
                 }
@@ -406,7 +401,7 @@ impl Sim {
                 let t = &mut self.tasks[tid as usize];
                 t.mode = Mode::Kernel;
                 t.returning_to_user = true;
-                Step::Busy(SYSCALL_NS + cost)
+                Step::Busy(costs::SYSCALL_NS + cost)
             }
             Op::ProcessMrelease { ref process } => {
                 self.adv_pc(tid);
@@ -416,7 +411,7 @@ impl Sim {
                 if let Some(frame) = self.sys_process_mrelease(tid, process) {
                     self.tasks[tid as usize].frames.push(frame);
                 }
-                Step::Busy(SYSCALL_NS)
+                Step::Busy(costs::SYSCALL_NS)
             }
             Op::ExitGroup { code } => {
                 self.adv_pc(tid);
@@ -426,7 +421,11 @@ impl Sim {
                     TraceKind::Exit,
                     format!("code {code}"),
                 );
-                self.enter_kernel(tid, Frame::GroupExit(GroupExitFrame::new(code)), SYSCALL_NS)
+                self.enter_kernel(
+                    tid,
+                    Frame::GroupExit(GroupExitFrame::new(code)),
+                    costs::SYSCALL_NS,
+                )
             }
         }
     }
@@ -535,7 +534,7 @@ impl Sim {
         let u = self.tasks[tid as usize].user.as_ref().expect("user task");
         let Var::Mem { start, len, .. } = u.vars[var as usize] else {
             self.adv_pc(tid);
-            return Step::Busy(USER_OP_NS);
+            return Step::Busy(costs::USER_OP_NS);
         };
         let (from, pages) = match chunk {
             Some((op, c)) => {
@@ -566,7 +565,7 @@ impl Sim {
                     // The hog's faults are served inline while the fast path can
                     // serve them; anything harder takes the full fault path.
                     if byte.is_none() && self.try_fast_anon_fault(tid, addr) {
-                        cost += FAST_FAULT_NS;
+                        cost += costs::FAST_FAULT_NS;
                         if fast_faults == 0 {
                             first_fault = i;
                         }
@@ -579,7 +578,11 @@ impl Sim {
                             .expect("user task")
                             .touch_next = i;
                         let f = FaultFrame::new(addr, true, true);
-                        return self.enter_kernel(tid, Frame::Fault(f), cost + 300);
+                        return self.enter_kernel(
+                            tid,
+                            Frame::Fault(f),
+                            cost + costs::FAULT_ENTRY_NS,
+                        );
                     }
                 }
                 Access::Bad => {
@@ -588,7 +591,7 @@ impl Sim {
                     let t = &mut self.tasks[tid as usize];
                     t.mode = Mode::Kernel;
                     t.returning_to_user = true;
-                    return Step::Busy(cost + 300);
+                    return Step::Busy(cost + costs::FAULT_ENTRY_NS);
                 }
             }
             i += 1;
@@ -612,7 +615,7 @@ impl Sim {
         } else {
             u.touch_next = i;
         }
-        Step::Busy(cost.max(1))
+        Step::Busy(cost.max(costs::MIN_STEP_NS))
     }
 
     fn trace_fast_faults(&mut self, tid: Tid, n: u64, from: u64) {
@@ -637,7 +640,7 @@ impl Sim {
         ) = (u.vars[dst as usize], u.vars[src as usize])
         else {
             self.adv_pc(tid);
-            return Step::Busy(USER_OP_NS);
+            return Step::Busy(costs::USER_OP_NS);
         };
         let n = len.unwrap_or(sl.min(dl)).min(sl).min(dl);
         let pages = n.div_ceil(PAGE_SIZE);
@@ -653,7 +656,7 @@ impl Sim {
                     fill: sfill,
                 };
             }
-            return Step::Busy(USER_OP_NS);
+            return Step::Busy(costs::USER_OP_NS);
         }
         let sa = s + i * PAGE_SIZE;
         let da = d + i * PAGE_SIZE;
@@ -662,11 +665,11 @@ impl Sim {
             Access::ZeroPage => 0,
             Access::Missing => {
                 let f = FaultFrame::new(sa, false, true);
-                return self.enter_kernel(tid, Frame::Fault(f), 300);
+                return self.enter_kernel(tid, Frame::Fault(f), costs::FAULT_ENTRY_NS);
             }
             Access::Bad => {
                 self.adv_pc(tid);
-                return Step::Busy(USER_OP_NS);
+                return Step::Busy(costs::USER_OP_NS);
             }
         };
         match self.user_access(tid, da, true) {
@@ -676,7 +679,7 @@ impl Sim {
             }
             Access::ZeroPage | Access::Missing => {
                 let f = FaultFrame::new(da, true, true);
-                return self.enter_kernel(tid, Frame::Fault(f), 300);
+                return self.enter_kernel(tid, Frame::Fault(f), costs::FAULT_ENTRY_NS);
             }
             Access::Bad => {}
         }
@@ -685,12 +688,12 @@ impl Sim {
             .as_mut()
             .expect("user task")
             .touch_next = i + 1;
-        Step::Busy(400)
+        Step::Busy(costs::USER_COPY_PAGE_NS)
     }
 
     fn step_nanosleep(&mut self, tid: Tid, until: SimTime, started: &mut bool) -> Fr {
         if self.now >= until || (*started && self.tasks[tid as usize].tif & TIF_SIGPENDING != 0) {
-            return Fr::Done(Ret::Int(0), Step::Busy(200));
+            return Fr::Done(Ret::Int(0), Step::Busy(costs::NANOSLEEP_RETURN_NS));
         }
         *started = true;
         self.sleep_task(

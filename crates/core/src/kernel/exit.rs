@@ -7,6 +7,7 @@
 //! Not modelled: files, fs_struct, namespaces, the zombie/reap-by-parent dance
 //! (a dead thread simply disappears).
 
+use crate::costs;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::mm::memory::{ZapCursor, MMF_OOM_SKIP, MMF_OOM_VICTIM};
@@ -67,16 +68,16 @@ impl Sim {
                     format!("code {} PF_EXITING", f.code),
                 );
                 f.phase = ExitPhase::ExitMm;
-                Fr::Stay(Step::Busy(800))
+                Fr::Stay(Step::Busy(costs::EXIT_SIGNALS_NS))
             }
             ExitPhase::ExitMm => {
                 let Some(mm) = self.tasks[tid as usize].mm else {
                     f.phase = ExitPhase::ExitNotify;
-                    return Fr::Stay(Step::Busy(100));
+                    return Fr::Stay(Step::Busy(costs::EXIT_STEP_NS));
                 };
                 f.mm = mm;
                 f.phase = ExitPhase::ExitMmLocked;
-                locked_or_sleep(self.down_read(mm, tid), 200)
+                locked_or_sleep(self.down_read(mm, tid), costs::EXIT_MM_LOCK_NS)
             }
             ExitPhase::ExitMmLocked => {
                 let mm = f.mm;
@@ -117,18 +118,18 @@ impl Sim {
                 } else {
                     f.phase = ExitPhase::ExitNotify;
                 }
-                Fr::Stay(Step::Busy(500))
+                Fr::Stay(Step::Busy(costs::EXIT_MM_NS))
             }
             ExitPhase::ExitMmapOomSync => {
                 // "Wait for oom_reap_task() to stop working on this mm."
                 self.mms[f.mm as usize].flags |= MMF_OOM_SKIP;
                 f.phase = ExitPhase::ExitMmapOomLocked;
-                locked_or_sleep(self.down_write(f.mm, tid), 200)
+                locked_or_sleep(self.down_write(f.mm, tid), costs::EXIT_MM_LOCK_NS)
             }
             ExitPhase::ExitMmapOomLocked => {
                 self.up_write(f.mm, tid);
                 f.phase = ExitPhase::ExitMmap;
-                Fr::Stay(Step::Busy(200))
+                Fr::Stay(Step::Busy(costs::EXIT_MM_LOCK_NS))
             }
             ExitPhase::ExitMmap => {
                 let (_, done, cost) = self.zap_mm_batch(f.mm, &mut f.cursor, true);

@@ -7,6 +7,7 @@
 //! `TIF_NEED_RESCHED`, honoured at `cond_resched` and on return to user mode).
 
 use crate::choice::ChoiceKind;
+use crate::costs;
 use crate::program::Program;
 use crate::scenario::{ProcessCfg, PAGE_SIZE};
 use crate::sim::*;
@@ -27,11 +28,6 @@ pub enum TaskState {
     #[serde(rename = "TASK_DEAD")]
     Dead,
 }
-
-/// Cost of a context switch.
-const CTX_SWITCH_NS: u64 = 1_500;
-/// Cost of an interrupt entry and exit (IPI or tick with work to do).
-pub(crate) const IRQ_NS: u64 = 700;
 
 impl Task {
     pub(crate) fn snap(&self) -> TaskSnap {
@@ -219,7 +215,7 @@ impl Sim {
                 self.mms[mm as usize].cpumask |= 1u64 << cpu;
             }
         }
-        let at = self.now.after(CTX_SWITCH_NS);
+        let at = self.now.after(costs::CTX_SWITCH_NS);
         self.cpus[cpu as usize].step_at = at;
         self.push(at, Event::CpuStep { cpu, gen });
         if self.trace_sched() {
@@ -368,7 +364,7 @@ impl Sim {
         let c = &mut self.cpus[cpu as usize];
         c.gen += 1;
         let gen = c.gen;
-        let at = self.now.after(IRQ_NS);
+        let at = self.now.after(costs::IRQ_NS);
         c.step_at = at;
         self.push(at, Event::CpuStep { cpu, gen });
     }

@@ -7,13 +7,9 @@
 //! That window is the exit_group race. Not modelled: real-time signals, signal
 //! handlers, job control, core dumps (SIGBUS's default action is a group exit).
 
+use crate::costs;
 use crate::sim::*;
 use crate::trace::TraceKind;
-
-/// Cost of posting SIGKILL to one thread (`sigaddset` + `signal_wake_up`).
-pub(crate) const POST_ONE_NS: u64 = 250;
-/// Extra cost of `try_to_wake_up` for a sleeping target.
-pub(crate) const TTWU_NS: u64 = 700;
 
 #[derive(Clone, Debug, Hash)]
 pub(crate) struct GroupExitFrame {
@@ -92,23 +88,25 @@ impl Sim {
         use crate::kernel::sched::TaskState::*;
         match state {
             Interruptible | Killable => {
-                // A remote wakeup may send an IPI too; its cost is in TTWU_NS
+                // A remote wakeup may send an IPI too; its cost is in costs::TTWU_NS
                 // plus the send cost.
                 self.wake_up_process(target, sender_cpu);
-                return POST_ONE_NS + TTWU_NS + self.sc.scenario.machine.ipi_send_cost.0;
+                return costs::POST_ONE_NS
+                    + costs::TTWU_NS
+                    + self.sc.scenario.machine.ipi_send_cost.0;
             }
             _ => {
                 // kick_process: only a task running on another CPU needs an IPI.
                 if on_cpu && Some(cpu) != sender_cpu {
                     let from = sender_cpu.unwrap_or(cpu);
                     self.send_ipi(from, cpu, IpiKind::Reschedule);
-                    return POST_ONE_NS + self.sc.scenario.machine.ipi_send_cost.0;
+                    return costs::POST_ONE_NS + self.sc.scenario.machine.ipi_send_cost.0;
                 } else if on_cpu && mode == Mode::User {
                     self.interrupt_user(cpu);
                 }
             }
         }
-        POST_ONE_NS
+        costs::POST_ONE_NS
     }
 
     /// Raises a synchronous signal (SIGBUS from a fault) on the current task.
@@ -175,7 +173,7 @@ impl Sim {
                     let code = f.code;
                     return Fr::Replace(
                         Frame::Exit(crate::kernel::exit::ExitFrame::new(code)),
-                        Step::Busy(200),
+                        Step::Busy(costs::GROUP_EXIT_NS),
                     );
                 }
                 self.signals[sig].group_exit = true;
@@ -192,7 +190,7 @@ impl Sim {
                 );
                 f.phase = GroupExitPhase::Zap;
                 f.idx = 0;
-                Fr::Stay(Step::Busy(POST_ONE_NS))
+                Fr::Stay(Step::Busy(costs::POST_ONE_NS))
             }
             GroupExitPhase::Zap => {
                 if let Some(cost) = self.zap_other_threads(tid, sig, &mut f.idx) {
@@ -202,7 +200,7 @@ impl Sim {
                 let code = f.code;
                 Fr::Replace(
                     Frame::Exit(crate::kernel::exit::ExitFrame::new(code)),
-                    Step::Busy(200),
+                    Step::Busy(costs::GROUP_EXIT_NS),
                 )
             }
         }

@@ -18,6 +18,7 @@
 //! attempt and fails instead of retrying or calling the OOM killer; after a
 //! failure khugepaged sleeps `alloc_sleep_millisecs` (60 s).
 
+use crate::costs;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::mm::memory::{VmaKind, MMF_OOM_SKIP};
@@ -27,10 +28,6 @@ use crate::trace::TraceKind;
 
 /// `HPAGE_PMD_SIZE`.
 const HPAGE_SIZE: u64 = 2 << 20;
-/// Copying 512 small pages into the huge page.
-const COLLAPSE_NS: u64 = 200_000;
-/// `khugepaged_alloc_sleep_millisecs`.
-const ALLOC_SLEEP_NS: u64 = 60_000_000_000;
 
 #[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct KhugepagedFrame {
@@ -98,11 +95,11 @@ impl Sim {
             KhugepagedPhase::Scan => {
                 let Some(mm) = self.khugepaged_pick() else {
                     f.phase = KhugepagedPhase::Sleep;
-                    return Fr::Stay(Step::Busy(1_000));
+                    return Fr::Stay(Step::Busy(costs::KHUGEPAGED_IDLE_NS));
                 };
                 f.mm = mm;
                 f.phase = KhugepagedPhase::Scanned;
-                locked_or_sleep(self.down_read(mm, tid), 20_000)
+                locked_or_sleep(self.down_read(mm, tid), costs::KHUGEPAGED_SCAN_NS)
             }
             KhugepagedPhase::Scanned => {
                 // collapse_huge_page: the read lock is dropped before allocating.
@@ -119,7 +116,7 @@ impl Sim {
                 f.phase = KhugepagedPhase::Allocating;
                 Fr::Call(
                     Frame::Alloc(AllocFrame::costly(PageKind::Anon)),
-                    Step::Busy(1_000),
+                    Step::Busy(costs::KHUGEPAGED_ALLOC_NS),
                 )
             }
             KhugepagedPhase::Allocating => unreachable!("the allocation returns first"),
@@ -135,14 +132,14 @@ impl Sim {
                     self.sleep_task(
                         tid,
                         TaskState::Interruptible,
-                        Some(ALLOC_SLEEP_NS),
+                        Some(costs::KHUGEPAGED_ALLOC_SLEEP_NS),
                         "khugepaged_alloc_sleep",
                     );
                     return Fr::Stay(Step::Sleep);
                 };
                 f.hpage = Some(pfn);
                 f.phase = KhugepagedPhase::Collapse;
-                locked_or_sleep(self.down_write(f.mm, tid), COLLAPSE_NS)
+                locked_or_sleep(self.down_write(f.mm, tid), costs::COLLAPSE_NS)
             }
             KhugepagedPhase::Collapse => {
                 let m = &self.mms[f.mm as usize];
@@ -162,7 +159,7 @@ impl Sim {
                     self.mem.free_page(pfn);
                 }
                 f.phase = KhugepagedPhase::Sleep;
-                self.cond_resched(tid, 1_000)
+                self.cond_resched(tid, costs::KHUGEPAGED_DONE_NS)
             }
         }
     }

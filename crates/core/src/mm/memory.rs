@@ -8,7 +8,8 @@
 //! folded into `oom_badness` as rss/512), THP collapse, swap, KSM, NUMA policy,
 //! `VM_HUGETLB`/`VM_PFNMAP` mappings (no program creates them), partial munmap.
 
-use crate::kernel::entry::{locked_or_sleep, Fr, FAST_FAULT_NS};
+use crate::costs;
+use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::locking::RwSem;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::program::{BufKind, MapKind};
@@ -45,8 +46,6 @@ impl ZapCursor {
 }
 /// `vm_area_struct`s per slab page.
 pub(crate) const VMAS_PER_SLAB: u32 = 20;
-/// Unmapping cost per present page: ~2 M pages/s as measured in 2017.
-pub(crate) const ZAP_NS_PER_PAGE: u64 = 500;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -535,7 +534,7 @@ impl Sim {
                 };
                 f.mm = mm;
                 f.phase = FaultPhase::Handle;
-                locked_or_sleep(self.down_read(mm, tid), 150)
+                locked_or_sleep(self.down_read(mm, tid), costs::FAULT_LOCK_NS)
             }
             FaultPhase::Handle => {
                 let m = &self.mms[f.mm as usize];
@@ -563,7 +562,10 @@ impl Sim {
                     _ => PageKind::Anon,
                 };
                 f.phase = FaultPhase::Alloc;
-                Fr::Call(Frame::Alloc(AllocFrame::new(true, kind)), Step::Busy(100))
+                Fr::Call(
+                    Frame::Alloc(AllocFrame::new(true, kind)),
+                    Step::Busy(costs::FAULT_ALLOC_NS),
+                )
             }
             FaultPhase::Alloc => unreachable!("the allocation returns first"),
             FaultPhase::AfterAlloc(page) => {
@@ -654,14 +656,14 @@ impl Sim {
                 FaultResult::Ok | FaultResult::Oom => {}
             }
         }
-        Fr::Done(Ret::Fault(r), Step::Busy(200))
+        Fr::Done(Ret::Fault(r), Step::Busy(costs::FAULT_DONE_NS))
     }
 
     /// mmap/munmap and buffer allocation: `down_write(mmap_sem)`, change the
     /// VMA list, `up_write`, then `MAP_POPULATE` outside the lock.
     pub(crate) fn step_mmap(&mut self, tid: Tid, f: &mut MmapFrame) -> Fr {
         let Some(mm) = self.tasks[tid as usize].mm else {
-            return Fr::Done(Ret::Int(-14), Step::Busy(100));
+            return Fr::Done(Ret::Int(-14), Step::Busy(costs::FAULT_FAIL_NS));
         };
         match f.phase {
             MmapPhase::Lock => {
@@ -670,7 +672,7 @@ impl Sim {
                 } else {
                     MmapPhase::VmaAlloc
                 };
-                locked_or_sleep(self.down_write(mm, tid), 500)
+                locked_or_sleep(self.down_write(mm, tid), costs::MMAP_LOCK_NS)
             }
             MmapPhase::VmaAlloc => {
                 // kmem_cache_zalloc(vm_area_cachep, GFP_KERNEL) with mmap_sem held
@@ -682,12 +684,12 @@ impl Sim {
                     f.phase = MmapPhase::SlabAlloc;
                     return Fr::Call(
                         Frame::Alloc(AllocFrame::new(true, PageKind::Slab)),
-                        Step::Busy(200),
+                        Step::Busy(costs::VMA_SLAB_ALLOC_NS),
                     );
                 }
                 f.phase = MmapPhase::Locked(None);
                 self.vma_slab_free -= 1;
-                Fr::Stay(Step::Busy(150))
+                Fr::Stay(Step::Busy(costs::VMA_ALLOC_NS))
             }
             MmapPhase::SlabAlloc | MmapPhase::PopulateFault => {
                 unreachable!("a callee returns first")
@@ -753,9 +755,9 @@ impl Sim {
                 if f.populate > 0 {
                     f.phase = MmapPhase::Populate;
                     f.next = 0;
-                    Fr::Stay(Step::Busy(300))
+                    Fr::Stay(Step::Busy(costs::MMAP_REGION_NS))
                 } else {
-                    Fr::Done(Ret::Int(0), Step::Busy(300))
+                    Fr::Done(Ret::Int(0), Step::Busy(costs::MMAP_REGION_NS))
                 }
             }
             MmapPhase::Populate | MmapPhase::PopulateFaulted(_) => {
@@ -764,11 +766,11 @@ impl Sim {
                 if let MmapPhase::PopulateFaulted(r) = f.phase {
                     f.phase = MmapPhase::Populate;
                     if r != FaultResult::Ok {
-                        return Fr::Done(Ret::Int(-14), Step::Busy(100));
+                        return Fr::Done(Ret::Int(-14), Step::Busy(costs::FAULT_FAIL_NS));
                     }
                 }
                 if self.fatal_signal_pending(tid) {
-                    return Fr::Done(Ret::Int(-4), Step::Busy(100));
+                    return Fr::Done(Ret::Int(-4), Step::Busy(costs::FAULT_FAIL_NS));
                 }
                 let pages = f.populate / PAGE_SIZE;
                 let mut cost = 0;
@@ -782,12 +784,12 @@ impl Sim {
                     });
                     if !present {
                         if self.try_fast_anon_fault(tid, addr) {
-                            cost += FAST_FAULT_NS / 3;
+                            cost += costs::FAST_FAULT_NS / 3;
                         } else {
                             f.phase = MmapPhase::PopulateFault;
                             return Fr::Call(
                                 Frame::Fault(FaultFrame::new(addr, true, false)),
-                                Step::Busy(cost + 100),
+                                Step::Busy(cost + costs::POPULATE_FAULT_NS),
                             );
                         }
                     }
@@ -801,9 +803,9 @@ impl Sim {
                         TraceKind::Fault,
                         format!("{} pages", pages),
                     );
-                    Fr::Done(Ret::Int(0), Step::Busy(cost.max(100)))
+                    Fr::Done(Ret::Int(0), Step::Busy(cost.max(costs::POPULATE_FAULT_NS)))
                 } else {
-                    Fr::Stay(Step::Busy(cost.max(100)))
+                    Fr::Stay(Step::Busy(cost.max(costs::POPULATE_FAULT_NS)))
                 }
             }
         }
@@ -887,7 +889,7 @@ impl Sim {
                 let pfn = pte - 2;
                 self.unaccount(mm, kind);
                 self.mem.unmap_page(pfn);
-                cost += ZAP_NS_PER_PAGE;
+                cost += costs::ZAP_NS_PER_PAGE;
                 if self.mem.kind_of(pfn) != PageKind::PageCache {
                     gathered.push(pfn);
                 }

@@ -25,6 +25,7 @@
 //! non-blocking MMU-notifier path of 4.19+ (every kernel backs off for HZ),
 //! 5.18's `exit_mmap` reaping the mm itself before it syncs.
 
+use crate::costs;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::locking::{Mutex, MutexId};
@@ -371,7 +372,7 @@ impl Sim {
                     );
                     self.mark_oom_victim(tid, tid);
                     self.queue_oom_reaper(tid, tid);
-                    return Fr::Done(Ret::Int(1), Step::Busy(500));
+                    return Fr::Done(Ret::Int(1), Step::Busy(costs::OOM_MARK_ONLY_NS));
                 }
                 if !f.gfp_fs {
                     self.tr(
@@ -380,10 +381,11 @@ impl Sim {
                         TraceKind::Oom,
                         "!__GFP_FS: no kill".into(),
                     );
-                    return Fr::Done(Ret::Int(1), Step::Busy(300));
+                    return Fr::Done(Ret::Int(1), Step::Busy(costs::OOM_NO_KILL_NS));
                 }
                 f.phase = OomPhase::Select;
-                let cost = 2_000 + 300 * self.tasks.len() as u64;
+                let cost =
+                    costs::OOM_SELECT_NS + costs::OOM_SELECT_NS_PER_TASK * self.tasks.len() as u64;
                 Fr::Stay(Step::Busy(cost))
             }
             OomPhase::Select => match self.select_bad_process() {
@@ -394,7 +396,7 @@ impl Sim {
                         TraceKind::Oom,
                         "an OOM victim is still exiting: abort".into(),
                     );
-                    Fr::Done(Ret::Int(1), Step::Busy(300))
+                    Fr::Done(Ret::Int(1), Step::Busy(costs::OOM_NO_KILL_NS))
                 }
                 Ok(None) => {
                     self.tr(
@@ -406,7 +408,7 @@ impl Sim {
                     );
                     self.obs.panic = true;
                     self.end = Some(EndReason::Panic);
-                    Fr::Done(Ret::Int(0), Step::Busy(100))
+                    Fr::Done(Ret::Int(0), Step::Busy(costs::OOM_STEP_NS))
                 }
                 Ok(Some(v)) => self.oom_kill_process(tid, f, v),
             },
@@ -415,7 +417,7 @@ impl Sim {
                     return Fr::Stay(Step::Busy(cost));
                 }
                 f.phase = OomPhase::MarkVictim;
-                Fr::Stay(Step::Busy(100))
+                Fr::Stay(Step::Busy(costs::OOM_STEP_NS))
             }
             OomPhase::MarkVictim => {
                 let v = f.victim as usize;
@@ -443,13 +445,13 @@ impl Sim {
                     self.queue_oom_reaper(l, tid);
                 }
                 f.phase = OomPhase::Sleep;
-                Fr::Stay(Step::Busy(300))
+                Fr::Stay(Step::Busy(costs::OOM_KILL_MSG_NS))
             }
             OomPhase::Sleep => {
                 // schedule_timeout_killable(1): a killed killer does not sleep.
                 f.phase = OomPhase::Slept;
                 if self.fatal_signal_pending(tid) {
-                    return Fr::Stay(Step::Busy(100));
+                    return Fr::Stay(Step::Busy(costs::OOM_STEP_NS));
                 }
                 let tick = self.tick_ns;
                 self.sleep_task(
@@ -460,7 +462,7 @@ impl Sim {
                 );
                 Fr::Stay(Step::Sleep)
             }
-            OomPhase::Slept => Fr::Done(Ret::Int(1), Step::Busy(100)),
+            OomPhase::Slept => Fr::Done(Ret::Int(1), Step::Busy(costs::OOM_STEP_NS)),
         }
     }
 
@@ -492,7 +494,7 @@ impl Sim {
             if self.task_will_free_mem(l) {
                 self.mark_oom_victim(l, tid);
                 self.queue_oom_reaper(l, tid);
-                return Fr::Done(Ret::Int(1), Step::Busy(500));
+                return Fr::Done(Ret::Int(1), Step::Busy(costs::OOM_MARK_ONLY_NS));
             }
         }
         f.phase = OomPhase::SendSig;
@@ -500,7 +502,7 @@ impl Sim {
         // complete_signal: SIGNAL_GROUP_EXIT first, then each thread.
         self.signals[v].group_exit = true;
         self.record_kill(v, tid);
-        Fr::Stay(Step::Busy(crate::kernel::signal::POST_ONE_NS))
+        Fr::Stay(Step::Busy(costs::POST_ONE_NS))
     }
 
     fn record_kill(&mut self, victim: usize, killer: Tid) {
@@ -533,7 +535,7 @@ impl Sim {
             attempts: 0,
             blocked_by: Vec::new(),
         };
-        Fr::Call(Frame::OomReapTask(f), Step::Busy(500))
+        Fr::Call(Frame::OomReapTask(f), Step::Busy(costs::REAPER_DEQUEUE_NS))
     }
 
     /// `oom_reap_task`: the retry loop around `__oom_reap_task_mm`.
@@ -581,7 +583,7 @@ impl Sim {
                     mmap_sem: std::mem::take(&mut f.blocked_by),
                 });
                 f.phase = OomReapTaskPhase::Done;
-                Fr::Stay(Step::Busy(200))
+                Fr::Stay(Step::Busy(costs::REAPER_GIVE_UP_NS))
             }
             OomReapTaskPhase::Returned(true) | OomReapTaskPhase::Done => {
                 self.mms[f.mm as usize].flags |= MMF_OOM_SKIP;
@@ -592,7 +594,7 @@ impl Sim {
                     TraceKind::Reap,
                     "MMF_OOM_SKIP set".into(),
                 );
-                let Fr::Stay(step) = self.cond_resched(tid, 300) else {
+                let Fr::Stay(step) = self.cond_resched(tid, costs::REAPER_DONE_NS) else {
                     unreachable!("cond_resched stays");
                 };
                 Fr::Done(Ret::None, step)
@@ -607,7 +609,7 @@ impl Sim {
                 f.phase = ReapMmPhase::Trylock;
                 locked_or_sleep(
                     !self.toggles.reaper_oom_lock || self.mutex_lock(MutexId::OomLock, tid),
-                    300,
+                    costs::REAP_LOCK_NS,
                 )
             }
             ReapMmPhase::Trylock => {
@@ -659,17 +661,17 @@ impl Sim {
                         "mm already exiting".into(),
                     );
                     self.reaper_unlock(tid);
-                    return Fr::Done(Ret::Bool(true), Step::Busy(200));
+                    return Fr::Done(Ret::Bool(true), Step::Busy(costs::REAP_SKIP_NS));
                 }
                 if self.toggles.reaper_mmget {
                     self.mms[mm as usize].users += 1;
                 }
                 self.start_reaping(tid, f);
-                Fr::Stay(Step::Busy(500))
+                Fr::Stay(Step::Busy(costs::REAP_START_NS))
             }
             ReapMmPhase::NotifierBackoff => {
                 self.reaper_unlock(tid);
-                Fr::Done(Ret::Bool(true), Step::Busy(200))
+                Fr::Done(Ret::Bool(true), Step::Busy(costs::REAP_SKIP_NS))
             }
             ReapMmPhase::Unmap => {
                 let mm = f.mm;
@@ -688,12 +690,12 @@ impl Sim {
                 for c in 0..self.cpus.len() as u32 {
                     if c != me && mask & (1u64 << c) != 0 {
                         let at = self.send_ipi(me, c, IpiKind::TlbFlush { mm });
-                        ack = ack.max(at.after(300));
+                        ack = ack.max(at.after(costs::TLB_FLUSH_ACK_NS));
                     }
                 }
                 f.gathered = gathered;
                 f.phase = ReapMmPhase::Flushed;
-                Fr::Stay(Step::Busy(ack.since(self.now).max(1)))
+                Fr::Stay(Step::Busy(ack.since(self.now).max(costs::MIN_STEP_NS)))
             }
             ReapMmPhase::Flushed => {
                 let n = f.gathered.len() as u64;
@@ -712,7 +714,7 @@ impl Sim {
                     return self.reap_finish(tid, f);
                 }
                 f.phase = ReapMmPhase::Unmap;
-                Fr::Stay(Step::Busy(200))
+                Fr::Stay(Step::Busy(costs::REAP_BATCH_NS))
             }
         }
     }
@@ -737,20 +739,23 @@ impl Sim {
             MreleasePhase::Lock => {
                 // mmap_read_lock_killable: blocks behind a queued writer.
                 f.phase = MreleasePhase::Locked;
-                locked_or_sleep(self.down_read(f.mm, tid), 300)
+                locked_or_sleep(self.down_read(f.mm, tid), costs::REAP_LOCK_NS)
             }
             MreleasePhase::Locked => {
                 let mm = f.mm;
                 if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
                     self.up_read(mm, tid);
-                    return Fr::Done(Ret::Int(0), Step::Busy(200));
+                    return Fr::Done(Ret::Int(0), Step::Busy(costs::REAP_SKIP_NS));
                 }
                 let mut callee = OomReapTaskMmFrame::new(f.tsk, mm, 0);
                 callee.mrelease = true;
                 self.start_reaping(tid, &mut callee);
-                Fr::Call(Frame::OomReapTaskMm(Box::new(callee)), Step::Busy(500))
+                Fr::Call(
+                    Frame::OomReapTaskMm(Box::new(callee)),
+                    Step::Busy(costs::REAP_START_NS),
+                )
             }
-            MreleasePhase::Returned => Fr::Done(Ret::Int(0), Step::Busy(300)),
+            MreleasePhase::Returned => Fr::Done(Ret::Int(0), Step::Busy(costs::REAP_RETURN_NS)),
         }
     }
 
@@ -869,10 +874,10 @@ impl Sim {
                     mm,
                     cursor: ZapCursor::START,
                 };
-                return Fr::Replace(Frame::Mmput(teardown), Step::Busy(300));
+                return Fr::Replace(Frame::Mmput(teardown), Step::Busy(costs::REAP_RETURN_NS));
             }
         }
         self.reaper_unlock(tid);
-        Fr::Done(Ret::Bool(true), Step::Busy(300))
+        Fr::Done(Ret::Bool(true), Step::Busy(costs::REAP_RETURN_NS))
     }
 }

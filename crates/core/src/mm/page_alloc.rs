@@ -8,6 +8,7 @@
 //! adjustments, zones beyond one.
 
 use crate::choice::ChoiceKind;
+use crate::costs;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::locking::MutexId;
@@ -233,7 +234,7 @@ impl Sim {
     fn got_page(&mut self, kind: PageKind) -> Fr {
         let pfn = self.mem.alloc_page(kind).expect("caller checked");
         self.progress();
-        Fr::Done(Ret::Page(pfn), Step::Busy(300))
+        Fr::Done(Ret::Page(pfn), Step::Busy(costs::GET_PAGE_NS))
     }
 
     /// Access to the reserves below min: `TIF_MEMDIE` in 4.13,
@@ -269,7 +270,7 @@ impl Sim {
                 }
                 f.phase = AllocPhase::Retry;
                 self.wakeup_kswapd(tid);
-                Fr::Stay(Step::Busy(200))
+                Fr::Stay(Step::Busy(costs::SLOWPATH_ENTRY_NS))
             }
             AllocPhase::Retry => {
                 let reserves = self.oom_reserves(tid) && !f.costly;
@@ -304,13 +305,15 @@ impl Sim {
                 }
                 if self.tasks[tid as usize].flags & PF_MEMALLOC != 0 {
                     // Avoid recursion of direct reclaim.
-                    return Fr::Done(Ret::NoPage, Step::Busy(100));
+                    return Fr::Done(Ret::NoPage, Step::Busy(costs::NOPAGE_NS));
                 }
                 // __alloc_pages_direct_reclaim → __perform_reclaim → try_to_free_pages
                 self.tasks[tid as usize].flags |= PF_MEMALLOC;
                 let reclaimed = self.shrink_node(tid, 32, true);
                 let jitter = u64::from(self.chooser.choose(ChoiceKind::Jitter, 8));
-                let cost = 15_000 + reclaimed * 1_000 + jitter * 10_000;
+                let cost = costs::DIRECT_RECLAIM_NS
+                    + reclaimed * costs::DIRECT_RECLAIM_NS_PER_PAGE
+                    + jitter * costs::DIRECT_RECLAIM_JITTER_NS;
                 f.phase = AllocPhase::AfterReclaim(reclaimed);
                 if let Some(frame) = self.fs_shrink_slab(tid, f.gfp_fs, true, reclaimed) {
                     // shrink_slab: the superblock shrinker, which may block.
@@ -327,7 +330,7 @@ impl Sim {
                 }
                 if f.costly {
                     // Costly orders do not retry and do not OOM-kill.
-                    return Fr::Done(Ret::NoPage, Step::Busy(100));
+                    return Fr::Done(Ret::NoPage, Step::Busy(costs::NOPAGE_NS));
                 }
                 if f.nofail && progress == 0 && self.mem.nr_free() > w.min - w.min / 4 {
                     // The __GFP_NOFAIL fallback, ALLOC_HARDER: a quarter of
@@ -371,7 +374,7 @@ impl Sim {
                     return self.reclaim_retry_pause(tid);
                 }
                 f.phase = AllocPhase::MayOom;
-                Fr::Stay(Step::Busy(100))
+                Fr::Stay(Step::Busy(costs::RECLAIM_RETRY_NS))
             }
             AllocPhase::MayOom => {
                 // __alloc_pages_may_oom
@@ -396,12 +399,12 @@ impl Sim {
                 }
                 f.phase = AllocPhase::AfterOom;
                 let oom = crate::mm::oom_kill::OomFrame::new(f.gfp_fs);
-                Fr::Call(Frame::Oom(oom), Step::Busy(300))
+                Fr::Call(Frame::Oom(oom), Step::Busy(costs::MAY_OOM_NS))
             }
             AllocPhase::AfterOom => {
                 self.mutex_unlock(MutexId::OomLock, tid);
                 if self.end.is_some() {
-                    return Fr::Done(Ret::NoPage, Step::Busy(100));
+                    return Fr::Done(Ret::NoPage, Step::Busy(costs::NOPAGE_NS));
                 }
                 if self.oom_reserves(tid) && f.no_wmark {
                     self.tr(
@@ -415,7 +418,7 @@ impl Sim {
                         }
                         .into(),
                     );
-                    return Fr::Done(Ret::NoPage, Step::Busy(100));
+                    return Fr::Done(Ret::NoPage, Step::Busy(costs::NOPAGE_NS));
                 }
                 if f.nofail && self.mem.nr_free() > 0 {
                     // __alloc_pages_cpuset_fallback with ALLOC_NO_WATERMARKS.
@@ -430,7 +433,7 @@ impl Sim {
                 // out_of_memory made progress (a kill, a victim, or !__GFP_FS).
                 f.no_progress_loops = 0;
                 f.phase = AllocPhase::Retry;
-                self.cond_resched(tid, 200)
+                self.cond_resched(tid, costs::SLOWPATH_RETRY_NS)
             }
         }
     }
@@ -448,7 +451,7 @@ impl Sim {
             );
             return Fr::Stay(Step::Sleep);
         }
-        self.cond_resched(tid, 100)
+        self.cond_resched(tid, costs::RECLAIM_PAUSE_NS)
     }
 
     /// `cond_resched`: yield if a reschedule is pending.

@@ -58,11 +58,12 @@
 //! the log force and the inode flush together —, inode cluster buffers as
 //! cached objects (a flush writes the cluster and frees its inodes), the
 //! checkpoint's log write as a request on the device queue (it takes a fixed
-//! `XLOG_IO_NS`), dentries, inodes created while the model runs (the cache
+//! `costs::XLOG_IO_NS`), dentries, inodes created while the model runs (the cache
 //! only shrinks), more than one batch per `shrink_slab` call (the rest stays
 //! in `nr_deferred`), and other filesystems' shrinkers (they never block, and
 //! stay folded into `shrink_node`).
 
+use crate::costs;
 use crate::fs::block::{Bio, BioKind, NR_REQUESTS};
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
@@ -72,10 +73,6 @@ use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::sim::*;
 use crate::trace::TraceKind;
 
-/// Time the log worker's checkpoint write takes (submit to completion).
-pub(crate) const XLOG_IO_NS: u64 = 3_000_000;
-/// Cost of reclaiming one clean inode.
-const RECLAIM_NS_PER_INODE: u64 = 500;
 /// Dirty inodes written by one `xfs_iflush` (`xfs_iflush_cluster` gathers
 /// the dirty inodes of the same cluster buffer).
 const INODE_CLUSTER: u64 = 8;
@@ -470,7 +467,7 @@ impl Sim {
                 f.freed, f.nr
             ),
         );
-        Fr::Done(Ret::Int(0), Step::Busy(300))
+        Fr::Done(Ret::Int(0), Step::Busy(costs::SUPER_SCAN_NS))
     }
 
     /// RCU callbacks whose grace period has ended free their inode pages.
@@ -494,10 +491,10 @@ impl Sim {
             ShrinkPhase::Start => {
                 if !self.down_read_trylock_sem(RwSemId::Shrinker, tid, false) {
                     // "By returning 1 we keep it going."
-                    return Fr::Done(Ret::Int(1), Step::Busy(200));
+                    return Fr::Done(Ret::Int(1), Step::Busy(costs::SHRINKER_STEP_NS));
                 }
                 f.phase = ShrinkPhase::SuperScan;
-                Fr::Stay(Step::Busy(300))
+                Fr::Stay(Step::Busy(costs::SUPER_SCAN_NS))
             }
             ShrinkPhase::SuperScan => {
                 if !f.gfp_fs {
@@ -512,7 +509,7 @@ impl Sim {
                         ),
                     );
                     self.up_read_sem(RwSemId::Shrinker, tid);
-                    return Fr::Done(Ret::Int(0), Step::Busy(200));
+                    return Fr::Done(Ret::Int(0), Step::Busy(costs::SHRINKER_STEP_NS));
                 }
                 if !self.down_read_trylock_sem(RwSemId::SUmount, tid, false) {
                     self.tr(
@@ -522,7 +519,7 @@ impl Sim {
                         "trylock_super failed: SHRINK_STOP".into(),
                     );
                     self.up_read_sem(RwSemId::Shrinker, tid);
-                    return Fr::Done(Ret::Int(0), Step::Busy(200));
+                    return Fr::Done(Ret::Int(0), Step::Busy(costs::SHRINKER_STEP_NS));
                 }
                 // The scan is shared between the inode LRU and the
                 // filesystem's own objects in proportion to their counts.
@@ -565,7 +562,7 @@ impl Sim {
                     self.xlog_force(tid);
                 }
                 f.phase = ShrinkPhase::NextAg;
-                Fr::Stay(Step::Busy(300))
+                Fr::Stay(Step::Busy(costs::SUPER_SCAN_NS))
             }
             ShrinkPhase::NextAg => {
                 // xfs_perag_get_tag: only AGs with reclaimable inodes.
@@ -578,7 +575,7 @@ impl Sim {
                         f.trylock = false;
                         f.ag = 0;
                         f.skipped = 0;
-                        return Fr::Stay(Step::Busy(200));
+                        return Fr::Stay(Step::Busy(costs::SHRINKER_STEP_NS));
                     }
                     return self.shrink_release(tid, f);
                 };
@@ -588,13 +585,16 @@ impl Sim {
                 if f.trylock {
                     if !self.mutex_trylock(MutexId::PagIciReclaim(a as u8), tid) {
                         f.skipped += 1;
-                        return Fr::Stay(Step::Busy(200));
+                        return Fr::Stay(Step::Busy(costs::SHRINKER_STEP_NS));
                     }
                     f.phase = ShrinkPhase::AgLocked;
-                    return Fr::Stay(Step::Busy(500));
+                    return Fr::Stay(Step::Busy(costs::XFS_AG_LOCK_NS));
                 }
                 f.phase = ShrinkPhase::AgLocked;
-                locked_or_sleep(self.mutex_lock(MutexId::PagIciReclaim(a as u8), tid), 500)
+                locked_or_sleep(
+                    self.mutex_lock(MutexId::PagIciReclaim(a as u8), tid),
+                    costs::XFS_AG_LOCK_NS,
+                )
             }
             ShrinkPhase::AgLocked => {
                 let a = f.cur;
@@ -608,7 +608,7 @@ impl Sim {
                         if found == 0 || (f.batch.is_some() && f.scan <= 0) {
                             self.mutex_unlock(MutexId::PagIciReclaim(a as u8), tid);
                             f.phase = ShrinkPhase::NextAg;
-                            return Fr::Stay(Step::Busy(300));
+                            return Fr::Stay(Step::Busy(costs::XFS_LOOKUP_NS));
                         }
                         f.scan -= XFS_LOOKUP_BATCH as i64;
                         found
@@ -632,7 +632,9 @@ impl Sim {
                         f.freed += n as u64;
                         f.batch = Some(left - n as u64);
                         self.progress();
-                        Fr::Stay(Step::Busy(300 + n as u64 * RECLAIM_NS_PER_INODE))
+                        Fr::Stay(Step::Busy(
+                            costs::XFS_LOOKUP_NS + n as u64 * costs::RECLAIM_NS_PER_INODE,
+                        ))
                     }
                     Istate::Dirty => {
                         if self.fs.dev.nr_async >= NR_REQUESTS {
@@ -707,13 +709,15 @@ impl Sim {
                 f.freed += n;
                 self.progress();
                 f.phase = ShrinkPhase::AgLocked;
-                Fr::Stay(Step::Busy(300 + n * RECLAIM_NS_PER_INODE))
+                Fr::Stay(Step::Busy(
+                    costs::XFS_LOOKUP_NS + n * costs::RECLAIM_NS_PER_INODE,
+                ))
             }
             ShrinkPhase::Unpinned => {
                 self.mutex_unlock(MutexId::XfsIlock(f.cur as u8), tid);
                 // The unpinned inode is dirty now; go on with it.
                 f.phase = ShrinkPhase::AgLocked;
-                Fr::Stay(Step::Busy(500))
+                Fr::Stay(Step::Busy(costs::XFS_AG_LOCK_NS))
             }
         }
     }
@@ -755,21 +759,21 @@ impl Sim {
                 );
                 Fr::Call(
                     Frame::Alloc(AllocFrame::new(false, PageKind::Kernel)),
-                    Step::Busy(2_000),
+                    Step::Busy(costs::XLOG_PUSH_NS),
                 )
             }
             XlogPhase::Allocating => unreachable!("the allocation returns first"),
             XlogPhase::Allocated(page) => {
                 let Some(pfn) = page else {
                     f.phase = XlogPhase::Wait;
-                    return Fr::Stay(Step::Busy(1_000));
+                    return Fr::Stay(Step::Busy(costs::XLOG_ALLOC_NS));
                 };
                 f.pages.push(pfn);
                 if (f.pages.len() as u64) < xlog_pages(f.unpins) {
                     f.phase = XlogPhase::Allocating;
                     return Fr::Call(
                         Frame::Alloc(AllocFrame::new(false, PageKind::Kernel)),
-                        Step::Busy(1_000),
+                        Step::Busy(costs::XLOG_ALLOC_NS),
                     );
                 }
                 f.phase = XlogPhase::IoDone;
@@ -784,7 +788,7 @@ impl Sim {
                 self.sleep_task(
                     tid,
                     TaskState::Uninterruptible,
-                    Some(XLOG_IO_NS),
+                    Some(costs::XLOG_IO_NS),
                     "xlog_wait",
                 );
                 Fr::Stay(Step::Sleep)
@@ -812,7 +816,7 @@ impl Sim {
                     self.wake_up_process(w, cpu);
                 }
                 f.phase = XlogPhase::Wait;
-                self.cond_resched(tid, 500)
+                self.cond_resched(tid, costs::XLOG_DONE_NS)
             }
         }
     }

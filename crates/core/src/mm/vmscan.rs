@@ -7,6 +7,7 @@
 //! calls it on top (from kswapd always, from direct reclaim unless
 //! `fs_shrinkers_direct_reclaim = false`), with `do_shrink_slab`'s pressure.
 
+use crate::costs;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::sim::*;
@@ -92,7 +93,7 @@ impl Sim {
         if !f.running {
             // Just woken (or first run).
             f.running = true;
-            return Fr::Stay(Step::Busy(2_000));
+            return Fr::Stay(Step::Busy(costs::KSWAPD_WAKE_NS));
         }
         if self.mem.nr_free() >= w.high {
             f.running = false;
@@ -106,7 +107,10 @@ impl Sim {
                 let lru = self.shrink_node(tid, 32, false);
                 if let Some(frame) = self.fs_shrink_slab(tid, true, false, lru) {
                     f.slab = SlabCall::Running(lru);
-                    return Fr::Call(frame, Step::Busy(5_000 + lru * 1_000));
+                    return Fr::Call(
+                        frame,
+                        Step::Busy(costs::KSWAPD_ROUND_NS + lru * costs::KSWAPD_NS_PER_PAGE),
+                    );
                 }
                 lru
             }
@@ -117,6 +121,9 @@ impl Sim {
             self.sleep_task(tid, TaskState::Interruptible, None, "kswapd_wait");
             return Fr::Stay(Step::Sleep);
         }
-        self.cond_resched(tid, 10_000 + freed * 1_000)
+        self.cond_resched(
+            tid,
+            costs::KSWAPD_RESCHED_NS + freed * costs::KSWAPD_NS_PER_PAGE,
+        )
     }
 }
