@@ -109,7 +109,7 @@ pub(crate) enum Frame {
     Kswapd(crate::mm::vmscan::KswapdFrame),
     Flusher(crate::fs::writeback::FlusherFrame),
     ShrinkSlab(crate::mm::shrinker::ShrinkSlabFrame),
-    Xlog(crate::mm::shrinker::XlogFrame),
+    Xlog(crate::fs::xfs::log::XlogFrame),
     Khugepaged(crate::mm::khugepaged::KhugepagedFrame),
     Journal(crate::fs::jbd2::JournalFrame),
 }
@@ -392,7 +392,7 @@ pub struct Sim {
     pub fs: crate::fs::FsState,
     pub(crate) shrinker_rwsem: RwSem,
     pub(crate) s_umount: RwSem,
-    pub xfs: crate::mm::shrinker::XfsIcache,
+    pub xfs: crate::fs::xfs::icache::XfsIcache,
     /// The OOM killer's and the reaper's state (`mm/oom_kill.rs`).
     pub(crate) oom: crate::mm::oom_kill::OomState,
     pub(crate) kswapd_tid: Tid,
@@ -496,7 +496,7 @@ impl Sim {
             fs: crate::fs::FsState::new(sc.fs.clone(), m.disk_bandwidth.0),
             shrinker_rwsem: RwSem::new("shrinker_rwsem"),
             s_umount: RwSem::new("s_umount"),
-            xfs: crate::mm::shrinker::XfsIcache::new(),
+            xfs: crate::fs::xfs::icache::XfsIcache::new(),
             oom: crate::mm::oom_kill::OomState::new(),
             kswapd_tid: 0,
             flusher_tid: 0,

@@ -1,39 +1,16 @@
 //! `shrink_slab` for the filesystem shrinker that can block: the XFS
 //! superblock shrinker (`super_cache_scan` → `prune_icache_sb` →
-//! `xfs_fs_free_cached_objects` → `xfs_reclaim_inodes_nr`), its locks, and the
-//! XFS log worker that reclaim waits for.
+//! `xfs_fs_free_cached_objects` → `xfs_reclaim_inodes_nr`) and its locks.
+//! The inode cache and its reclaim are `fs::xfs::icache`, the log worker that
+//! reclaim waits for is `fs::xfs::log`.
 //!
 //! The path, as in 4.13:
 //! 1. `down_read_trylock(&shrinker_rwsem)`; on failure `shrink_slab` reports
 //!    progress without shrinking (so its callers keep going).
 //! 2. `super_cache_scan`: without `__GFP_FS` it returns `SHRINK_STOP`; so it
 //!    does when `trylock_super` (`down_read_trylock(&sb->s_umount)`) fails.
-//! 3. `prune_icache_sb` evicts unused inodes from the VFS LRU; XFS tags them for
-//!    reclaim in their allocation group. A recently dirtied inode's log item
-//!    stays pinned until a checkpoint commits.
-//! 4. `xfs_reclaim_inodes_nr` kicks the AIL push, then
-//!    `xfs_reclaim_inodes_ag(SYNC_TRYLOCK | SYNC_WAIT)`: a pass over the AGs
-//!    carrying the reclaim tag with `mutex_trylock(&pag->pag_ici_reclaim_lock)`,
-//!    one lookup of `XFS_LOOKUP_BATCH` inodes in each AG it locks (more while
-//!    `nr_to_scan` lasts; each lookup takes a whole batch off it). If it
-//!    skipped a busy AG and scan work remains, it goes round again with
-//!    `mutex_lock`, so that reclaimers queue rather than spin (by design).
-//! 5. `xfs_reclaim_inode`: a clean inode is freed at once; for a pinned one,
-//!    with the AG's ilock held, `xfs_iunpin_wait` forces the log and sleeps
-//!    until the checkpoint that unpins it completes, AG lock held.
-//! 6. A dirty inode is flushed (`xfs_iflush`, which gathers the dirty inodes
-//!    of its cluster) and the cluster buffer written with `xfs_bwrite`, AG
-//!    lock held. The buffer has no `XBF_SYNCIO`, so the request is an
-//!    ordinary write on the device queue (`fs::block`): it waits in
-//!    `get_request` while the queue is full of writeback.
-//!
-//! The log force is done by a workqueue worker (`xfs-cil`) that needs pages
-//! for the checkpoint (`GFP_NOFS`): at the min watermark that allocation
-//! loops in the page allocator (`out_of_memory` does not kill for it), and
-//! every reclaimer waiting for an unpin waits with it, which is how the
-//! lockup of kernel.md §3.6 closes. With `pf_memalloc_pid` (Andrea's A3) the
-//! worker records the pids of the `PF_MEMALLOC` tasks that queued the work,
-//! and allocates below min when one of them belongs to an OOM victim.
+//! 3. `prune_icache_sb`, then `xfs_reclaim_inodes_ag` over the allocation
+//!    groups (`fs::xfs::icache`).
 //!
 //! Slab pressure is `do_shrink_slab`'s: proportional to the LRU pages a pass
 //! scanned over the LRU's size, with an empty scan counted as
@@ -45,45 +22,17 @@
 //! only a share of at least one object reaches `xfs_reclaim_inodes_nr` and its
 //! locks.
 //!
-//! Objects are inodes, `INODES_PER_PAGE` to a slab page, and a page goes back
-//! to the page allocator (after an RCU grace period) only with its last
-//! inode. Consecutive inodes sit in different AGs, so reclaim that gets
-//! through some AGs but waits in another frees objects without freeing
-//! pages: a pass can come back from the shrinker with nothing for the
-//! allocator while another reclaimer sits on an AG lock.
-//!
-//! Not modelled: the background reclaim work (`xfs_reclaim_worker`), the
-//! per-AG reclaim cursor (every pass starts at the front of the AG), the AIL
-//! push itself as a separate thread (`xfsaild`) — the log worker stands for
-//! the log force and the inode flush together —, inode cluster buffers as
-//! cached objects (a flush writes the cluster and frees its inodes), the
-//! checkpoint's log write as a request on the device queue (it takes a fixed
-//! `costs::XLOG_IO_NS`), dentries, inodes created while the model runs (the cache
-//! only shrinks), more than one batch per `shrink_slab` call (the rest stays
+//! Not modelled: more than one batch per `shrink_slab` call (the rest stays
 //! in `nr_deferred`), and other filesystems' shrinkers (they never block, and
 //! stay folded into `shrink_node`).
 
 use crate::costs;
-use crate::fs::block::{Bio, BioKind, NR_REQUESTS};
-use crate::kernel::entry::{locked_or_sleep, Fr};
+use crate::fs::xfs::icache::{Istate, XfsIcache};
+use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::locking::rwsem::RwSemId;
-use crate::locking::{Mutex, MutexId};
-use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::sim::*;
 use crate::trace::TraceKind;
-
-/// Dirty inodes written by one `xfs_iflush` (`xfs_iflush_cluster` gathers
-/// the dirty inodes of the same cluster buffer).
-const INODE_CLUSTER: u64 = 8;
-/// Blocks of one inode cluster buffer.
-const INODE_CLUSTER_BLOCKS: u64 = 2;
-/// `xfs_inode` objects per slab page.
-pub const INODES_PER_PAGE: usize = 4;
-/// Buffer pages a checkpoint of `items` pinned inodes needs.
-fn xlog_pages(items: u64) -> u64 {
-    (1 + items / 16).min(16)
-}
 
 /// `SWAP_CLUSTER_MAX`: what `shrink_slab` assumes a pass scanned when it
 /// scanned nothing.
@@ -93,82 +42,6 @@ const SEEKS: u64 = 2;
 /// Objects per `scan_objects` call (the superblock shrinker's `batch`, scaled
 /// to this model's unit: one object is one page of the inode cache).
 pub const SHRINK_BATCH: u64 = 128;
-
-/// The XFS inode cache of the scenario's filesystem and its log.
-#[derive(Clone, Debug)]
-pub struct XfsIcache {
-    /// The filesystem is XFS (otherwise nothing here is used).
-    pub enabled: bool,
-    /// The `xfs_inode` slab: its pages, and the live inodes on each. A page
-    /// goes back to the page allocator only when its last inode is freed.
-    pub(crate) slab_pages: Vec<u32>,
-    pub(crate) live: Vec<u8>,
-    /// Unused inodes on the VFS inode LRU (inode `i` lives on slab page
-    /// `i / INODES_PER_PAGE`).
-    pub(crate) vfs_lru: Vec<u32>,
-    /// The allocation groups, each with its reclaim-tagged inodes.
-    pub ags: Vec<XfsPerag>,
-    /// Tagged inodes whose log item is pinned, over all AGs.
-    pinned: u64,
-    pub log: Xlog,
-    /// Slab pages whose last inode waits for an RCU grace period
-    /// (`call_rcu(xfs_inode_free_callback)`), with the time they may go.
-    pub(crate) rcu_pending: std::collections::VecDeque<(SimTime, u32)>,
-    /// `shrinker->nr_deferred`: scan work that callers without `__GFP_FS`
-    /// (or, with A2, direct reclaimers) could not do, left for the next
-    /// caller that can.
-    pub nr_deferred: u64,
-}
-
-/// Where a reclaim-tagged inode stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Istate {
-    /// Clean: `xfs_reclaim_inode` frees it at once.
-    Clean,
-    /// Its log item is pinned until a checkpoint commits.
-    Pinned,
-    /// Unpinned but dirty: reclaim must flush it (`xfs_iflush`).
-    Dirty,
-}
-
-/// `struct xfs_perag`: one allocation group's reclaim state.
-#[derive(Clone, Debug)]
-pub struct XfsPerag {
-    /// Inodes carrying `XFS_ICI_RECLAIM_TAG`, in inode-number order.
-    pub(crate) reclaim: Vec<(u32, Istate)>,
-    pub pag_ici_reclaim_lock: Mutex,
-    /// `ip->i_lock` (ILOCK_EXCL) of the inode being reclaimed in this AG.
-    pub ilock: Mutex,
-}
-
-/// Allocation groups of the filesystem (`mkfs.xfs` gives a small one four).
-pub const XFS_AGCOUNT: usize = 4;
-/// Inodes per radix-tree lookup in `xfs_reclaim_inodes_ag`; each lookup
-/// takes this much off `nr_to_scan`, however many it found.
-const XFS_LOOKUP_BATCH: u64 = 32;
-/// One inode in this many was recently dirtied (the rest are clean, and
-/// reclaim frees them without I/O).
-const DIRTY_INODE_EVERY: u32 = 3;
-const AG_LOCK_NAMES: [&str; XFS_AGCOUNT] = [
-    "pag_ici_reclaim_lock/0",
-    "pag_ici_reclaim_lock/1",
-    "pag_ici_reclaim_lock/2",
-    "pag_ici_reclaim_lock/3",
-];
-const ILOCK_NAMES: [&str; XFS_AGCOUNT] =
-    ["xfs_ilock/0", "xfs_ilock/1", "xfs_ilock/2", "xfs_ilock/3"];
-
-/// The log force machinery: one queued or running checkpoint at a time.
-#[derive(Clone, Debug, Default)]
-pub struct Xlog {
-    pub worker: Option<Tid>,
-    /// A force was requested and has not completed.
-    pub force_pending: bool,
-    /// Tasks sleeping in `xfs_iunpin_wait`.
-    pub waiters: Vec<Tid>,
-    /// Completed checkpoints.
-    pub completed: u64,
-}
 
 /// `do_shrink_slab`'s scan target: the deferred work plus this pass's share,
 /// `4 * scanned / seeks * freeable / (eligible + 1)` with an empty scan
@@ -183,116 +56,27 @@ pub fn shrink_slab_total(deferred: u64, lru_scanned: u64, eligible: u64, freeabl
     total.min(freeable * 2)
 }
 
-impl XfsIcache {
-    pub(crate) fn new() -> XfsIcache {
-        XfsIcache {
-            enabled: false,
-            slab_pages: Vec::new(),
-            live: Vec::new(),
-            vfs_lru: Vec::new(),
-            ags: (0..XFS_AGCOUNT)
-                .map(|a| XfsPerag {
-                    reclaim: Vec::new(),
-                    pag_ici_reclaim_lock: Mutex::new(AG_LOCK_NAMES[a]),
-                    ilock: Mutex::new(ILOCK_NAMES[a]),
-                })
-                .collect(),
-            pinned: 0,
-            log: Xlog::default(),
-            rcu_pending: std::collections::VecDeque::new(),
-            nr_deferred: 0,
-        }
-    }
-
-    /// The inode cache at mount: the slab's pages full of unused inodes.
-    /// Inodes allocated one after another sit on the same slab page but in
-    /// different AGs (new directories rotate over the AGs), so a page is
-    /// free only when reclaim has been through every AG.
-    pub(crate) fn populate(&mut self, pages: Vec<u32>) {
-        let n = (pages.len() * INODES_PER_PAGE) as u32;
-        self.live = vec![INODES_PER_PAGE as u8; pages.len()];
-        self.slab_pages = pages;
-        self.vfs_lru = (0..n).collect();
-    }
-
-    fn inode_ag(ino: u32) -> usize {
-        ino as usize % XFS_AGCOUNT
-    }
-
-    fn inode_dirty(ino: u32) -> bool {
-        ino.is_multiple_of(DIRTY_INODE_EVERY)
-    }
-
-    /// `__xfs_inode_free`: the inode goes back to its slab after an RCU
-    /// grace period; the page goes with it if it was the last one.
-    fn inode_free(&mut self, ino: u32, gp: SimTime) {
-        let page = ino as usize / INODES_PER_PAGE;
-        self.live[page] -= 1;
-        if self.live[page] == 0 {
-            self.rcu_pending.push_back((gp, self.slab_pages[page]));
-        }
-    }
-
-    /// Objects the superblock shrinker could still work on (`super_cache_count`).
-    pub fn count_objects(&self) -> u64 {
-        self.vfs_lru.len() as u64 + self.nr_tagged()
-    }
-
-    /// `xfs_reclaim_inodes_count`: reclaim-tagged inodes in every AG.
-    pub fn nr_tagged(&self) -> u64 {
-        self.ags.iter().map(|a| a.reclaim.len() as u64).sum()
-    }
-
-    pub(crate) fn nr_pinned(&self) -> u64 {
-        self.pinned
-    }
-
-    /// `xfs_inode_set_reclaim_tag`: the inode joins its AG's reclaimable set.
-    fn tag(&mut self, ino: u32, st: Istate) {
-        self.pinned += u64::from(st == Istate::Pinned);
-        self.ags[Self::inode_ag(ino)].reclaim.push((ino, st));
-    }
-
-    /// A checkpoint committed: the first `n` pinned inodes become dirty.
-    fn unpin(&mut self, n: u64) -> u64 {
-        let mut done = 0;
-        'ags: for ag in &mut self.ags {
-            for (_, s) in ag.reclaim.iter_mut() {
-                if done == n {
-                    break 'ags;
-                }
-                if *s == Istate::Pinned {
-                    *s = Istate::Dirty;
-                    done += 1;
-                }
-            }
-        }
-        self.pinned -= done;
-        done
-    }
-}
-
 #[derive(Clone, Debug, Hash)]
 pub(crate) struct ShrinkSlabFrame {
-    gfp_fs: bool,
-    nr: u64,
-    freed: u64,
-    phase: ShrinkPhase,
-    flushing: Vec<u32>,
+    pub(crate) gfp_fs: bool,
+    pub(crate) nr: u64,
+    pub(crate) freed: u64,
+    pub(crate) phase: ShrinkPhase,
+    pub(crate) flushing: Vec<u32>,
     /// `nr_to_scan` of `xfs_reclaim_inodes_ag` (it may go below zero).
-    scan: i64,
+    pub(crate) scan: i64,
     /// The next AG to look at, the one locked, and the pass's mode.
-    ag: usize,
-    cur: usize,
-    trylock: bool,
-    skipped: u32,
+    pub(crate) ag: usize,
+    pub(crate) cur: usize,
+    pub(crate) trylock: bool,
+    pub(crate) skipped: u32,
     /// Inodes left in the current lookup batch; `None` right after the AG
     /// lock was taken.
-    batch: Option<u64>,
+    pub(crate) batch: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum ShrinkPhase {
+pub(crate) enum ShrinkPhase {
     Start,
     SuperScan,
     /// `xfs_reclaim_inodes_ag`: the next AG carrying the reclaim tag.
@@ -318,34 +102,6 @@ impl ShrinkSlabFrame {
             skipped: 0,
             batch: None,
         }
-    }
-}
-
-#[derive(Clone, Debug, Default, Hash)]
-pub(crate) struct XlogFrame {
-    phase: XlogPhase,
-    /// The checkpoint's buffers (`xlog_cil_push` formats the log vectors).
-    pages: Vec<u32>,
-    /// Pinned inodes this checkpoint unpins.
-    unpins: u64,
-    /// The log write's `REQ_PREFLUSH` covers device writes up to this one.
-    flush_upto: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
-enum XlogPhase {
-    #[default]
-    Wait,
-    /// In the allocation of a checkpoint buffer.
-    Allocating,
-    Allocated(Option<u32>),
-    IoDone,
-}
-
-impl XlogFrame {
-    pub(crate) fn returned(&mut self, ret: Ret) {
-        assert!(self.phase == XlogPhase::Allocating, "xlog got a value");
-        self.phase = XlogPhase::Allocated(ret.page());
     }
 }
 
@@ -400,38 +156,6 @@ impl Sim {
         Some(Frame::ShrinkSlab(ShrinkSlabFrame::new(gfp_fs, nr)))
     }
 
-    /// The log force: queue the checkpoint work. A submitter in `PF_MEMALLOC`
-    /// context leaves its pid on the worker (`pf_memalloc_pid`).
-    pub(crate) fn xlog_force(&mut self, tid: Tid) {
-        let Some(w) = self.xfs.log.worker else {
-            return;
-        };
-        let pid = self.tasks[tid as usize].pid;
-        if self.tasks[tid as usize].flags & PF_MEMALLOC != 0
-            && !self.tasks[w as usize].pf_memalloc_pid.contains(&pid)
-        {
-            self.tasks[w as usize].pf_memalloc_pid.push(pid);
-            if self.toggles.pf_memalloc_pid {
-                self.tr(
-                    tid,
-                    "queue_work",
-                    TraceKind::Reclaim,
-                    format!("xfs-cil: pf_memalloc_pid dependency on {pid}"),
-                );
-            }
-        }
-        if !self.xfs.log.force_pending {
-            self.xfs.log.force_pending = true;
-            self.tr(
-                tid,
-                "xfs_log_force",
-                TraceKind::Reclaim,
-                format!("{} pinned inodes", self.xfs.nr_pinned()),
-            );
-        }
-        self.wake_up_queue(w, "worker_thread", tid);
-    }
-
     /// A3: the worker may allocate below min for a task the OOM killer chose.
     pub(crate) fn pf_memalloc_dependency(&self, tid: Tid) -> Option<u32> {
         if !self.toggles.pf_memalloc_pid {
@@ -455,7 +179,7 @@ impl Sim {
     /// The end of `shrink_slab`. Its return is the pages the caller's
     /// `reclaim_state` saw freed: none, as reclaimed inodes are freed after
     /// an RCU grace period.
-    fn shrink_release(&mut self, tid: Tid, f: &mut ShrinkSlabFrame) -> Fr {
+    pub(crate) fn shrink_release(&mut self, tid: Tid, f: &mut ShrinkSlabFrame) -> Fr {
         self.up_read_sem(RwSemId::SUmount, tid);
         self.up_read_sem(RwSemId::Shrinker, tid);
         self.tr(
@@ -468,22 +192,6 @@ impl Sim {
             ),
         );
         Fr::Done(Ret::Int(0), Step::Busy(costs::SUPER_SCAN_NS))
-    }
-
-    /// RCU callbacks whose grace period has ended free their inode pages.
-    pub(crate) fn rcu_do_batch(&mut self) {
-        let mut n = 0;
-        while let Some(&(t, pfn)) = self.xfs.rcu_pending.front() {
-            if t > self.now {
-                break;
-            }
-            self.xfs.rcu_pending.pop_front();
-            self.mem.free_page(pfn);
-            n += 1;
-        }
-        if n > 0 {
-            self.progress();
-        }
     }
 
     pub(crate) fn step_shrink_slab(&mut self, tid: Tid, f: &mut ShrinkSlabFrame) -> Fr {
@@ -564,260 +272,10 @@ impl Sim {
                 f.phase = ShrinkPhase::NextAg;
                 Fr::Stay(Step::Busy(costs::SUPER_SCAN_NS))
             }
-            ShrinkPhase::NextAg => {
-                // xfs_perag_get_tag: only AGs with reclaimable inodes.
-                let next = (f.ag..XFS_AGCOUNT).find(|&a| !self.xfs.ags[a].reclaim.is_empty());
-                let Some(a) = next else {
-                    // A skipped AG with scan work left: go round again with
-                    // blocking locks, so that reclaimers queue rather than
-                    // spin (by design).
-                    if f.trylock && f.skipped > 0 && f.scan > 0 {
-                        f.trylock = false;
-                        f.ag = 0;
-                        f.skipped = 0;
-                        return Fr::Stay(Step::Busy(costs::SHRINKER_STEP_NS));
-                    }
-                    return self.shrink_release(tid, f);
-                };
-                f.ag = a + 1;
-                f.cur = a;
-                f.batch = None;
-                if f.trylock {
-                    if !self.mutex_trylock(MutexId::PagIciReclaim(a as u8), tid) {
-                        f.skipped += 1;
-                        return Fr::Stay(Step::Busy(costs::SHRINKER_STEP_NS));
-                    }
-                    f.phase = ShrinkPhase::AgLocked;
-                    return Fr::Stay(Step::Busy(costs::XFS_AG_LOCK_NS));
-                }
-                f.phase = ShrinkPhase::AgLocked;
-                locked_or_sleep(
-                    self.mutex_lock(MutexId::PagIciReclaim(a as u8), tid),
-                    costs::XFS_AG_LOCK_NS,
-                )
-            }
-            ShrinkPhase::AgLocked => {
-                let a = f.cur;
-                let left = match f.batch {
-                    Some(n) if n > 0 => n,
-                    _ => {
-                        // A radix-tree lookup of XFS_LOOKUP_BATCH tagged
-                        // inodes; the first one always happens, the next
-                        // only while scan work remains.
-                        let found = (self.xfs.ags[a].reclaim.len() as u64).min(XFS_LOOKUP_BATCH);
-                        if found == 0 || (f.batch.is_some() && f.scan <= 0) {
-                            self.mutex_unlock(MutexId::PagIciReclaim(a as u8), tid);
-                            f.phase = ShrinkPhase::NextAg;
-                            return Fr::Stay(Step::Busy(costs::XFS_LOOKUP_NS));
-                        }
-                        f.scan -= XFS_LOOKUP_BATCH as i64;
-                        found
-                    }
-                };
-                let ag = &mut self.xfs.ags[a];
-                match ag.reclaim[0].1 {
-                    Istate::Clean => {
-                        // Clean inodes in a row are reclaimed without I/O.
-                        let n = ag
-                            .reclaim
-                            .iter()
-                            .take(left as usize)
-                            .take_while(|(_, s)| *s == Istate::Clean)
-                            .count();
-                        let gp = self.now.after(self.tick_ns);
-                        let inodes: Vec<u32> = ag.reclaim.drain(..n).map(|(i, _)| i).collect();
-                        for ino in inodes {
-                            self.xfs.inode_free(ino, gp);
-                        }
-                        f.freed += n as u64;
-                        f.batch = Some(left - n as u64);
-                        self.progress();
-                        Fr::Stay(Step::Busy(
-                            costs::XFS_LOOKUP_NS + n as u64 * costs::RECLAIM_NS_PER_INODE,
-                        ))
-                    }
-                    Istate::Dirty => {
-                        if self.fs.dev.nr_async >= NR_REQUESTS {
-                            // The request queue is full of writeback: wait
-                            // for a request in `get_request`, AG lock held.
-                            f.batch = Some(left);
-                            self.sleep_task(tid, TaskState::Uninterruptible, None, "get_request");
-                            return Fr::Stay(Step::Sleep);
-                        }
-                        // xfs_iflush_cluster: the dirty inodes of the batch
-                        // go into one cluster buffer with the first.
-                        let mut k = 0;
-                        let mut i = 0;
-                        while i < ag.reclaim.len() && (k as u64) < left.min(INODE_CLUSTER) {
-                            if ag.reclaim[i].1 == Istate::Dirty {
-                                f.flushing.push(ag.reclaim.remove(i).0);
-                                k += 1;
-                            } else {
-                                i += 1;
-                            }
-                        }
-                        f.batch = Some(left - k as u64);
-                        self.tr(
-                            tid,
-                            "xfs_iflush",
-                            TraceKind::Reclaim,
-                            format!("AG {a}: {k} dirty inodes: xfs_bwrite and wait"),
-                        );
-                        f.phase = ShrinkPhase::Flushing;
-                        let bio = Bio {
-                            kind: BioKind::Metadata,
-                            writes: Vec::new(),
-                            nr_blocks: INODE_CLUSTER_BLOCKS,
-                            sync: false,
-                            preflush: None,
-                            fua: false,
-                            waiter: Some(tid),
-                            done_at: SimTime::ZERO,
-                        };
-                        let (id, at) = self.fs.dev.submit(self.now, bio);
-                        self.push(at, Event::BioDone { id });
-                        self.sleep_task(tid, TaskState::Uninterruptible, None, "xfs_buf_iowait");
-                        Fr::Stay(Step::Sleep)
-                    }
-                    Istate::Pinned => {
-                        f.batch = Some(left);
-                        // Only the AG lock's holder reclaims the AG's inodes.
-                        let locked = self.mutex_trylock(MutexId::XfsIlock(a as u8), tid);
-                        debug_assert!(locked, "xfs_ilock of AG {a} held outside reclaim");
-                        f.phase = ShrinkPhase::Unpinned;
-                        self.xlog_force(tid);
-                        self.xfs.log.waiters.push(tid);
-                        self.tr(
-                            tid,
-                            "xfs_iunpin_wait",
-                            TraceKind::Reclaim,
-                            format!("AG {a}: inode pinned: wait for the log force"),
-                        );
-                        self.sleep_task(tid, TaskState::Uninterruptible, None, "xfs_iunpin_wait");
-                        Fr::Stay(Step::Sleep)
-                    }
-                }
-            }
-            ShrinkPhase::Flushing => {
-                // __xfs_inode_free: the inode goes back to its slab after an
-                // RCU grace period, so this caller gets no page for it.
-                let n = f.flushing.len() as u64;
-                let gp = self.now.after(self.tick_ns);
-                for ino in std::mem::take(&mut f.flushing) {
-                    self.xfs.inode_free(ino, gp);
-                }
-                f.freed += n;
-                self.progress();
-                f.phase = ShrinkPhase::AgLocked;
-                Fr::Stay(Step::Busy(
-                    costs::XFS_LOOKUP_NS + n * costs::RECLAIM_NS_PER_INODE,
-                ))
-            }
-            ShrinkPhase::Unpinned => {
-                self.mutex_unlock(MutexId::XfsIlock(f.cur as u8), tid);
-                // The unpinned inode is dirty now; go on with it.
-                f.phase = ShrinkPhase::AgLocked;
-                Fr::Stay(Step::Busy(costs::XFS_AG_LOCK_NS))
-            }
-        }
-    }
-
-    /// The `xfs-cil` worker: waits for a force, allocates the checkpoint's
-    /// buffer (`GFP_NOFS`), writes it, then unpins and wakes the waiters.
-    pub(crate) fn step_xlog(&mut self, tid: Tid, f: &mut XlogFrame) -> Fr {
-        match f.phase {
-            XlogPhase::Wait => {
-                if !self.xfs.log.force_pending {
-                    // xfs_log_worker: file data metadata in the CIL is
-                    // forced out every commit_interval (fs::xfs).
-                    match self.xfs_log_work_due() {
-                        Ok(()) => self.xfs.log.force_pending = true,
-                        Err(timeout) => {
-                            self.tasks[tid as usize].pf_memalloc_pid.clear();
-                            self.fs.commit_timer = timeout.is_some();
-                            self.sleep_task(
-                                tid,
-                                TaskState::Interruptible,
-                                timeout,
-                                "worker_thread",
-                            );
-                            return Fr::Stay(Step::Sleep);
-                        }
-                    }
-                }
-                f.unpins = self.xfs.nr_pinned();
-                f.phase = XlogPhase::Allocating;
-                self.tr(
-                    tid,
-                    "xlog_cil_push",
-                    TraceKind::Reclaim,
-                    format!(
-                        "checkpoint of {} pinned inodes, free {}",
-                        f.unpins,
-                        self.mem.nr_free()
-                    ),
-                );
-                Fr::Call(
-                    Frame::Alloc(AllocFrame::new(false, PageKind::Kernel)),
-                    Step::Busy(costs::XLOG_PUSH_NS),
-                )
-            }
-            XlogPhase::Allocating => unreachable!("the allocation returns first"),
-            XlogPhase::Allocated(page) => {
-                let Some(pfn) = page else {
-                    f.phase = XlogPhase::Wait;
-                    return Fr::Stay(Step::Busy(costs::XLOG_ALLOC_NS));
-                };
-                f.pages.push(pfn);
-                if (f.pages.len() as u64) < xlog_pages(f.unpins) {
-                    f.phase = XlogPhase::Allocating;
-                    return Fr::Call(
-                        Frame::Alloc(AllocFrame::new(false, PageKind::Kernel)),
-                        Step::Busy(costs::XLOG_ALLOC_NS),
-                    );
-                }
-                f.phase = XlogPhase::IoDone;
-                self.xfs_cil_push();
-                f.flush_upto = self.fs.dev.seq;
-                self.tr(
-                    tid,
-                    "xlog_state_release_iclog",
-                    TraceKind::Reclaim,
-                    "log I/O submitted".into(),
-                );
-                self.sleep_task(
-                    tid,
-                    TaskState::Uninterruptible,
-                    Some(costs::XLOG_IO_NS),
-                    "xlog_wait",
-                );
-                Fr::Stay(Step::Sleep)
-            }
-            XlogPhase::IoDone => {
-                for pfn in f.pages.drain(..) {
-                    self.mem.free_page(pfn);
-                }
-                let n = self.xfs.unpin(f.unpins);
-                self.xfs.log.completed += 1;
-                self.xfs.log.force_pending = false;
-                self.progress();
-                self.tr(
-                    tid,
-                    "xlog_cil_committed",
-                    TraceKind::Reclaim,
-                    format!("{n} inodes unpinned"),
-                );
-                if let Some(msg) = self.xfs_cil_committed(f.flush_upto) {
-                    self.tr(tid, "xlog_cil_committed", TraceKind::Writeback, msg);
-                }
-                let waiters = std::mem::take(&mut self.xfs.log.waiters);
-                let cpu = self.cpu_of(tid);
-                for w in waiters {
-                    self.wake_up_process(w, cpu);
-                }
-                f.phase = XlogPhase::Wait;
-                self.cond_resched(tid, costs::XLOG_DONE_NS)
-            }
+            ShrinkPhase::NextAg
+            | ShrinkPhase::AgLocked
+            | ShrinkPhase::Flushing
+            | ShrinkPhase::Unpinned => self.xfs_reclaim_inodes_ag(tid, f),
         }
     }
 }
@@ -825,6 +283,7 @@ impl Sim {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::locking::MutexId;
 
     #[test]
     fn slab_pressure_follows_do_shrink_slab() {

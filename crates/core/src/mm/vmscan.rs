@@ -3,7 +3,7 @@
 //!
 //! Not modelled: active/inactive list aging, anon reclaim (there is no swap),
 //! dirty-page writeout from reclaim, refault detection, per-memcg LRUs. The
-//! XFS superblock shrinker, which can block, is in `mm::shrinker`: every pass
+//! XFS superblock shrinker, which can block, is in `mm::shrinker` (its inode cache in `fs::xfs::icache`): every pass
 //! calls it on top (from kswapd always, from direct reclaim unless
 //! `fs_shrinkers_direct_reclaim = false`), with `do_shrink_slab`'s pressure.
 

@@ -2,7 +2,7 @@
 //! on-disk size (`di_size`) moved only when the data I/O completes
 //! (`xfs_end_io` → `xfs_setfilesize`). Both are metadata changes logged in
 //! the CIL (the running transaction of `fs::jbd2`), which the `xfs-cil`
-//! worker of `mm::shrinker` writes to the log at each checkpoint: when
+//! worker (`log`) writes to the log at each checkpoint: when
 //! reclaim forces the log, and every `commit_interval` (`xfs_log_worker`).
 //!
 //! So a crash can leave a durable mapping to a block whose data never
@@ -14,6 +14,9 @@
 //! and metadata writeback (a checkpointed item is home at once), log
 //! recovery's ordering subtleties (replay is idempotent), the log's own I/O
 //! on the block device (it takes the worker's fixed log I/O time).
+
+pub mod icache;
+pub mod log;
 
 use crate::sim::*;
 use crate::trace::TraceKind;
@@ -84,43 +87,5 @@ impl Sim {
         let t = self.journal_handle();
         t.sizes.insert(inode, s);
         format!(", xfs_setfilesize: di_size {s} (CIL {})", t.tid)
-    }
-
-    /// `xfs_log_worker`: the periodic log force is due (the CIL holds
-    /// something older than `commit_interval`); else how long until it is.
-    pub(crate) fn xfs_log_work_due(&self) -> Result<(), Option<u64>> {
-        match &self.fs.journal.running {
-            None => Err(None),
-            Some(t) => {
-                let at = t.start.after(self.fs.params.commit_interval);
-                if self.now >= at {
-                    Ok(())
-                } else {
-                    Err(Some(at.since(self.now)))
-                }
-            }
-        }
-    }
-
-    /// `xlog_cil_push`: the CIL's items go into the checkpoint being written.
-    pub(crate) fn xfs_cil_push(&mut self) {
-        self.fs.commit_requested = false;
-        if let Some(t) = self.fs.journal.running.take() {
-            self.fs.journal.committing = Some(t);
-        }
-    }
-
-    /// `xlog_cil_committed`: the checkpoint's log write (with
-    /// `REQ_PREFLUSH | REQ_FUA`, issued when it was submitted: `upto`) is
-    /// durable. Returns a note for the trace.
-    pub(crate) fn xfs_cil_committed(&mut self, upto: u64) -> Option<String> {
-        self.fs.dev.flush(upto);
-        let t = self.fs.journal.committing.take()?;
-        let msg = self.journal_commit_done(t);
-        let cpu = None;
-        for w in std::mem::take(&mut self.fs.commit_waiters) {
-            self.wake_up_process(w, cpu);
-        }
-        Some(msg)
     }
 }
