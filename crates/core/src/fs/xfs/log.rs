@@ -107,7 +107,7 @@ impl Sim {
             XlogPhase::Wait => {
                 if !self.xfs.log.force_pending {
                     // xfs_log_worker: file data metadata in the CIL is
-                    // forced out every commit_interval (fs::xfs::mod).
+                    // forced out every commit_interval (`fs::xfs`).
                     match self.xfs_log_work_due() {
                         Ok(()) => self.xfs.log.force_pending = true,
                         Err(timeout) => {
