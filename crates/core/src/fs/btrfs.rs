@@ -25,7 +25,7 @@
 //! `fs::filemap`.
 
 use crate::scenario::PAGE_SIZE;
-use crate::sim::*;
+use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
 
 impl Sim {

@@ -27,7 +27,7 @@
 //! (bytes no write covered read as a hole), `dioread_nolock`.
 
 use crate::scenario::{DataMode, PAGE_SIZE};
-use crate::sim::*;
+use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
 
 impl Sim {

@@ -20,7 +20,7 @@ use crate::kernel::entry::Fr;
 use crate::mm::memory::{Access, FaultFrame, FaultResult};
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::scenario::{WritePath, PAGE_SIZE};
-use crate::sim::*;
+use crate::sim::{Frame, Ret, Sim, Step, Tid, Var};
 use crate::trace::TraceKind;
 
 const EFAULT: i64 = -14;

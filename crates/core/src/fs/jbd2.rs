@@ -38,7 +38,8 @@ use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::scenario::{DataMode, FsType};
-use crate::sim::*;
+use crate::sim::{Event, Frame, Ret, Sim, Step, Tid};
+use crate::time::SimTime;
 use crate::trace::TraceKind;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -27,7 +27,8 @@ use crate::costs;
 use crate::fs::jbd2::replay;
 use crate::fs::{ReadBack, Run};
 use crate::scenario::{CrashAnchor, CrashPlan, FsType, PAGE_SIZE};
-use crate::sim::*;
+use crate::sim::{EndReason, Event, Sim};
+use crate::time::SimTime;
 use serde::Serialize;
 
 /// What happened to the filesystem when the run ended.

@@ -42,7 +42,8 @@ use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::mm::page_alloc::PageKind;
 use crate::scenario::{DataMode, FsType, PAGE_SIZE};
-use crate::sim::*;
+use crate::sim::{Event, Ret, Sim, Step, Tid};
+use crate::time::SimTime;
 use crate::trace::TraceKind;
 
 /// Pages in one writeback request (128 KB, under `max_sectors_kb`).

@@ -13,7 +13,10 @@ use crate::kernel::signal::GroupExitFrame;
 use crate::mm::memory::{Access, FaultFrame, MmapFrame, MmapWhat, MMF_UNSTABLE};
 use crate::program::{BufKind, Op};
 use crate::scenario::PAGE_SIZE;
-use crate::sim::*;
+use crate::sim::{
+    Frame, Mode, Ret, Sim, Step, Tid, Var, SIGBUS, SIGKILL, TIF_NEED_RESCHED, TIF_SIGPENDING,
+};
+use crate::time::SimTime;
 use crate::trace::TraceKind;
 
 /// How a frame's step ended (the frame protocol: see ARCHITECTURE.md,

@@ -11,7 +11,7 @@ use crate::costs;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::mm::memory::{ZapCursor, MMF_OOM_SKIP, MMF_OOM_VICTIM};
-use crate::sim::*;
+use crate::sim::{Ret, Sim, Step, Tid, PF_EXITING, TIF_MEMDIE};
 use crate::trace::TraceKind;
 
 #[derive(Clone, Debug, Hash)]

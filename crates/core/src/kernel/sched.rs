@@ -10,7 +10,12 @@ use crate::choice::ChoiceKind;
 use crate::costs;
 use crate::program::Program;
 use crate::scenario::{ProcessCfg, PAGE_SIZE};
-use crate::sim::*;
+use crate::sim::{
+    Cpu, CpuId, Event, Frame, IpiKind, KthreadKind, Mode, SignalStruct, Sim, Step, Task, TaskSnap,
+    Tid, UserState, Var, PF_EXITING, PF_KTHREAD, PF_MEMALLOC, TIF_MEMDIE, TIF_NEED_RESCHED,
+    TIF_SIGPENDING,
+};
+use crate::time::SimTime;
 use crate::trace::TraceKind;
 use serde::Serialize;
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 //! handlers, job control, core dumps (SIGBUS's default action is a group exit).
 
 use crate::costs;
-use crate::sim::*;
+use crate::sim::{Frame, IpiKind, Mode, Sim, Step, Tid, SIGKILL, TIF_SIGPENDING};
 use crate::trace::TraceKind;
 
 #[derive(Clone, Debug, Hash)]

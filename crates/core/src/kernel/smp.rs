@@ -10,8 +10,9 @@
 //! shootdown avoidance.
 
 use crate::choice::ChoiceKind;
-use crate::sim::*;
+use crate::sim::{CpuId, Event, IpiKind, Mode, Sim};
 use crate::time::fmt_duration;
+use crate::time::SimTime;
 use crate::trace::TraceKind;
 
 const LATENCY_BUCKETS: u32 = 16;

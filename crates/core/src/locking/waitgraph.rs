@@ -17,7 +17,7 @@
 use crate::kernel::sched::TaskState;
 use crate::locking::rwsem::RwKind;
 use crate::locking::{Mutex, RwSem};
-use crate::sim::*;
+use crate::sim::{Frame, Sim, Task, Tid, TIF_MEMDIE};
 use crate::time::SimTime;
 use serde::Serialize;
 

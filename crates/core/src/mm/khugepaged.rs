@@ -23,7 +23,7 @@ use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::mm::memory::{VmaKind, MMF_OOM_SKIP};
 use crate::mm::page_alloc::{AllocFrame, PageKind};
-use crate::sim::*;
+use crate::sim::{Frame, Ret, Sim, Step, Tid};
 use crate::trace::TraceKind;
 
 /// `HPAGE_PMD_SIZE`.

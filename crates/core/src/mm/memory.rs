@@ -14,7 +14,7 @@ use crate::locking::RwSem;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::program::{BufKind, MapKind};
 use crate::scenario::{UnstableCheck, PAGE_SIZE};
-use crate::sim::*;
+use crate::sim::{CpuId, Frame, Ret, Sim, Step, Tid, Var, SIGBUS};
 use crate::trace::TraceKind;
 use serde::Serialize;
 

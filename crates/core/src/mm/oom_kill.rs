@@ -33,7 +33,9 @@ use crate::mm::memory::{
     ZapCursor, MMF_OOM_REAP_QUEUED, MMF_OOM_SKIP, MMF_OOM_VICTIM, MMF_UNSTABLE,
 };
 use crate::scenario::{ReaperTrylock, PAGE_SIZE};
-use crate::sim::*;
+use crate::sim::{
+    EndReason, Event, Frame, IpiKind, Mode, Ret, Sim, Step, Tid, PF_EXITING, TIF_MEMDIE,
+};
 use crate::time::fmt_duration;
 use crate::trace::TraceKind;
 use std::collections::VecDeque;

@@ -13,7 +13,9 @@ use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::locking::MutexId;
 use crate::scenario::{ValidScenario, Watermarks, PAGE_SIZE};
-use crate::sim::*;
+use crate::sim::{
+    Frame, Ret, Sim, Step, Tid, PF_MEMALLOC, PF_WQ_WORKER, TIF_MEMDIE, TIF_NEED_RESCHED,
+};
 use crate::trace::TraceKind;
 use std::collections::VecDeque;
 

@@ -31,7 +31,7 @@ use crate::fs::xfs::icache::{Istate, XfsIcache};
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::locking::rwsem::RwSemId;
-use crate::sim::*;
+use crate::sim::{Frame, Ret, Sim, Step, Tid, TIF_MEMDIE};
 use crate::trace::TraceKind;
 
 /// `SWAP_CLUSTER_MAX`: what `shrink_slab` assumes a pass scanned when it
@@ -284,6 +284,7 @@ impl Sim {
 mod tests {
     use super::*;
     use crate::locking::MutexId;
+    use crate::sim::PF_MEMALLOC;
 
     #[test]
     fn slab_pressure_follows_do_shrink_slab() {

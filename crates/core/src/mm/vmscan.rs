@@ -10,7 +10,7 @@
 use crate::costs;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
-use crate::sim::*;
+use crate::sim::{Ret, Sim, Step, Tid};
 use crate::trace::TraceKind;
 
 #[derive(Clone, Debug, Default, Hash)]

@@ -41,7 +41,8 @@ use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::locking::{Mutex, MutexId};
 use crate::mm::shrinker::{ShrinkPhase, ShrinkSlabFrame};
-use crate::sim::*;
+use crate::sim::{Event, Sim, Step, Tid};
+use crate::time::SimTime;
 use crate::trace::TraceKind;
 
 /// Dirty inodes written by one `xfs_iflush` (`xfs_iflush_cluster` gathers

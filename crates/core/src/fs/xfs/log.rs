@@ -19,7 +19,7 @@ use crate::costs;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
-use crate::sim::*;
+use crate::sim::{Frame, Ret, Sim, Step, Tid, PF_MEMALLOC};
 use crate::trace::TraceKind;
 
 /// Buffer pages a checkpoint of `items` pinned inodes needs.

@@ -18,7 +18,7 @@
 pub mod icache;
 pub mod log;
 
-use crate::sim::*;
+use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
 
 impl Sim {
