@@ -14,15 +14,48 @@
 //! sleeps), priorities and nice levels, cgroups, NUMA placement of memory, more
 //! than one zone.
 
+use crate::choice::Player;
 use crate::choice::{Choice, ChoiceKind, ChoiceSource, Chooser};
+use crate::fs::filemap::WriteFrame;
+use crate::fs::jbd2::JournalFrame;
+use crate::fs::writeback::FlusherFrame;
+use crate::fs::writeback::BIO_POOL_SIZE;
+use crate::fs::xfs::icache::XfsIcache;
+use crate::fs::xfs::log::XlogFrame;
+use crate::fs::FileSnap;
+use crate::fs::FsState;
 use crate::fs::Inode;
+use crate::kernel::exit::ExitFrame;
 use crate::kernel::sched::TaskState;
+use crate::kernel::signal::GroupExitFrame;
 use crate::locking::{Mutex, RwSem};
+use crate::mm::khugepaged::KhugepagedFrame;
+use crate::mm::memory::FaultFrame;
+use crate::mm::memory::FaultResult;
 use crate::mm::memory::Mm;
+use crate::mm::memory::MmSnap;
+use crate::mm::memory::MmapFrame;
+use crate::mm::memory::MMF_UNSTABLE;
+use crate::mm::memory::VMAS_PER_SLAB;
+use crate::mm::oom_kill::MmputFrame;
+use crate::mm::oom_kill::OomFrame;
+use crate::mm::oom_kill::OomReapTaskFrame;
+use crate::mm::oom_kill::OomReapTaskMmFrame;
+use crate::mm::oom_kill::OomReaperFrame;
+use crate::mm::oom_kill::OomState;
+use crate::mm::oom_kill::ProcessMreleaseFrame;
+use crate::mm::page_alloc::AllocFrame;
 use crate::mm::page_alloc::MemState;
+use crate::mm::page_alloc::PageKind;
+use crate::mm::shrinker::ShrinkSlabFrame;
+use crate::mm::vmscan::KswapdFrame;
 use crate::outcome::{classify, Observations, RunResult};
 use crate::program::Program;
+use crate::rng::Fnv1a;
+use crate::scenario::FsType;
+use crate::scenario::Watermarks;
 use crate::scenario::{Toggles, ValidScenario};
+use crate::trace::FnvWriter;
 
 pub use crate::time::SimTime;
 use crate::trace::{TraceKind, TraceRecord};
@@ -92,26 +125,26 @@ pub(crate) enum Step {
 /// A task's kernel continuation.
 #[derive(Clone, Debug, Hash)]
 pub(crate) enum Frame {
-    Write(Box<crate::fs::filemap::WriteFrame>),
-    Fault(crate::mm::memory::FaultFrame),
-    Alloc(crate::mm::page_alloc::AllocFrame),
-    Oom(crate::mm::oom_kill::OomFrame),
-    GroupExit(crate::kernel::signal::GroupExitFrame),
-    Exit(crate::kernel::exit::ExitFrame),
-    Mmap(crate::mm::memory::MmapFrame),
+    Write(Box<WriteFrame>),
+    Fault(FaultFrame),
+    Alloc(AllocFrame),
+    Oom(OomFrame),
+    GroupExit(GroupExitFrame),
+    Exit(ExitFrame),
+    Mmap(MmapFrame),
     Nanosleep { until: SimTime, started: bool },
     BalanceDirty { waited: bool },
-    OomReaper(crate::mm::oom_kill::OomReaperFrame),
-    OomReapTask(crate::mm::oom_kill::OomReapTaskFrame),
-    OomReapTaskMm(Box<crate::mm::oom_kill::OomReapTaskMmFrame>),
-    Mmput(crate::mm::oom_kill::MmputFrame),
-    ProcessMrelease(crate::mm::oom_kill::ProcessMreleaseFrame),
-    Kswapd(crate::mm::vmscan::KswapdFrame),
-    Flusher(crate::fs::writeback::FlusherFrame),
-    ShrinkSlab(crate::mm::shrinker::ShrinkSlabFrame),
-    Xlog(crate::fs::xfs::log::XlogFrame),
-    Khugepaged(crate::mm::khugepaged::KhugepagedFrame),
-    Journal(crate::fs::jbd2::JournalFrame),
+    OomReaper(OomReaperFrame),
+    OomReapTask(OomReapTaskFrame),
+    OomReapTaskMm(Box<OomReapTaskMmFrame>),
+    Mmput(MmputFrame),
+    ProcessMrelease(ProcessMreleaseFrame),
+    Kswapd(KswapdFrame),
+    Flusher(FlusherFrame),
+    ShrinkSlab(ShrinkSlabFrame),
+    Xlog(XlogFrame),
+    Khugepaged(KhugepagedFrame),
+    Journal(JournalFrame),
 }
 
 /// Value a finished frame hands to its caller (see `frame_return`: the
@@ -122,7 +155,7 @@ pub(crate) enum Ret {
     None,
     Page(u32),
     NoPage,
-    Fault(crate::mm::memory::FaultResult),
+    Fault(FaultResult),
     Int(i64),
     Bool(bool),
 }
@@ -138,7 +171,7 @@ impl Ret {
     }
 
     /// What `handle_mm_fault` returned.
-    pub(crate) fn fault(self) -> crate::mm::memory::FaultResult {
+    pub(crate) fn fault(self) -> FaultResult {
         match self {
             Ret::Fault(r) => r,
             _ => panic!("handle_mm_fault returns a fault result"),
@@ -218,7 +251,7 @@ impl KthreadKind {
             KthreadKind::Khugepaged => (
                 "khugepaged",
                 "khugepaged_wait",
-                Frame::Khugepaged(crate::mm::khugepaged::KhugepagedFrame::first()),
+                Frame::Khugepaged(KhugepagedFrame::first()),
                 0,
             ),
             KthreadKind::Jbd2 => (
@@ -389,12 +422,12 @@ pub struct Sim {
     pub(crate) mem: MemState,
     pub inodes: Vec<Inode>,
     /// The disk, the journal, writeback lists, and the crash.
-    pub fs: crate::fs::FsState,
+    pub fs: FsState,
     pub(crate) shrinker_rwsem: RwSem,
     pub(crate) s_umount: RwSem,
-    pub xfs: crate::fs::xfs::icache::XfsIcache,
+    pub xfs: XfsIcache,
     /// The OOM killer's and the reaper's state (`mm/oom_kill.rs`).
-    pub(crate) oom: crate::mm::oom_kill::OomState,
+    pub(crate) oom: OomState,
     pub(crate) kswapd_tid: Tid,
     pub(crate) flusher_tid: Tid,
     /// Free objects in the current `vm_area_cachep` slab page, and its pages.
@@ -419,11 +452,11 @@ pub struct Snapshot {
     pub t: SimTime,
     pub steps: u64,
     pub free_pages: u64,
-    pub watermarks: crate::scenario::Watermarks,
+    pub watermarks: Watermarks,
     pub cpus: Vec<CpuSnap>,
     pub tasks: Vec<TaskSnap>,
-    pub mms: Vec<crate::mm::memory::MmSnap>,
-    pub files: Vec<crate::fs::FileSnap>,
+    pub mms: Vec<MmSnap>,
+    pub files: Vec<FileSnap>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -455,11 +488,7 @@ impl Sim {
 
     /// A run in which `player` takes the decisions of the kinds it controls
     /// (challenge mode), from boot on.
-    pub fn with_player(
-        sc: &ValidScenario,
-        source: ChoiceSource,
-        player: Option<crate::choice::Player>,
-    ) -> Sim {
+    pub fn with_player(sc: &ValidScenario, source: ChoiceSource, player: Option<Player>) -> Sim {
         let sc = Arc::new(sc.clone());
         let m = &sc.scenario.machine;
         let tick_ns = 1_000_000_000 / u64::from(m.hz);
@@ -493,16 +522,16 @@ impl Sim {
             mms: Vec::new(),
             mem,
             inodes: Vec::new(),
-            fs: crate::fs::FsState::new(sc.fs.clone(), m.disk_bandwidth.0),
+            fs: FsState::new(sc.fs.clone(), m.disk_bandwidth.0),
             shrinker_rwsem: RwSem::new("shrinker_rwsem"),
             s_umount: RwSem::new("s_umount"),
-            xfs: crate::fs::xfs::icache::XfsIcache::new(),
-            oom: crate::mm::oom_kill::OomState::new(),
+            xfs: XfsIcache::new(),
+            oom: OomState::new(),
             kswapd_tid: 0,
             flusher_tid: 0,
             wb_vmscan: false,
             // Boot has left a partial slab behind.
-            vma_slab_free: crate::mm::memory::VMAS_PER_SLAB / 2,
+            vma_slab_free: VMAS_PER_SLAB / 2,
             vma_slab_pages: Vec::new(),
             trace: Vec::new(),
             trace_total: 0,
@@ -520,8 +549,8 @@ impl Sim {
     /// Creates the kernel threads and the scenario's processes, and arms ticks.
     fn boot(&mut self) {
         // The bio mempool's reserve (`bioset_init`).
-        for _ in 0..crate::fs::writeback::BIO_POOL_SIZE {
-            let pfn = self.mem.alloc_page(crate::mm::page_alloc::PageKind::Kernel);
+        for _ in 0..BIO_POOL_SIZE {
+            let pfn = self.mem.alloc_page(PageKind::Kernel);
             self.fs.bio_pool.extend(pfn);
         }
         if self.toggles.reaper {
@@ -530,7 +559,7 @@ impl Sim {
         }
         self.kswapd_tid = self.spawn_kthread(KthreadKind::Kswapd);
         self.flusher_tid = self.spawn_kthread(KthreadKind::Flusher);
-        if self.sc.scenario.fs.fs_type == crate::scenario::FsType::Xfs {
+        if self.sc.scenario.fs.fs_type == FsType::Xfs {
             let t = self.spawn_kthread(KthreadKind::XfsLog);
             self.xfs.log.worker = Some(t);
             self.xfs.enabled = true;
@@ -543,13 +572,13 @@ impl Sim {
             self.spawn_kthread(KthreadKind::Khugepaged);
         }
         match self.sc.fs.fs_type {
-            crate::scenario::FsType::Ext4 => {
+            FsType::Ext4 => {
                 self.fs.committer = Some(self.spawn_kthread(KthreadKind::Jbd2));
             }
-            crate::scenario::FsType::Btrfs => {
+            FsType::Btrfs => {
                 self.fs.committer = Some(self.spawn_kthread(KthreadKind::BtrfsTransaction));
             }
-            crate::scenario::FsType::Xfs => self.fs.committer = self.xfs.log.worker,
+            FsType::Xfs => self.fs.committer = self.xfs.log.worker,
         }
         let sc = self.sc.clone();
         let mut pid = 100;
@@ -803,7 +832,7 @@ impl Sim {
             msg,
             ipi_to,
         };
-        let mut h = crate::trace::FnvWriter(self.trace_hash);
+        let mut h = FnvWriter(self.trace_hash);
         let _ = rec.write_line(&mut h);
         let _ = std::fmt::Write::write_str(&mut h, "\n");
         self.trace_hash = h.0;
@@ -846,7 +875,7 @@ impl Sim {
     /// the exhaustive explorer to prune continuations it has already explored.
     pub fn state_hash(&self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut h = crate::rng::Fnv1a::default();
+        let mut h = Fnv1a::default();
         (
             self.now.0,
             self.mem.nr_free(),
@@ -920,7 +949,7 @@ impl Sim {
         for m in &self.mms {
             m.mmap_sem.check(self);
             assert!(
-                !m.unstable_was_set || m.flags & crate::mm::memory::MMF_UNSTABLE != 0,
+                !m.unstable_was_set || m.flags & MMF_UNSTABLE != 0,
                 "MMF_UNSTABLE was cleared"
             );
         }
