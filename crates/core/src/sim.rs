@@ -35,8 +35,8 @@ use crate::mm::memory::FaultResult;
 use crate::mm::memory::Mm;
 use crate::mm::memory::MmSnap;
 use crate::mm::memory::MmapFrame;
+use crate::mm::memory::VmaCache;
 use crate::mm::memory::MMF_UNSTABLE;
-use crate::mm::memory::VMAS_PER_SLAB;
 use crate::mm::oom_kill::MmputFrame;
 use crate::mm::oom_kill::OomFrame;
 use crate::mm::oom_kill::OomReapTaskFrame;
@@ -430,11 +430,7 @@ pub struct Sim {
     pub(crate) oom: OomState,
     pub(crate) kswapd_tid: Tid,
     pub(crate) flusher_tid: Tid,
-    /// Free objects in the current `vm_area_cachep` slab page, and its pages.
-    pub(crate) vma_slab_free: u32,
-    pub(crate) vma_slab_pages: Vec<u32>,
-    /// Reclaim asked the flusher to write everything back.
-    pub(crate) wb_vmscan: bool,
+    pub(crate) vm_area_cachep: VmaCache,
     pub(crate) trace: Vec<TraceRecord>,
     pub(crate) trace_total: u64,
     pub(crate) steps: u64,
@@ -529,10 +525,8 @@ impl Sim {
             oom: OomState::new(),
             kswapd_tid: 0,
             flusher_tid: 0,
-            wb_vmscan: false,
             // Boot has left a partial slab behind.
-            vma_slab_free: VMAS_PER_SLAB / 2,
-            vma_slab_pages: Vec::new(),
+            vm_area_cachep: VmaCache::new(),
             trace: Vec::new(),
             trace_total: 0,
             steps: 0,

@@ -358,6 +358,9 @@ pub struct FsState {
     pub(crate) wb_timer: bool,
     /// Pages that reclaim asked the flusher to write (`wakeup_flusher_threads`).
     pub(crate) vmscan_pages: u64,
+    /// Reclaim asked the flusher to write everything back
+    /// (`wakeup_flusher_threads(WB_REASON_VMSCAN)`).
+    pub(crate) wb_vmscan: bool,
     /// The bio mempool's reserved elements.
     pub(crate) bio_pool: Vec<u32>,
     /// The thread that commits the journal (jbd2, xfs-cil, btrfs-transaction).
@@ -395,6 +398,7 @@ impl FsState {
             last_old_flush: SimTime::ZERO,
             wb_timer: false,
             vmscan_pages: 0,
+            wb_vmscan: false,
             bio_pool: Vec::new(),
             committer: None,
             commit_timer: false,

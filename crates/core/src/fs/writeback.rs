@@ -182,8 +182,8 @@ impl Sim {
 
     pub(crate) fn step_flusher(&mut self, tid: Tid, _f: &mut FlusherFrame) -> Fr {
         self.fs.wb_timer = false;
-        if self.wb_vmscan {
-            self.wb_vmscan = false;
+        if self.fs.wb_vmscan {
+            self.fs.wb_vmscan = false;
             self.fs.vmscan_pages = self.fs.vmscan_pages.max(self.mem.nr_dirty);
         }
         let Some((ino, reason)) = self.wb_pick() else {

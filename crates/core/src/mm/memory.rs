@@ -47,6 +47,26 @@ impl ZapCursor {
 /// `vm_area_struct`s per slab page.
 pub(crate) const VMAS_PER_SLAB: u32 = 20;
 
+/// `vm_area_cachep`: the slab cache `vm_area_alloc` takes VMAs from, so
+/// that an `mmap` under memory pressure allocates a page now and then.
+#[derive(Clone, Debug)]
+pub struct VmaCache {
+    /// Free objects in the current slab page.
+    pub(crate) free: u32,
+    /// The cache's slab pages.
+    pub(crate) pages: Vec<u32>,
+}
+
+impl VmaCache {
+    pub(crate) fn new() -> VmaCache {
+        // Boot has used half of the first page.
+        VmaCache {
+            free: VMAS_PER_SLAB / 2,
+            pages: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VmaKind {
@@ -679,8 +699,8 @@ impl Sim {
                 // for write: most objects come from a partial slab, but every
                 // VMAS_PER_SLAB-th needs a new page, and that allocation can
                 // enter reclaim and the OOM killer while the lock is held.
-                if self.vma_slab_free == 0 {
-                    self.vma_slab_free = VMAS_PER_SLAB;
+                if self.vm_area_cachep.free == 0 {
+                    self.vm_area_cachep.free = VMAS_PER_SLAB;
                     f.phase = MmapPhase::SlabAlloc;
                     return Fr::Call(
                         Frame::Alloc(AllocFrame::new(true, PageKind::Slab)),
@@ -688,7 +708,7 @@ impl Sim {
                     );
                 }
                 f.phase = MmapPhase::Locked(None);
-                self.vma_slab_free -= 1;
+                self.vm_area_cachep.free -= 1;
                 Fr::Stay(Step::Busy(costs::VMA_ALLOC_NS))
             }
             MmapPhase::SlabAlloc | MmapPhase::PopulateFault => {
@@ -698,8 +718,8 @@ impl Sim {
                 if let Some(pfn) = slab_page {
                     // The new slab page: reclaimable only when empty, so it is
                     // kept for the kernel.
-                    self.vma_slab_pages.push(pfn);
-                    self.vma_slab_free -= 1;
+                    self.vm_area_cachep.pages.push(pfn);
+                    self.vm_area_cachep.free -= 1;
                 }
                 match f.what {
                     MmapWhat::Unmap => {

@@ -72,7 +72,7 @@ impl Sim {
         }
         if freed < nr && self.mem.nr_dirty > 0 {
             // shrink_inactive_list found only dirty pages: wakeup_flusher_threads.
-            self.wb_vmscan = true;
+            self.fs.wb_vmscan = true;
             self.wakeup_flusher(tid);
         }
         self.tr(
