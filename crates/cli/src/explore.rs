@@ -170,8 +170,7 @@ fn parse_shard(s: &str) -> CliResult<(u64, u64)> {
     Ok((i, n))
 }
 
-fn progress_bar(total: u64, json: bool) -> indicatif::ProgressBar {
-    let _ = json;
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
@@ -225,7 +224,7 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
         }
         Some(j) => j,
     };
-    let bar = progress_bar(end - start, json);
+    let bar = progress_bar(end - start);
     let started = Instant::now();
     let stop = Stop::new(o.max_time);
     let mut complete = true;

@@ -92,30 +92,54 @@ fn exit_mmap_serializes_with_the_reaper_from_4_14() {
     assert!(synced > 0, "no victim's exit_mmap was seen");
 }
 
-/// 5.18 hands the victim to the reaper through a 2·HZ timer.
+/// 5.18 hands the victim to the reaper through a 2·HZ timer: no reap comes
+/// sooner than the timer, with the default 2 s (where the victim has always
+/// exited first) and with a timer short enough to fire before it has.
 #[test]
 fn the_5_18_reaper_waits_for_its_timer() {
-    let mut delayed = 0;
+    let mut armed = 0;
     for seed in 0..8 {
         let (r, t) = traced(&scenario("5.18", "", "4s", TETSUO), seed);
         let Some(kill) = r.kills.first() else {
             continue;
         };
-        assert!(count(&t, |r| r.func == "queue_oom_reaper") > 0);
+        assert!(
+            count(&t, |r| r.func == "queue_oom_reaper"
+                && r.msg.ends_with("oom_reaper_timer in 2.00 s"))
+                > 0,
+            "seed {seed}: the timer is armed for 2·HZ"
+        );
+        armed += 1;
         if let Some(u) = r.unstable_at {
             assert!(
                 u.since(kill.t) >= 2_000_000_000,
                 "seed {seed}: reaped {} ns after the kill",
                 u.since(kill.t)
             );
-            delayed += 1;
         }
     }
+    assert!(armed > 0, "no seed killed");
+    let mut delayed = 0;
+    for seed in 0..8 {
+        let (r, _) = traced(
+            &scenario("5.18", "oom_reaper_delay = \"200us\"", "2s", TETSUO),
+            seed,
+        );
+        let (Some(kill), Some(u)) = (r.kills.first(), r.unstable_at) else {
+            continue;
+        };
+        assert!(
+            u.since(kill.t) >= 200_000,
+            "seed {seed}: reaped {} ns after the kill",
+            u.since(kill.t)
+        );
+        delayed += 1;
+    }
+    assert!(delayed > 0, "no seed reached a reap after a 200 us timer");
     // The same scenario with the timer set to 0 reaps at once.
     let (r, _) = traced(&scenario("5.18", "oom_reaper_delay = 0", "2s", TETSUO), 0);
     let kill = r.kills.first().expect("a kill");
     assert!(r.unstable_at.expect("a reap").since(kill.t) < 100_000_000);
-    let _ = delayed;
 }
 
 const MLOCKED: &str = "[[process]]\nname = \"db\"\n[[process.thread]]\nprogram = \"db\"\n\

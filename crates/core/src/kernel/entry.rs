@@ -7,7 +7,6 @@
 //! user-mode step after `MMF_UNSTABLE` was set counts as `user_ran_after_reap`.
 
 use crate::costs;
-use crate::kernel::exit::ExitFrame;
 use crate::kernel::sched::TaskState;
 use crate::kernel::signal::GroupExitFrame;
 use crate::mm::memory::{Access, FaultFrame, MmapFrame, MmapWhat, MMF_UNSTABLE};
@@ -223,14 +222,13 @@ impl Sim {
                 );
             }
             match u.prog.ops[pc] {
-                Op::LoopStart { count, end } => match count {
+                Op::LoopStart { count, .. } => match count {
                     None => u.pc += 1,
                     Some(c) => {
                         if u.loops[pc] == 0 {
                             u.loops[pc] = c;
                         }
                         u.pc += 1;
-                        let _ = end;
                     }
                 },
                 Op::LoopEnd { start } => {
@@ -732,13 +730,5 @@ impl Sim {
                 t: self.now,
                 since_kill_ns: since,
             });
-    }
-
-    /// Puts the thread's exit on its stack (used when a kthread must not exit).
-    #[allow(dead_code)]
-    pub(crate) fn force_exit(&mut self, tid: Tid) {
-        self.tasks[tid as usize]
-            .frames
-            .push(Frame::Exit(ExitFrame::new(SIGKILL)));
     }
 }

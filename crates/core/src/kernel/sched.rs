@@ -377,9 +377,8 @@ impl Sim {
     /// `scheduler_tick`, plus the vCPU being descheduled by the host.
     pub(crate) fn tick(&mut self, cpu: CpuId) {
         let next = self.now.after(self.tick_ns);
-        if let Some(until) = self.cpus[cpu as usize].paused_until {
+        if self.cpus[cpu as usize].paused_until.is_some() {
             // A descheduled vCPU takes no ticks; resume re-arms them.
-            let _ = until;
             return;
         }
         self.push(next, Event::Tick { cpu });
