@@ -188,7 +188,7 @@ struct Explored {
     secs: f64,
 }
 
-fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<Explored> {
+fn run_exploration(sc: &ValidScenario, o: &ExploreOpts) -> CliResult<Explored> {
     let Some(strategy) = Strategy::parse(o.strategy.name()) else {
         return input_err(format!("unknown strategy `{}`", o.strategy.name()));
     };
@@ -233,12 +233,14 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult
         let mut ex = Exploration::new(sc, strategy, o.seed, o.runs);
         while !ex.is_finished() {
             if stop.now() {
-                complete = false;
                 break;
             }
             let n = ex.run_chunk(1);
             bar.inc(n);
         }
+        // Stopped by --runs, --max-time or a signal before the deviation sets
+        // ran out: not a search of the bound.
+        complete = ex.search_complete() == Some(true);
         ex.report()
     } else {
         let pieces = (jobs as u64).min(end - start).max(1);
@@ -325,12 +327,29 @@ fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
-fn never_means(strategy: &str) -> &'static str {
-    if strategy == "exhaustive" {
-        "\"never\" means: in no interleaving within the exhaustive bound (one deviation \
-         from the default schedule among the first 64 decisions), with state-hash pruning"
-    } else {
-        "\"never\" means: in none of the sampled runs; evidence, not proof"
+/// What "never" can claim for what was run: only a completed exhaustive
+/// search speaks for its whole bound.
+fn never_means(out: &ExploreOutput) -> String {
+    let runs = out.report.runs;
+    match Strategy::parse(&out.strategy) {
+        Some(Strategy::Exhaustive { bound, window }) if out.complete => {
+            let pruned = match out.report.pruned {
+                0 => String::new(),
+                n => format!(
+                    "; {n} of them skipped by state-hash pruning, whose hash covers only part \
+                     of the state"
+                ),
+            };
+            format!(
+                "\"never\" means: in none of the {runs} interleavings with at most {bound} \
+                 deviation(s) from the default schedule among its first {window} decisions{pruned}"
+            )
+        }
+        Some(Strategy::Exhaustive { .. }) => format!(
+            "the exhaustive search is incomplete: \"never\" means only in none of the {runs} \
+             runs explored; evidence, not proof"
+        ),
+        _ => format!("\"never\" means: in none of the {runs} sampled runs; evidence, not proof"),
     }
 }
 
@@ -353,7 +372,7 @@ fn print_verdicts(out: &ExploreOutput) {
             v.runs
         );
     }
-    outln!("  ({})", never_means(&out.strategy));
+    outln!("  ({})", never_means(out));
 }
 
 fn print_explore(name: &str, out: &ExploreOutput) {
@@ -367,7 +386,12 @@ fn print_explore(name: &str, out: &ExploreOutput) {
         out.total_runs,
         out.base_seed
     );
-    if !out.complete {
+    if !out.complete && out.strategy == "exhaustive" && r.runs == out.range.1 - out.range.0 {
+        outln!(
+            "INCOMPLETE: the exhaustive search stopped at its {} runs before it covered its bound",
+            r.runs
+        );
+    } else if !out.complete {
         outln!(
             "INCOMPLETE: stopped early, after {} of the {} runs",
             r.runs,
@@ -415,7 +439,9 @@ fn print_explore(name: &str, out: &ExploreOutput) {
 
 /// After the partial report is printed: exit 130 with what was done.
 fn interrupted(out: &ExploreOutput) -> CliResult<()> {
-    if out.complete {
+    // An exhaustive search that used up its --runs is cut short but was not
+    // interrupted: its report says "incomplete" and the exit is normal.
+    if out.complete || out.report.runs >= out.range.1 - out.range.0 {
         return Ok(());
     }
     Err(CliError::Interrupted(format!(
@@ -438,7 +464,7 @@ fn rate_line(e: &Explored) {
 }
 
 pub fn explore_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<()> {
-    let e = run_exploration(sc, o, json)?;
+    let e = run_exploration(sc, o)?;
     if json {
         print_json(&serde_json::to_value(&e.out).unwrap_or_default());
         rate_line(&e);
@@ -459,7 +485,7 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
     if e.always.is_empty() && e.sometimes.is_empty() && e.never.is_empty() {
         return input_err(format!("{name} has no [expect] section to check"));
     }
-    let ex = run_exploration(sc, o, json)?;
+    let ex = run_exploration(sc, o)?;
     let bad: Vec<&VerdictLine> = ex.out.verdicts.iter().filter(|v| !v.holds).collect();
     if json {
         print_json(&serde_json::json!({

@@ -11,11 +11,13 @@
 //! - `exhaustive`: depth-first over deviations from the default run, at most
 //!   `bound` of them (a delay bound), each at a decision index among the first
 //!   `window` decisions. State-hash pruning: a deviation whose run reaches a
-//!   state already seen right after the deviation is not explored further
-//!   (sound, because the continuation of an identical state is identical).
+//!   state already seen right after the deviation is not explored further.
+//!   That is sound only as far as `Sim::state_hash` covers the state, and it
+//!   covers part of it (no page tables, page contents or locks).
 //!
 //! "Never" means: not in any run explored. Under sampling it is evidence, not
-//! proof; under `exhaustive` it is a proof only within the bound and window.
+//! proof; under `exhaustive` it holds for every deviation set within the
+//! bound and window only when the search completed (`search_complete`).
 
 use crate::choice::ChoiceSource;
 use crate::outcome::{Outcome, RunResult};
@@ -206,6 +208,13 @@ impl Exploration {
 
     pub fn total(&self) -> u64 {
         self.total
+    }
+
+    /// Whether an exhaustive search went through every deviation set of its
+    /// bound and window; `None` for the sampling strategies, which have no
+    /// end to reach. A search cut short by its run count is not complete.
+    pub fn search_complete(&self) -> Option<bool> {
+        self.exhaustive.as_ref().map(|e| e.stack.is_empty())
     }
 
     pub fn is_finished(&self) -> bool {

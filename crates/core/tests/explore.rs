@@ -69,12 +69,23 @@ fn pct_and_exhaustive_run() {
     );
     e.run_chunk(u64::MAX);
     assert!(e.is_finished());
+    assert_eq!(e.search_complete(), Some(true));
     let r = e.report();
     assert!(
-        r.runs > 1,
+        r.runs > 1 && r.runs < 10_000,
         "the default run plus its one-deviation neighbours"
     );
     assert!(r.distinct_states >= 1);
+    // The same search cut at one run fewer is not complete.
+    let exhaustive = Strategy::Exhaustive {
+        bound: 1,
+        window: 6,
+    };
+    let mut cut = Exploration::new(&sc, exhaustive, 0, r.runs - 1);
+    cut.run_chunk(u64::MAX);
+    assert!(cut.is_finished());
+    assert_eq!(cut.search_complete(), Some(false));
+    assert_eq!(p.search_complete(), None, "sampling has no end to reach");
 }
 
 #[test]
