@@ -227,7 +227,7 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts) -> CliResult<Explored> {
     let bar = progress_bar(end - start);
     let started = Instant::now();
     let stop = Stop::new(o.max_time);
-    let mut complete = true;
+    let complete;
     let report = if strategy.is_exhaustive() {
         // Depth-first search is one sequence of decisions: it runs on one thread.
         let mut ex = Exploration::new(sc, strategy, o.seed, o.runs);
