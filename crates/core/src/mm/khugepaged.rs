@@ -78,7 +78,7 @@ impl Sim {
                 v.kind == VmaKind::Anon
                     && !v.locked
                     && v.end - v.start >= HPAGE_SIZE
-                    && v.ptes.iter().any(|p| *p >= 2)
+                    && v.ptes.iter().any(|p| p.is_present())
             });
             (live && candidate).then_some(m.id)
         })

@@ -25,8 +25,23 @@ pub const MMF_OOM_VICTIM: u32 = 1 << 2;
 /// 5.18: the mm is queued for the reaper (its timer is armed).
 pub const MMF_OOM_REAP_QUEUED: u32 = 1 << 3;
 
-pub(crate) const PTE_NONE: u32 = 0;
-pub(crate) const PTE_ZERO: u32 = 1;
+/// A page-table entry of a small page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Pte {
+    /// `pte_none`: never faulted in, or zapped.
+    None,
+    /// The shared zero page, mapped by a read fault on private anonymous
+    /// memory (`do_anonymous_page` without `FAULT_FLAG_WRITE`).
+    Zero,
+    /// A present page.
+    Page(u32),
+}
+
+impl Pte {
+    pub(crate) fn is_present(self) -> bool {
+        matches!(self, Pte::Page(_))
+    }
+}
 /// The zero page as seen through a TLB entry.
 const ZERO_PFN: u32 = u32::MAX;
 const TLB_ENTRIES: usize = 64;
@@ -88,7 +103,7 @@ pub struct Vma {
     /// `VM_LOCKED` (mlock).
     pub locked: bool,
     pub inode: Option<u32>,
-    pub(crate) ptes: Vec<u32>,
+    pub(crate) ptes: Vec<Pte>,
 }
 
 impl Vma {
@@ -178,8 +193,8 @@ impl Mm {
                     kind: v.kind,
                     locked: v.locked,
                     reapable: v.reapable(reap_mlocked),
-                    present: v.ptes.iter().filter(|p| **p >= 2).count() as u64,
-                    zero: v.ptes.iter().filter(|p| **p == PTE_ZERO).count() as u64,
+                    present: v.ptes.iter().filter(|p| p.is_present()).count() as u64,
+                    zero: v.ptes.iter().filter(|p| **p == Pte::Zero).count() as u64,
                 })
                 .collect(),
         }
@@ -362,7 +377,7 @@ impl Sim {
             kind,
             locked,
             inode,
-            ptes: vec![PTE_NONE; (len / PAGE_SIZE) as usize],
+            ptes: vec![Pte::None; (len / PAGE_SIZE) as usize],
         };
         let i = m.vmas.partition_point(|v| v.start < start);
         m.vmas.insert(i, vma);
@@ -411,15 +426,14 @@ impl Sim {
         let v = &m.vmas[vi];
         let pte = v.ptes[((addr - v.start) / PAGE_SIZE) as usize];
         match pte {
-            PTE_NONE => Access::Missing,
-            PTE_ZERO => {
+            Pte::None => Access::Missing,
+            Pte::Zero => {
                 if !write {
                     self.tlb_insert(cpu, mm, vpn, ZERO_PFN);
                 }
                 Access::ZeroPage
             }
-            p => {
-                let pfn = p - 2;
+            Pte::Page(pfn) => {
                 self.tlb_insert(cpu, mm, vpn, pfn);
                 Access::Page(pfn)
             }
@@ -440,7 +454,7 @@ impl Sim {
             let stale = match m.find_vma(addr) {
                 Some(vi) => {
                     let v = &m.vmas[vi];
-                    v.ptes[((addr - v.start) / PAGE_SIZE) as usize] == PTE_NONE
+                    v.ptes[((addr - v.start) / PAGE_SIZE) as usize] == Pte::None
                 }
                 None => true,
             };
@@ -490,8 +504,8 @@ impl Sim {
         let m = &mut self.mms[mm as usize];
         let v = &mut m.vmas[vi];
         let idx = ((addr - v.start) / PAGE_SIZE) as usize;
-        debug_assert!(v.ptes[idx] < 2, "installing over a present page");
-        v.ptes[idx] = pfn + 2;
+        debug_assert!(!v.ptes[idx].is_present(), "installing over a present page");
+        v.ptes[idx] = Pte::Page(pfn);
         match v.kind {
             VmaKind::Shmem => m.rss_shmem += 1,
             VmaKind::FileShared => m.rss_file += 1,
@@ -523,7 +537,7 @@ impl Sim {
             return self.fix_engaged(tid, f, "check_stable_address_space");
         }
         let m = &mut self.mms[f.mm as usize];
-        m.vmas[vi].ptes[idx] = PTE_ZERO;
+        m.vmas[vi].ptes[idx] = Pte::Zero;
         self.tr(
             tid,
             "do_anonymous_page",
@@ -565,15 +579,15 @@ impl Sim {
                 let idx = ((f.addr - v.start) / PAGE_SIZE) as usize;
                 let pte = v.ptes[idx];
                 let kind = v.kind;
-                if pte >= 2 {
+                if pte.is_present() {
                     // Another thread faulted it in meanwhile.
                     return self.fault_done(tid, f, FaultResult::Ok, true);
                 }
                 let anon = matches!(kind, VmaKind::Anon | VmaKind::Stack);
-                if anon && !f.write && pte == PTE_NONE {
+                if anon && !f.write && pte == Pte::None {
                     return self.do_anonymous_page(tid, f, vi, idx);
                 }
-                if anon && !f.write && pte == PTE_ZERO {
+                if anon && !f.write && pte == Pte::Zero {
                     return self.fault_done(tid, f, FaultResult::Ok, true);
                 }
                 // Everything else needs a page.
@@ -599,7 +613,7 @@ impl Sim {
                 };
                 let v = &m.vmas[vi];
                 let idx = ((f.addr - v.start) / PAGE_SIZE) as usize;
-                if v.ptes[idx] >= 2 {
+                if v.ptes[idx].is_present() {
                     self.mem.free_page(pfn);
                     return self.fault_done(tid, f, FaultResult::Ok, true);
                 }
@@ -610,9 +624,9 @@ impl Sim {
                     self.mem.free_page(pfn);
                     return self.fix_engaged(tid, f, "check_stable_address_space");
                 }
-                let was_zero = v.ptes[idx] == PTE_ZERO;
+                let was_zero = v.ptes[idx] == Pte::Zero;
                 if was_zero {
-                    self.mms[f.mm as usize].vmas[vi].ptes[idx] = PTE_NONE;
+                    self.mms[f.mm as usize].vmas[vi].ptes[idx] = Pte::None;
                 }
                 self.mem.fill[pfn as usize] = 0;
                 self.install_pte(f.mm, vi, f.addr, pfn);
@@ -800,7 +814,7 @@ impl Sim {
                     let m = &self.mms[mm as usize];
                     let present = m.find_vma(addr).is_some_and(|vi| {
                         let v = &m.vmas[vi];
-                        v.ptes[((addr - v.start) / PAGE_SIZE) as usize] >= 2
+                        v.ptes[((addr - v.start) / PAGE_SIZE) as usize].is_present()
                     });
                     if !present {
                         if self.try_fast_anon_fault(tid, addr) {
@@ -840,8 +854,7 @@ impl Sim {
             c.tlb.retain(|e| e.0 != mm);
         }
         for pte in v.ptes {
-            if pte >= 2 {
-                let pfn = pte - 2;
+            if let Pte::Page(pfn) = pte {
                 self.unaccount(mm, v.kind);
                 self.mem.unmap_page(pfn);
                 if self.mem.kind_of(pfn) != PageKind::PageCache {
@@ -895,18 +908,21 @@ impl Sim {
                 let i = pi as usize;
                 pi += 1;
                 let pte = self.mms[mm as usize].vmas[vi].ptes[i];
-                if pte == PTE_NONE {
-                    // Walking empty page tables is cheap but not free.
-                    if (i as u64).is_multiple_of(512) {
-                        cost += 50;
+                let pfn = match pte {
+                    Pte::None => {
+                        // Walking empty page tables is cheap but not free.
+                        if (i as u64).is_multiple_of(512) {
+                            cost += costs::ZAP_EMPTY_PMD_NS;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                self.mms[mm as usize].vmas[vi].ptes[i] = PTE_NONE;
-                if pte == PTE_ZERO {
-                    continue;
-                }
-                let pfn = pte - 2;
+                    Pte::Zero => {
+                        self.mms[mm as usize].vmas[vi].ptes[i] = Pte::None;
+                        continue;
+                    }
+                    Pte::Page(pfn) => pfn,
+                };
+                self.mms[mm as usize].vmas[vi].ptes[i] = Pte::None;
                 self.unaccount(mm, kind);
                 self.mem.unmap_page(pfn);
                 cost += costs::ZAP_NS_PER_PAGE;
