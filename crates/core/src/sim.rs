@@ -65,7 +65,46 @@ use std::collections::BinaryHeap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-pub type Tid = u32;
+/// A task's index in `Sim::tasks` (not its pid, which the trace shows).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Tid(pub u32);
+
+impl Tid {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    pub fn from_index(i: usize) -> Tid {
+        Tid(i as u32)
+    }
+}
+
+impl std::fmt::Debug for Tid {
+    // As the bare index, so that debug output reads as it did.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for Tid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::ops::Index<Tid> for Vec<Task> {
+    type Output = Task;
+    fn index(&self, t: Tid) -> &Task {
+        &self[t.index()]
+    }
+}
+
+impl std::ops::IndexMut<Tid> for Vec<Task> {
+    fn index_mut(&mut self, t: Tid) -> &mut Task {
+        &mut self[t.index()]
+    }
+}
 pub type CpuId = u32;
 
 /// The closed set of things that can happen at a point in time.
@@ -523,8 +562,8 @@ impl Sim {
             s_umount: RwSem::new("s_umount"),
             xfs: XfsIcache::new(),
             oom: OomState::new(),
-            kswapd_tid: 0,
-            flusher_tid: 0,
+            kswapd_tid: Tid(0),
+            flusher_tid: Tid(0),
             // Boot has left a partial slab behind.
             vm_area_cachep: VmaCache::new(),
             trace: Vec::new(),
@@ -627,7 +666,7 @@ impl Sim {
     pub fn cpu_modes(&self) -> impl Iterator<Item = Option<(u32, Mode)>> + '_ {
         self.cpus.iter().map(|c| {
             c.curr.map(|t| {
-                let t = &self.tasks[t as usize];
+                let t = &self.tasks[t];
                 (t.pid, t.mode)
             })
         })
@@ -644,7 +683,7 @@ impl Sim {
             | Event::Ipi { cpu, .. }
             | Event::VcpuResume { cpu } => Some(cpu),
             Event::TimerWake { tid, .. } | Event::OomReaperTimer { tid } => {
-                Some(self.tasks[tid as usize].cpu)
+                Some(self.tasks[tid].cpu)
             }
             Event::BioDone { .. } | Event::Crash => None,
         }
@@ -693,7 +732,7 @@ impl Sim {
             Event::Tick { cpu } => self.tick(cpu),
             Event::Ipi { cpu, kind, from } => self.ipi_deliver(cpu, kind, from),
             Event::TimerWake { tid, gen } => {
-                if self.tasks[tid as usize].sleep_gen == gen {
+                if self.tasks[tid].sleep_gen == gen {
                     self.wake_up_process(tid, None);
                 }
             }
@@ -779,8 +818,8 @@ impl Sim {
                 .iter()
                 .map(|c| CpuSnap {
                     id: c.id,
-                    curr: c.curr.map(|t| self.tasks[t as usize].pid),
-                    runqueue: c.rq.iter().map(|t| self.tasks[*t as usize].pid).collect(),
+                    curr: c.curr.map(|t| self.tasks[t].pid),
+                    runqueue: c.rq.iter().map(|t| self.tasks[*t].pid).collect(),
                     paused: c.paused_until.is_some(),
                 })
                 .collect(),
@@ -810,7 +849,7 @@ impl Sim {
         self.chooser.event = self.trace_total;
         let (pid, comm) = match tid {
             Some(t) => {
-                let t = &self.tasks[t as usize];
+                let t = &self.tasks[t];
                 (Some(t.pid), t.comm.clone())
             }
             None => (None, String::new()),
@@ -838,7 +877,7 @@ impl Sim {
 
     /// A record by the task currently running on `cpu`... or any task.
     pub(crate) fn tr(&mut self, tid: Tid, func: &'static str, kind: TraceKind, msg: String) -> u64 {
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         let cpu = if t.on_cpu { Some(t.cpu) } else { None };
         self.trace_rec(cpu, Some(tid), func, kind, msg, None)
     }
@@ -910,7 +949,7 @@ impl Sim {
         self.mem.check();
         for (i, c) in self.cpus.iter().enumerate() {
             if let Some(t) = c.curr {
-                let t = &self.tasks[t as usize];
+                let t = &self.tasks[t];
                 assert!(
                     t.on_cpu && t.cpu as usize == i,
                     "cpu{i}: current task not on it"
@@ -923,7 +962,7 @@ impl Sim {
                 );
             }
             for t in &c.rq {
-                let t = &self.tasks[*t as usize];
+                let t = &self.tasks[*t];
                 assert!(!t.on_cpu, "queued task {} is on a cpu", t.pid);
                 assert_eq!(
                     t.state,
@@ -968,17 +1007,17 @@ impl RwSem {
         if let Some(w) = self.writer {
             assert_eq!(self.readers, 0, "{}: writer and readers at once", self.name);
             assert!(
-                sim.tasks[w as usize].state != TaskState::Dead,
+                sim.tasks[w].state != TaskState::Dead,
                 "{}: dead owner",
                 self.name
             );
         }
         for (t, _) in &self.waiters {
             assert!(
-                sim.tasks[*t as usize].state == TaskState::Uninterruptible,
+                sim.tasks[*t].state == TaskState::Uninterruptible,
                 "{}: waiter {} not sleeping",
                 self.name,
-                sim.tasks[*t as usize].pid
+                sim.tasks[*t].pid
             );
         }
     }
@@ -988,7 +1027,7 @@ impl Mutex {
     pub(crate) fn check(&self, sim: &Sim) {
         if let Some(o) = self.owner {
             assert!(
-                sim.tasks[o as usize].state != TaskState::Dead,
+                sim.tasks[o].state != TaskState::Dead,
                 "{}: dead owner",
                 self.name
             );

@@ -113,13 +113,13 @@ fn task_by_pid(sim: &Sim, pid: u32) -> Option<Tid> {
     sim.tasks
         .iter()
         .position(|t| t.pid == pid)
-        .map(|i| i as Tid)
+        .map(Tid::from_index)
 }
 
 fn who_of(sim: &Sim, tid: Option<Tid>) -> Who {
     match tid {
         Some(t) => {
-            let t = &sim.tasks[t as usize];
+            let t = &sim.tasks[t];
             Who {
                 comm: t.comm.clone(),
                 pid: t.pid,
@@ -180,7 +180,7 @@ pub fn ftrace(sc: &ValidScenario, source: ChoiceSource) -> String {
             let was = states.get(i).copied().unwrap_or(t.state);
             if was != TaskState::Running && was != TaskState::Dead && t.state == TaskState::Running
             {
-                wakeups.push((i as Tid, t.cpu));
+                wakeups.push((Tid::from_index(i), t.cpu));
             }
         }
         // Context switches: a CPU whose current task changed.
@@ -196,7 +196,7 @@ pub fn ftrace(sc: &ValidScenario, source: ChoiceSource) -> String {
 
         let emit_wakeup = |out: &mut Out, sim: &Sim, tid: Tid, target: u32| {
             let w = who_of(sim, waker);
-            let t = &sim.tasks[tid as usize];
+            let t = &sim.tasks[tid];
             out.line(
                 &w,
                 waker_cpu,
@@ -217,7 +217,7 @@ pub fn ftrace(sc: &ValidScenario, source: ChoiceSource) -> String {
             let (nc, np) = task_fields(&nw, cpu);
             let ps = match a {
                 Some(t) => {
-                    let t = &sim.tasks[t as usize];
+                    let t = &sim.tasks[t];
                     let to_user = t.mode == Mode::User || t.returning_to_user;
                     prev_state(t.state, !to_user)
                 }
@@ -241,7 +241,7 @@ pub fn ftrace(sc: &ValidScenario, source: ChoiceSource) -> String {
             let mut k = 0;
             while k < wakeups.len() {
                 let (tid, target) = wakeups[k];
-                let pid = sim.tasks[tid as usize].pid;
+                let pid = sim.tasks[tid].pid;
                 let leads = (r.func == "smp_send_reschedule"
                     && r.msg.contains(&format!("-> cpu{target},")))
                     || (r.func == "__schedule" && r.cpu == Some(target) && r.pid == Some(pid));
@@ -398,14 +398,10 @@ impl Derive {
                         .pid
                         .and_then(|p| task_by_pid(sim, p))
                         .and_then(|t| {
-                            sim.tasks[t as usize]
-                                .frames
-                                .iter()
-                                .rev()
-                                .find_map(|f| match f {
-                                    Frame::Alloc(a) => Some(!a.gfp_fs),
-                                    _ => None,
-                                })
+                            sim.tasks[t].frames.iter().rev().find_map(|f| match f {
+                                Frame::Alloc(a) => Some(!a.gfp_fs),
+                                _ => None,
+                            })
                         })
                         .unwrap_or(false);
                     let gfp = if nofs {

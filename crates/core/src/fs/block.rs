@@ -120,7 +120,7 @@ pub(crate) struct Bio {
     pub preflush: Option<u64>,
     pub fua: bool,
     /// The task to wake at completion.
-    pub waiter: Option<u32>,
+    pub waiter: Option<crate::sim::Tid>,
     pub done_at: SimTime,
 }
 

@@ -125,7 +125,7 @@ impl Sim {
             self.inodes[f.inode as usize].acked += ret as u64;
             self.progress();
         }
-        let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+        let u = self.tasks[tid].user.as_mut().expect("user task");
         if let Var::Fd { inode, append, pos } = u.vars[f.fd as usize] {
             let newpos = if append { pos } else { pos + ret.max(0) as u64 };
             u.vars[f.fd as usize] = Var::Fd {
@@ -248,7 +248,7 @@ impl Sim {
                 let offset = (f.pos % PAGE_SIZE) as u16;
                 let mut copied = 0u64;
                 let mut runs: Vec<Run> = Vec::new();
-                let pid = self.tasks[tid as usize].pid;
+                let pid = self.tasks[tid].pid;
                 let ev = self.trace_total;
                 let mut from_zero = false;
                 let mut from_stale = false;
@@ -306,7 +306,7 @@ impl Sim {
                 let index = f.pos / PAGE_SIZE;
                 let offset = f.pos % PAGE_SIZE;
                 let full = offset == 0 && f.bytes == PAGE_SIZE;
-                let pid = self.tasks[tid as usize].pid;
+                let pid = self.tasks[tid].pid;
                 let ev = self.trace_total;
                 let ino = &mut self.inodes[f.inode as usize];
                 let p = ino

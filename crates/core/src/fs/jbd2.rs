@@ -198,7 +198,7 @@ impl Sim {
         let Some(c) = self.fs.committer else {
             return;
         };
-        if self.fs.commit_timer || self.tasks[c as usize].state == TaskState::Running {
+        if self.fs.commit_timer || self.tasks[c].state == TaskState::Running {
             return;
         }
         let idle = match self.fs.params.fs_type {
@@ -208,7 +208,7 @@ impl Sim {
         if !self.sleeps_on(c, idle) {
             return;
         }
-        let gen = self.tasks[c as usize].sleep_gen;
+        let gen = self.tasks[c].sleep_gen;
         let at = self.now.after(self.fs.params.commit_interval);
         self.push(at, Event::TimerWake { tid: c, gen });
         self.fs.commit_timer = true;

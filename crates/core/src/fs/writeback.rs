@@ -96,7 +96,7 @@ impl Sim {
         if self.fs.wb_timer || !self.sleeps_on(f, "wb_wait_for_work") {
             return;
         }
-        let gen = self.tasks[f as usize].sleep_gen;
+        let gen = self.tasks[f].sleep_gen;
         let at = self.now.after(self.fs.params.dirty_writeback_interval);
         self.push(at, Event::TimerWake { tid: f, gen });
         self.fs.wb_timer = true;
@@ -359,7 +359,8 @@ impl Sim {
         if !bio.sync {
             // A request went back to the queue's pool: `get_request` waiters
             // other than the flusher (which is woken below, with its pages).
-            let waiters: Vec<Tid> = (0..self.tasks.len() as Tid)
+            let waiters: Vec<Tid> = (0..self.tasks.len())
+                .map(Tid::from_index)
                 .filter(|&t| t != self.flusher_tid && self.sleeps_on(t, "get_request"))
                 .collect();
             for t in waiters {

@@ -59,7 +59,7 @@ const TOUCH_BATCH: u64 = 32;
 impl Sim {
     pub(crate) fn task_step(&mut self, tid: Tid) -> Step {
         loop {
-            let t = &mut self.tasks[tid as usize];
+            let t = &mut self.tasks[tid];
             let Some(mut f) = t.frames.pop() else {
                 return if t.state == TaskState::Dead {
                     Step::Dead
@@ -70,7 +70,7 @@ impl Sim {
                 };
             };
             let r = self.frame_step(tid, &mut f);
-            let t = &mut self.tasks[tid as usize];
+            let t = &mut self.tasks[tid];
             match r {
                 Fr::Stay(s) => {
                     if t.state != TaskState::Dead {
@@ -89,7 +89,7 @@ impl Sim {
                 }
                 Fr::Done(ret, s) => {
                     self.frame_return(tid, ret);
-                    let t = &mut self.tasks[tid as usize];
+                    let t = &mut self.tasks[tid];
                     if t.frames.is_empty() && t.kthread.is_none() && t.state != TaskState::Dead {
                         t.returning_to_user = true;
                     }
@@ -137,7 +137,7 @@ impl Sim {
     /// phase, typed (and panics on a value of the wrong kind). A syscall's
     /// bottom frame returns to user mode, where the value is not looked at.
     fn frame_return(&mut self, tid: Tid, ret: Ret) {
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         match t.frames.last_mut() {
             None => {}
             Some(Frame::Write(x)) => x.returned(ret),
@@ -157,7 +157,7 @@ impl Sim {
 
     /// `exit_to_usermode_loop`: reschedule, then deliver signals.
     fn exit_to_usermode_loop(&mut self, tid: Tid) -> Step {
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         if t.tif & TIF_NEED_RESCHED != 0 {
             t.tif &= !TIF_NEED_RESCHED;
             return Step::Yield;
@@ -181,13 +181,13 @@ impl Sim {
                     TraceKind::Signal,
                     format!("fatal signal {sig}: do_group_exit"),
                 );
-                self.tasks[tid as usize]
+                self.tasks[tid]
                     .frames
                     .push(Frame::GroupExit(GroupExitFrame::new(sig)));
                 return Step::Busy(costs::GET_SIGNAL_NS);
             }
         }
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         t.returning_to_user = false;
         t.mode = Mode::User;
         Step::Busy(costs::RETURN_TO_USER_NS)
@@ -195,7 +195,7 @@ impl Sim {
 
     /// Enters the kernel with `frame` as the syscall or fault handler.
     fn enter_kernel(&mut self, tid: Tid, frame: Frame, cost: u64) -> Step {
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         t.mode = Mode::Kernel;
         t.frames.push(frame);
         Step::Busy(cost)
@@ -203,7 +203,7 @@ impl Sim {
 
     /// Executes the user program's next statement.
     fn user_step(&mut self, tid: Tid) -> Step {
-        let mm = self.tasks[tid as usize]
+        let mm = self.tasks[tid]
             .mm
             .expect("a user task in user mode has an mm");
         if self.mms[mm as usize].flags & MMF_UNSTABLE != 0 {
@@ -211,7 +211,7 @@ impl Sim {
         }
         let mut guard = 0;
         loop {
-            let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+            let u = self.tasks[tid].user.as_mut().expect("user task");
             let pc = u.pc as usize;
             if pc >= u.prog.ops.len() {
                 // Falling off the end of the program is exit(0) from main.
@@ -256,7 +256,7 @@ impl Sim {
                 _ => break,
             }
         }
-        let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+        let u = self.tasks[tid].user.as_ref().expect("user task");
         let pc = u.pc as usize;
         let op = u.prog.ops[pc].clone();
         match op {
@@ -264,7 +264,7 @@ impl Sim {
             Op::Buf { var, kind, size } => {
                 let len = size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
                 if kind == BufKind::Stack {
-                    let t = &mut self.tasks[tid as usize];
+                    let t = &mut self.tasks[tid];
                     let start = t.stack_start + t.stack_used;
                     t.stack_used += len;
                     let u = t.user.as_mut().expect("user task");
@@ -329,7 +329,7 @@ impl Sim {
             } => {
                 let p = self.expand_path(tid, path);
                 let inode = self.open_inode(&p);
-                let t = &mut self.tasks[tid as usize];
+                let t = &mut self.tasks[tid];
                 t.mode = Mode::Kernel;
                 t.returning_to_user = true;
                 let u = t.user.as_mut().expect("user task");
@@ -349,7 +349,7 @@ impl Sim {
             }
             Op::Write { fd, buf, len } => {
                 self.adv_pc(tid);
-                let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+                let u = self.tasks[tid].user.as_ref().expect("user task");
                 let (
                     Var::Fd { inode, append, pos },
                     Var::Mem {
@@ -386,7 +386,7 @@ impl Sim {
                 )
             }
             Op::Spin { ns } => {
-                let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+                let u = self.tasks[tid].user.as_mut().expect("user task");
                 let until = *u.spin_until.get_or_insert(self.now.after(ns));
                 if self.now >= until {
                     u.spin_until = None;
@@ -399,18 +399,18 @@ impl Sim {
             Op::Kill { ref process } => {
                 self.adv_pc(tid);
                 let cost = self.sys_kill(tid, process);
-                let t = &mut self.tasks[tid as usize];
+                let t = &mut self.tasks[tid];
                 t.mode = Mode::Kernel;
                 t.returning_to_user = true;
                 Step::Busy(costs::SYSCALL_NS + cost)
             }
             Op::ProcessMrelease { ref process } => {
                 self.adv_pc(tid);
-                let t = &mut self.tasks[tid as usize];
+                let t = &mut self.tasks[tid];
                 t.mode = Mode::Kernel;
                 t.returning_to_user = true;
                 if let Some(frame) = self.sys_process_mrelease(tid, process) {
-                    self.tasks[tid as usize].frames.push(frame);
+                    self.tasks[tid].frames.push(frame);
                 }
                 Step::Busy(costs::SYSCALL_NS)
             }
@@ -486,11 +486,11 @@ impl Sim {
             .threads
             .iter()
             .copied()
-            .find(|t| self.tasks[*t as usize].mm.is_some())
+            .find(|t| self.tasks[*t].mm.is_some())
         else {
             return err(self, "-ESRCH");
         };
-        let mm = self.tasks[p as usize].mm.expect("found by its mm");
+        let mm = self.tasks[p].mm.expect("found by its mm");
         if !self.task_will_free_mem(p) {
             let skip = self.mms[mm as usize].flags & crate::mm::memory::MMF_OOM_SKIP != 0;
             return err(
@@ -508,15 +508,11 @@ impl Sim {
     }
 
     fn adv_pc(&mut self, tid: Tid) {
-        self.tasks[tid as usize]
-            .user
-            .as_mut()
-            .expect("user task")
-            .pc += 1;
+        self.tasks[tid].user.as_mut().expect("user task").pc += 1;
     }
 
     pub(crate) fn expand_path(&self, tid: Tid, p: &str) -> String {
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         let n = t.user.as_ref().map_or(0, |u| u.n);
         p.replace("{n}", &n.to_string())
             .replace("{tid}", &t.pid.to_string())
@@ -532,7 +528,7 @@ impl Sim {
         byte: Option<u8>,
         chunk: Option<(usize, u64)>,
     ) -> Step {
-        let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+        let u = self.tasks[tid].user.as_ref().expect("user task");
         let Var::Mem { start, len, .. } = u.vars[var as usize] else {
             self.adv_pc(tid);
             return Step::Busy(costs::USER_OP_NS);
@@ -573,11 +569,7 @@ impl Sim {
                         fast_faults += 1;
                     } else {
                         self.trace_fast_faults(tid, fast_faults, start + first_fault * PAGE_SIZE);
-                        self.tasks[tid as usize]
-                            .user
-                            .as_mut()
-                            .expect("user task")
-                            .touch_next = i;
+                        self.tasks[tid].user.as_mut().expect("user task").touch_next = i;
                         let f = FaultFrame::new(addr, true, true);
                         return self.enter_kernel(
                             tid,
@@ -589,7 +581,7 @@ impl Sim {
                 Access::Bad => {
                     // SIGSEGV: not modelled beyond killing the group.
                     self.force_sig(tid, SIGBUS);
-                    let t = &mut self.tasks[tid as usize];
+                    let t = &mut self.tasks[tid];
                     t.mode = Mode::Kernel;
                     t.returning_to_user = true;
                     return Step::Busy(cost + costs::FAULT_ENTRY_NS);
@@ -599,7 +591,7 @@ impl Sim {
             done_now += 1;
         }
         self.trace_fast_faults(tid, fast_faults, start + first_fault * PAGE_SIZE);
-        let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+        let u = self.tasks[tid].user.as_mut().expect("user task");
         if i >= pages {
             u.touch_next = 0;
             u.pc += 1;
@@ -628,7 +620,7 @@ impl Sim {
 
     /// `memcpy(dst, src, len)` in user mode, one page per step.
     fn user_memcpy(&mut self, tid: Tid, dst: u16, src: u16, len: Option<u64>) -> Step {
-        let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+        let u = self.tasks[tid].user.as_ref().expect("user task");
         let (
             Var::Mem {
                 start: d, len: dl, ..
@@ -647,7 +639,7 @@ impl Sim {
         let pages = n.div_ceil(PAGE_SIZE);
         let i = u.touch_next;
         if i >= pages {
-            let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+            let u = self.tasks[tid].user.as_mut().expect("user task");
             u.touch_next = 0;
             u.pc += 1;
             if let Var::Mem { start, len, .. } = u.vars[dst as usize] {
@@ -684,16 +676,12 @@ impl Sim {
             }
             Access::Bad => {}
         }
-        self.tasks[tid as usize]
-            .user
-            .as_mut()
-            .expect("user task")
-            .touch_next = i + 1;
+        self.tasks[tid].user.as_mut().expect("user task").touch_next = i + 1;
         Step::Busy(costs::USER_COPY_PAGE_NS)
     }
 
     fn step_nanosleep(&mut self, tid: Tid, until: SimTime, started: &mut bool) -> Fr {
-        if self.now >= until || (*started && self.tasks[tid as usize].tif & TIF_SIGPENDING != 0) {
+        if self.now >= until || (*started && self.tasks[tid].tif & TIF_SIGPENDING != 0) {
             return Fr::Done(Ret::Int(0), Step::Busy(costs::NANOSLEEP_RETURN_NS));
         }
         *started = true;
@@ -711,7 +699,7 @@ impl Sim {
             .obs
             .user_after_reap
             .iter()
-            .any(|e| e.pid == self.tasks[tid as usize].pid)
+            .any(|e| e.pid == self.tasks[tid].pid)
         {
             return;
         }
@@ -725,7 +713,7 @@ impl Sim {
         self.obs
             .user_after_reap
             .push(crate::outcome::UserAfterReap {
-                pid: self.tasks[tid as usize].pid,
+                pid: self.tasks[tid].pid,
                 event: idx,
                 t: self.now,
                 since_kill_ns: since,

@@ -60,7 +60,7 @@ impl Sim {
     pub(crate) fn step_exit(&mut self, tid: Tid, f: &mut ExitFrame) -> Fr {
         match f.phase {
             ExitPhase::ExitSignals => {
-                self.tasks[tid as usize].flags |= PF_EXITING;
+                self.tasks[tid].flags |= PF_EXITING;
                 self.tr(
                     tid,
                     "do_exit",
@@ -71,7 +71,7 @@ impl Sim {
                 Fr::Stay(Step::Busy(costs::EXIT_SIGNALS_NS))
             }
             ExitPhase::ExitMm => {
-                let Some(mm) = self.tasks[tid as usize].mm else {
+                let Some(mm) = self.tasks[tid].mm else {
                     f.phase = ExitPhase::ExitNotify;
                     return Fr::Stay(Step::Busy(costs::EXIT_STEP_NS));
                 };
@@ -81,7 +81,7 @@ impl Sim {
             }
             ExitPhase::ExitMmLocked => {
                 let mm = f.mm;
-                self.tasks[tid as usize].mm = None;
+                self.tasks[tid].mm = None;
                 self.up_read(mm, tid);
                 let m = &mut self.mms[mm as usize];
                 m.users -= 1;
@@ -92,8 +92,8 @@ impl Sim {
                     TraceKind::Exit,
                     format!("mm_users now {users}"),
                 );
-                if self.tasks[tid as usize].tif & TIF_MEMDIE != 0 {
-                    self.tasks[tid as usize].tif &= !TIF_MEMDIE;
+                if self.tasks[tid].tif & TIF_MEMDIE != 0 {
+                    self.tasks[tid].tif &= !TIF_MEMDIE;
                     self.tr(
                         tid,
                         "exit_oom_victim",
@@ -140,7 +140,7 @@ impl Sim {
                 Fr::Stay(Step::Busy(cost))
             }
             ExitPhase::ExitNotify => {
-                let t = &mut self.tasks[tid as usize];
+                let t = &mut self.tasks[tid];
                 t.state = TaskState::Dead;
                 t.frames.clear();
                 let sig = t.sig as usize;

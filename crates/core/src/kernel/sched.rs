@@ -85,14 +85,14 @@ impl Task {
 
 impl Sim {
     fn new_task(&mut self, pid: u32, tgid: u32, comm: &str, kthread: Option<KthreadKind>) -> Tid {
-        let tid = self.tasks.len() as Tid;
+        let tid = Tid::from_index(self.tasks.len());
         self.tasks.push(Task {
             pid,
             tgid,
             comm: comm.to_string(),
             state: TaskState::Running,
             mode: Mode::Kernel,
-            cpu: tid % self.cpus.len() as u32,
+            cpu: tid.0 % self.cpus.len() as u32,
             on_cpu: false,
             flags: if kthread.is_some() { PF_KTHREAD } else { 0 },
             tif: 0,
@@ -120,7 +120,7 @@ impl Sim {
         let spec = kind.spec();
         let pid = 10 + self.tasks.len() as u32;
         let tid = self.new_task(pid, pid, spec.comm, Some(kind));
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         t.frames.push(spec.frame);
         t.flags |= spec.flags;
         t.state = TaskState::Interruptible;
@@ -155,7 +155,7 @@ impl Sim {
                 let tid = self.new_task(pid, tgid, &comm, None);
                 let stack_start =
                     self.mm_map_stack(mm, p.stack.0, p.stacks == crate::scenario::StackArea::Heap);
-                let task = &mut self.tasks[tid as usize];
+                let task = &mut self.tasks[tid];
                 task.sig = sig;
                 task.mm = Some(mm);
                 task.mode = Mode::User;
@@ -173,7 +173,7 @@ impl Sim {
                 self.mms[mm as usize].users += 1;
                 self.signals[sig as usize].threads.push(tid);
                 self.signals[sig as usize].live += 1;
-                let cpu = self.tasks[tid as usize].cpu;
+                let cpu = self.tasks[tid].cpu;
                 self.cpus[cpu as usize].rq.push_back(tid);
             }
         }
@@ -181,7 +181,7 @@ impl Sim {
     }
 
     pub(crate) fn cpu_of(&self, tid: Tid) -> Option<CpuId> {
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         if t.on_cpu {
             Some(t.cpu)
         } else {
@@ -206,7 +206,7 @@ impl Sim {
         c.curr = Some(tid);
         c.gen += 1;
         let gen = c.gen;
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         t.on_cpu = true;
         t.cpu = cpu;
         t.ran_since = self.now;
@@ -268,7 +268,7 @@ impl Sim {
         let c = &mut self.cpus[cpu as usize];
         c.curr = None;
         c.gen += 1;
-        self.tasks[tid as usize].on_cpu = false;
+        self.tasks[tid].on_cpu = false;
     }
 
     /// Puts the task to sleep. Called from inside its own step, which then
@@ -280,7 +280,7 @@ impl Sim {
         timeout_ns: Option<u64>,
         why: &'static str,
     ) {
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         t.state = state;
         t.blocked_on = Some(why);
         t.sleep_gen += 1;
@@ -293,7 +293,7 @@ impl Sim {
     /// `try_to_wake_up`. `waker` is the CPU the waking code runs on (None for a
     /// timer, which fires on the sleeper's own CPU).
     pub(crate) fn wake_up_process(&mut self, tid: Tid, waker: Option<CpuId>) -> bool {
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         if matches!(t.state, TaskState::Running | TaskState::Dead) {
             return false;
         }
@@ -316,7 +316,7 @@ impl Sim {
                 idle_cpus[i as usize]
             }
         };
-        self.tasks[tid as usize].cpu = target;
+        self.tasks[tid].cpu = target;
         self.cpus[target as usize].rq.push_back(tid);
         let sender = waker.unwrap_or(prev);
         match self.cpus[target as usize].curr {
@@ -329,10 +329,10 @@ impl Sim {
             }
             Some(curr) => {
                 // check_preempt_wakeup: a task that slept is owed CPU time.
-                self.tasks[curr as usize].tif |= TIF_NEED_RESCHED;
+                self.tasks[curr].tif |= TIF_NEED_RESCHED;
                 if sender != target {
                     self.send_ipi(sender, target, IpiKind::Reschedule);
-                } else if self.tasks[curr as usize].mode == Mode::User {
+                } else if self.tasks[curr].mode == Mode::User {
                     self.interrupt_user(target);
                 }
             }
@@ -341,7 +341,7 @@ impl Sim {
     }
 
     pub(crate) fn sleeps_on(&self, tid: Tid, queue: &'static str) -> bool {
-        self.tasks[tid as usize].blocked_on == Some(queue)
+        self.tasks[tid].blocked_on == Some(queue)
     }
 
     /// `wake_up(&queue)`: wakes `tid` only if it sleeps on that wait queue, not
@@ -360,7 +360,7 @@ impl Sim {
         let Some(tid) = self.cpus[cpu as usize].curr else {
             return;
         };
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         if t.mode != Mode::User {
             return;
         }
@@ -395,7 +395,7 @@ impl Sim {
             return;
         };
         let has_waiters = !self.cpus[cpu as usize].rq.is_empty();
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         if has_waiters && self.now.since(t.ran_since) >= self.tick_ns / 2 {
             t.tif |= TIF_NEED_RESCHED;
         }

@@ -41,7 +41,7 @@ impl Sim {
         self.obs.at_kill = threads
             .iter()
             .map(|t| {
-                let task = &self.tasks[*t as usize];
+                let task = &self.tasks[*t];
                 (task.pid, task.position())
             })
             .collect();
@@ -49,7 +49,7 @@ impl Sim {
 
     /// `fatal_signal_pending`: TIF_SIGPENDING and SIGKILL in the *private* set.
     pub(crate) fn fatal_signal_pending(&self, tid: Tid) -> bool {
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         t.tif & TIF_SIGPENDING != 0 && t.pending & (1 << SIGKILL) != 0
     }
 
@@ -59,7 +59,7 @@ impl Sim {
     /// than setting a flag.
     pub(crate) fn post_sigkill(&mut self, target: Tid, sender: Tid) -> u64 {
         let sender_cpu = self.cpu_of(sender);
-        let t = &mut self.tasks[target as usize];
+        let t = &mut self.tasks[target];
         if t.state == crate::kernel::sched::TaskState::Dead {
             return 0;
         }
@@ -111,7 +111,7 @@ impl Sim {
 
     /// Raises a synchronous signal (SIGBUS from a fault) on the current task.
     pub(crate) fn force_sig(&mut self, tid: Tid, sig: u32) {
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         t.pending |= 1 << sig;
         t.tif |= TIF_SIGPENDING;
         self.tr(
@@ -151,9 +151,7 @@ impl Sim {
         while (*idx as usize) < threads.len() {
             let t = threads[*idx as usize];
             *idx += 1;
-            if Some(t) != skip
-                && self.tasks[t as usize].state != crate::kernel::sched::TaskState::Dead
-            {
+            if Some(t) != skip && self.tasks[t].state != crate::kernel::sched::TaskState::Dead {
                 return Some(self.post_sigkill(t, sender));
             }
         }
@@ -166,7 +164,7 @@ impl Sim {
         f: &mut GroupExitFrame,
     ) -> crate::kernel::entry::Fr {
         use crate::kernel::entry::Fr;
-        let sig = self.tasks[tid as usize].sig as usize;
+        let sig = self.tasks[tid].sig as usize;
         match f.phase {
             GroupExitPhase::Start => {
                 if self.signals[sig].group_exit || self.signals[sig].live <= 1 {

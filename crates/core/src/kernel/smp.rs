@@ -91,7 +91,7 @@ impl Sim {
                 match curr {
                     None => self.schedule(cpu),
                     Some(t) => {
-                        if self.tasks[t as usize].mode == Mode::User {
+                        if self.tasks[t].mode == Mode::User {
                             self.interrupt_user(cpu);
                         }
                     }

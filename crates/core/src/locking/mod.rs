@@ -85,7 +85,7 @@ impl Sim {
             true
         } else {
             m.waiters.push(tid);
-            let holder = m.owner.map(|o| self.tasks[o as usize].pid).unwrap_or(0);
+            let holder = m.owner.map(|o| self.tasks[o].pid).unwrap_or(0);
             self.tr(
                 tid,
                 "mutex_lock",
@@ -117,7 +117,7 @@ impl Sim {
         };
         match next {
             Some(w) => {
-                let pid = self.tasks[w as usize].pid;
+                let pid = self.tasks[w].pid;
                 self.tr(
                     tid,
                     "mutex_unlock",

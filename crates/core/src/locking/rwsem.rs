@@ -214,7 +214,7 @@ impl Sim {
         }
         let cpu = self.cpu_of(waker);
         for t in woken {
-            let pid = self.tasks[t as usize].pid;
+            let pid = self.tasks[t].pid;
             self.tr(
                 waker,
                 "rwsem_wake",
@@ -234,9 +234,9 @@ mod tests {
     fn trylock_fairness() {
         let mut s = RwSem::new("mmap_sem");
         assert!(s.can_trylock_read(false));
-        s.grant_read(1);
+        s.grant_read(Tid(1));
         // A reader is active and a writer queues behind it.
-        s.waiters.push_back((2, RwKind::Write));
+        s.waiters.push_back((Tid(2), RwKind::Write));
         assert!(
             !s.can_trylock_read(false),
             "fair trylock must fail with a queued writer"
@@ -247,7 +247,7 @@ mod tests {
         );
         // An active writer defeats both.
         let mut w = RwSem::new("mmap_sem");
-        w.writer = Some(3);
+        w.writer = Some(Tid(3));
         assert!(!w.can_trylock_read(false));
         assert!(!w.can_trylock_read(true));
     }

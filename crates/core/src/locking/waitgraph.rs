@@ -55,8 +55,8 @@ pub struct HangEvidence {
 
 impl Sim {
     fn edge(&self, t: Tid, lock: &str, owner: Option<u32>, h: Tid, how: &str) -> WaitEdge {
-        let a = &self.tasks[t as usize];
-        let b = &self.tasks[h as usize];
+        let a = &self.tasks[t];
+        let b = &self.tasks[h];
         WaitEdge {
             pid: a.pid,
             comm: a.comm.clone(),
@@ -104,13 +104,13 @@ impl Sim {
             .iter()
             .position(|t| alive(t) && t.tif & TIF_MEMDIE != 0 && t.kthread.is_none())
         {
-            return Some(t as Tid);
+            return Some(Tid::from_index(t));
         }
         self.signals
             .iter()
             .filter(|s| s.oom_mm.is_some())
             .flat_map(|s| s.threads.iter().copied())
-            .find(|t| alive(&self.tasks[*t as usize]))
+            .find(|t| alive(&self.tasks[*t]))
     }
 
     /// Every wait edge right now.
@@ -135,8 +135,14 @@ impl Sim {
             if let Some(v) = self.victim_thread() {
                 for (i, t) in self.tasks.iter().enumerate() {
                     let allocating = matches!(t.frames.last(), Some(Frame::Alloc(_)));
-                    if allocating && t.state != TaskState::Dead && i as Tid != v {
-                        out.push(self.edge(i as Tid, "free memory", None, v, "OOM victim"));
+                    if allocating && t.state != TaskState::Dead && Tid::from_index(i) != v {
+                        out.push(self.edge(
+                            Tid::from_index(i),
+                            "free memory",
+                            None,
+                            v,
+                            "OOM victim",
+                        ));
                     }
                 }
             }
@@ -153,7 +159,7 @@ impl Sim {
             .signals
             .iter()
             .filter(|s| s.oom_mm.is_some())
-            .flat_map(|s| s.threads.iter().map(|t| self.tasks[*t as usize].pid))
+            .flat_map(|s| s.threads.iter().map(|t| self.tasks[*t].pid))
             .collect();
         let start = edges
             .iter()
@@ -246,11 +252,12 @@ mod tests {
                     [[process]]\nname = \"a.out\"\n[[process.thread]]\nprogram = \"hog\"\ncount = 3\n";
         let sc = crate::parse_scenario(text).unwrap();
         let mut sim = Sim::new(&sc, crate::ChoiceSource::Seed(0));
-        let users: Vec<Tid> = (0..sim.tasks.len() as Tid)
-            .filter(|t| sim.tasks[*t as usize].kthread.is_none())
+        let users: Vec<Tid> = (0..sim.tasks.len())
+            .map(Tid::from_index)
+            .filter(|t| sim.tasks[*t].kthread.is_none())
             .collect();
         let (reader, writer, exiting) = (users[0], users[1], users[2]);
-        let mm = sim.tasks[reader as usize].mm.unwrap();
+        let mm = sim.tasks[reader].mm.unwrap();
         let sem = &mut sim.mms[mm as usize].mmap_sem;
         sem.readers = 1;
         sem.reader_tids = vec![reader];
@@ -258,9 +265,9 @@ mod tests {
         sem.waiters = [(writer, RwKind::Write), (exiting, RwKind::Read)].into();
         sim.xfs.ags[0].pag_ici_reclaim_lock.owner = Some(writer);
         sim.xfs.ags[0].pag_ici_reclaim_lock.waiters = vec![reader];
-        let sig = sim.tasks[reader as usize].sig as usize;
+        let sig = sim.tasks[reader].sig as usize;
         sim.signals[sig].oom_mm = Some(mm);
-        let pid = |t: Tid| sim.tasks[t as usize].pid;
+        let pid = |t: Tid| sim.tasks[t].pid;
         let ev = sim.hang_evidence();
         let has = |a: Tid, lock: &str, b: Tid, how: &str| {
             ev.edges.iter().any(|e| {

@@ -407,7 +407,7 @@ impl Sim {
     /// Translates a user address the way the MMU does: the CPU's TLB first,
     /// then the page table (filling the TLB).
     pub(crate) fn user_access(&mut self, tid: Tid, addr: u64, write: bool) -> Access {
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         let (cpu, Some(mm)) = (t.cpu, t.mm) else {
             return Access::Bad;
         };
@@ -444,7 +444,7 @@ impl Sim {
     /// disabled, so a missing PTE ends the copy. Returns what the copy reads and
     /// whether it came through a stale TLB entry.
     pub(crate) fn copy_source(&mut self, tid: Tid, addr: u64) -> (Access, bool) {
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         let (cpu, Some(mm)) = (t.cpu, t.mm) else {
             return (Access::Bad, false);
         };
@@ -472,7 +472,7 @@ impl Sim {
     /// false when the full fault path is needed (lock contention, low memory,
     /// an unstable mm, a non-anonymous mapping).
     pub(crate) fn try_fast_anon_fault(&mut self, tid: Tid, addr: u64) -> bool {
-        let Some(mm) = self.tasks[tid as usize].mm else {
+        let Some(mm) = self.tasks[tid].mm else {
             return false;
         };
         let m = &self.mms[mm as usize];
@@ -563,7 +563,7 @@ impl Sim {
     pub(crate) fn handle_mm_fault(&mut self, tid: Tid, f: &mut FaultFrame) -> Fr {
         match f.phase {
             FaultPhase::Lock => {
-                let Some(mm) = self.tasks[tid as usize].mm else {
+                let Some(mm) = self.tasks[tid].mm else {
                     return self.fault_done(tid, f, FaultResult::Segv, false);
                 };
                 f.mm = mm;
@@ -665,7 +665,7 @@ impl Sim {
         );
         let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
         self.obs.fix_engaged.push(crate::outcome::FixEngaged {
-            pid: self.tasks[tid as usize].pid,
+            pid: self.tasks[tid].pid,
             addr: f.addr,
             event: idx,
             t: self.now,
@@ -696,7 +696,7 @@ impl Sim {
     /// mmap/munmap and buffer allocation: `down_write(mmap_sem)`, change the
     /// VMA list, `up_write`, then `MAP_POPULATE` outside the lock.
     pub(crate) fn step_mmap(&mut self, tid: Tid, f: &mut MmapFrame) -> Fr {
-        let Some(mm) = self.tasks[tid as usize].mm else {
+        let Some(mm) = self.tasks[tid].mm else {
             return Fr::Done(Ret::Int(-14), Step::Busy(costs::FAULT_FAIL_NS));
         };
         match f.phase {
@@ -737,11 +737,11 @@ impl Sim {
                 }
                 match f.what {
                     MmapWhat::Unmap => {
-                        let u = self.tasks[tid as usize].user.as_ref().expect("user task");
+                        let u = self.tasks[tid].user.as_ref().expect("user task");
                         if let Var::Mem { start, .. } = u.vars[f.var as usize] {
                             self.unmap_vma_at(mm, start);
                         }
-                        let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+                        let u = self.tasks[tid].user.as_mut().expect("user task");
                         u.vars[f.var as usize] = Var::Unset;
                         self.tr(tid, "do_munmap", TraceKind::Fault, "mapping removed".into());
                     }
@@ -761,7 +761,7 @@ impl Sim {
                         let heap = f.what == MmapWhat::Buf(BufKind::Heap);
                         let start = self.insert_vma_in(mm, f.len, kind, locked, f.inode, heap);
                         f.start = start;
-                        let u = self.tasks[tid as usize].user.as_mut().expect("user task");
+                        let u = self.tasks[tid].user.as_mut().expect("user task");
                         u.vars[f.var as usize] = Var::Mem {
                             start,
                             len: f.len,
@@ -958,7 +958,7 @@ impl Sim {
 
     /// A store into a MAP_SHARED file mapping lands in the page cache.
     pub(crate) fn store_to_file_page(&mut self, tid: Tid, addr: u64, value: u8, expected: u8) {
-        let Some(mm) = self.tasks[tid as usize].mm else {
+        let Some(mm) = self.tasks[tid].mm else {
             return;
         };
         let m = &self.mms[mm as usize];
@@ -973,7 +973,7 @@ impl Sim {
             return;
         };
         let index = (addr - v.start) / PAGE_SIZE;
-        let pid = self.tasks[tid as usize].pid;
+        let pid = self.tasks[tid].pid;
         let ev = self.trace_total;
         self.file_store_page(inode, index, value, expected, pid, ev);
     }

@@ -228,7 +228,7 @@ impl OomReapTaskMmFrame {
 impl Sim {
     /// `task_will_free_mem`: the group is already exiting and will free the mm.
     pub(crate) fn task_will_free_mem(&self, tid: Tid) -> bool {
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         let Some(mm) = t.mm else {
             return false;
         };
@@ -245,7 +245,7 @@ impl Sim {
         if s.oom_score_adj == -1000 || s.live == 0 {
             return None;
         }
-        let mm = s.threads.iter().find_map(|t| self.tasks[*t as usize].mm)?;
+        let mm = s.threads.iter().find_map(|t| self.tasks[*t].mm)?;
         let m = &self.mms[mm as usize];
         let rss = m.rss() as i64;
         let pgtables = rss / 512 + 1;
@@ -279,7 +279,7 @@ impl Sim {
 
     /// `mark_oom_victim`.
     pub(crate) fn mark_oom_victim(&mut self, tid: Tid, by: Tid) {
-        let t = &mut self.tasks[tid as usize];
+        let t = &mut self.tasks[tid];
         if t.tif & TIF_MEMDIE != 0 {
             return;
         }
@@ -313,7 +313,7 @@ impl Sim {
             self.oom_reaper_enqueue(tid, Some(by));
             return;
         }
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         let Some(mm) = self.signals[t.sig as usize].oom_mm.or(t.mm) else {
             return;
         };
@@ -321,7 +321,7 @@ impl Sim {
             return;
         }
         self.mms[mm as usize].flags |= MMF_OOM_REAP_QUEUED;
-        let pid = self.tasks[tid as usize].pid;
+        let pid = self.tasks[tid].pid;
         self.tr(
             by,
             "queue_oom_reaper",
@@ -340,12 +340,12 @@ impl Sim {
         let Some(reaper) = self.oom.reaper_tid else {
             return;
         };
-        if self.tasks[tid as usize].oom_reaper_queued {
+        if self.tasks[tid].oom_reaper_queued {
             return;
         }
-        self.tasks[tid as usize].oom_reaper_queued = true;
+        self.tasks[tid].oom_reaper_queued = true;
         self.oom.oom_reaper_list.push_back(tid);
-        let pid = self.tasks[tid as usize].pid;
+        let pid = self.tasks[tid].pid;
         let msg = format!("queued {pid}");
         match by {
             Some(by) => {
@@ -427,10 +427,10 @@ impl Sim {
                     .threads
                     .iter()
                     .copied()
-                    .find(|t| self.tasks[*t as usize].mm.is_some());
+                    .find(|t| self.tasks[*t].mm.is_some());
                 if let Some(l) = leader {
                     self.mark_oom_victim(l, tid);
-                    let mm = self.tasks[l as usize].mm.expect("leader has an mm");
+                    let mm = self.tasks[l].mm.expect("leader has an mm");
                     let m = &self.mms[mm as usize];
                     let kb = PAGE_SIZE / 1024;
                     let total_vm: u64 = m.vmas.iter().map(|v| v.end - v.start).sum::<u64>() / 1024;
@@ -491,7 +491,7 @@ impl Sim {
             .threads
             .iter()
             .copied()
-            .find(|t| self.tasks[*t as usize].state != TaskState::Dead);
+            .find(|t| self.tasks[*t].state != TaskState::Dead);
         if let Some(l) = leader {
             if self.task_will_free_mem(l) {
                 self.mark_oom_victim(l, tid);
@@ -517,7 +517,7 @@ impl Sim {
             tgid: s.tgid,
             comm: s.comm.clone(),
             t: self.now,
-            by: self.tasks[killer as usize].pid,
+            by: self.tasks[killer].pid,
         });
     }
 
@@ -528,7 +528,7 @@ impl Sim {
             self.sleep_task(tid, TaskState::Interruptible, None, "oom_reaper_wait");
             return Fr::Stay(Step::Sleep);
         };
-        let t = &self.tasks[tsk as usize];
+        let t = &self.tasks[tsk];
         let mm = self.signals[t.sig as usize].oom_mm.or(t.mm).unwrap_or(0);
         let f = OomReapTaskFrame {
             phase: OomReapTaskPhase::Attempt,
@@ -568,7 +568,7 @@ impl Sim {
                 Fr::Stay(Step::Sleep)
             }
             OomReapTaskPhase::GiveUp => {
-                let t = &self.tasks[f.tsk as usize];
+                let t = &self.tasks[f.tsk];
                 let (pid, comm) = (t.pid, t.comm.clone());
                 let idx = self.tr(
                     tid,
@@ -589,7 +589,7 @@ impl Sim {
             }
             OomReapTaskPhase::Returned(true) | OomReapTaskPhase::Done => {
                 self.mms[f.mm as usize].flags |= MMF_OOM_SKIP;
-                self.tasks[f.tsk as usize].oom_reaper_queued = false;
+                self.tasks[f.tsk].oom_reaper_queued = false;
                 self.tr(
                     tid,
                     "oom_reap_task",
@@ -618,7 +618,7 @@ impl Sim {
                 let unfair = self.toggles.reaper_trylock == ReaperTrylock::Unfair;
                 let mm = f.mm;
                 if !self.down_read_trylock(mm, tid, unfair) {
-                    let pid = self.tasks[f.tsk as usize].pid;
+                    let pid = self.tasks[f.tsk].pid;
                     self.tr(
                         tid,
                         "trace_skip_task_reaping",
@@ -685,7 +685,7 @@ impl Sim {
                     return Fr::Stay(Step::Busy(cost));
                 }
                 // tlb_flush_mmu: shoot down every CPU of the mm, wait, then free.
-                let me = self.tasks[tid as usize].cpu;
+                let me = self.tasks[tid].cpu;
                 self.cpus[me as usize].tlb.retain(|e| e.0 != mm);
                 let mask = self.mms[mm as usize].cpumask;
                 let mut ack = self.now.after(cost);
@@ -769,7 +769,7 @@ impl Sim {
         m.flags |= MMF_UNSTABLE;
         m.unstable_was_set = true;
         f.rss_before = [m.rss_anon, m.rss_file, m.rss_shmem];
-        let pid = self.tasks[f.tsk as usize].pid;
+        let pid = self.tasks[f.tsk].pid;
         let since = self.obs.kill_time.map_or(0, |k| self.now.since(k));
         let idx = self.tr(
             tid,
@@ -788,9 +788,7 @@ impl Sim {
             .cpus
             .iter()
             .filter_map(|c| c.curr)
-            .filter(|t| {
-                self.tasks[*t as usize].mm == Some(mm) && self.tasks[*t as usize].mode == Mode::User
-            })
+            .filter(|t| self.tasks[*t].mm == Some(mm) && self.tasks[*t].mode == Mode::User)
             .collect();
         for t in running {
             self.note_user_after_reap(t);
@@ -804,7 +802,7 @@ impl Sim {
     fn mmap_sem_users(&self, mm: u32) -> Vec<crate::outcome::LockUser> {
         let sem = &self.mms[mm as usize].mmap_sem;
         let user = |t: Tid, how: &'static str| {
-            let task = &self.tasks[t as usize];
+            let task = &self.tasks[t];
             crate::outcome::LockUser {
                 pid: task.pid,
                 comm: task.comm.clone(),
@@ -838,7 +836,7 @@ impl Sim {
     /// reference) and `oom_lock` released.
     fn reap_finish(&mut self, tid: Tid, f: &mut OomReapTaskMmFrame) -> Fr {
         let mm = f.mm;
-        let t = &self.tasks[f.tsk as usize];
+        let t = &self.tasks[f.tsk];
         let (pid, comm) = (t.pid, t.comm.clone());
         let m = &self.mms[mm as usize];
         let rss_after = [m.rss_anon, m.rss_file, m.rss_shmem];

@@ -242,7 +242,7 @@ impl Sim {
     /// Access to the reserves below min: `TIF_MEMDIE` in 4.13,
     /// `oom_reserves_allowed` (any thread of an OOM victim) with `ALLOC_OOM`.
     fn oom_reserves(&self, tid: Tid) -> bool {
-        let t = &self.tasks[tid as usize];
+        let t = &self.tasks[tid];
         if self.toggles.alloc_oom {
             t.kthread.is_none() && self.signals[t.sig as usize].oom_mm.is_some()
         } else {
@@ -305,12 +305,12 @@ impl Sim {
                         return self.got_page(f.kind);
                     }
                 }
-                if self.tasks[tid as usize].flags & PF_MEMALLOC != 0 {
+                if self.tasks[tid].flags & PF_MEMALLOC != 0 {
                     // Avoid recursion of direct reclaim.
                     return Fr::Done(Ret::NoPage, Step::Busy(costs::NOPAGE_NS));
                 }
                 // __alloc_pages_direct_reclaim → __perform_reclaim → try_to_free_pages
-                self.tasks[tid as usize].flags |= PF_MEMALLOC;
+                self.tasks[tid].flags |= PF_MEMALLOC;
                 let reclaimed = self.shrink_node(tid, 32, true);
                 let jitter = u64::from(self.chooser.choose(ChoiceKind::Jitter, 8));
                 let cost = costs::DIRECT_RECLAIM_NS
@@ -326,7 +326,7 @@ impl Sim {
             }
             AllocPhase::InShrinkSlab(_) => unreachable!("shrink_slab returns first"),
             AllocPhase::AfterReclaim(progress) => {
-                self.tasks[tid as usize].flags &= !PF_MEMALLOC;
+                self.tasks[tid].flags &= !PF_MEMALLOC;
                 if progress > 0 && self.mem.nr_free() > w.min {
                     return self.got_page(f.kind);
                 }
@@ -443,7 +443,7 @@ impl Sim {
     /// The end of `should_reclaim_retry`: a workqueue worker sleeps a tick so
     /// that the workqueue sees it as congested; everyone else `cond_resched`s.
     fn reclaim_retry_pause(&mut self, tid: Tid) -> Fr {
-        if self.tasks[tid as usize].flags & PF_WQ_WORKER != 0 {
+        if self.tasks[tid].flags & PF_WQ_WORKER != 0 {
             let tick = self.tick_ns;
             self.sleep_task(
                 tid,
@@ -458,8 +458,8 @@ impl Sim {
 
     /// `cond_resched`: yield if a reschedule is pending.
     pub(crate) fn cond_resched(&mut self, tid: Tid, cost: u64) -> Fr {
-        if self.tasks[tid as usize].tif & TIF_NEED_RESCHED != 0 {
-            self.tasks[tid as usize].tif &= !TIF_NEED_RESCHED;
+        if self.tasks[tid].tif & TIF_NEED_RESCHED != 0 {
+            self.tasks[tid].tif &= !TIF_NEED_RESCHED;
             Fr::Stay(Step::Yield)
         } else {
             Fr::Stay(Step::Busy(cost))

@@ -161,19 +161,14 @@ impl Sim {
         if !self.toggles.pf_memalloc_pid {
             return None;
         }
-        self.tasks[tid as usize]
-            .pf_memalloc_pid
-            .iter()
-            .copied()
-            .find(|pid| {
-                self.tasks.iter().any(|t| {
-                    t.pid == *pid
-                        && t.state != TaskState::Dead
-                        && t.kthread.is_none()
-                        && (t.tif & TIF_MEMDIE != 0
-                            || self.signals[t.sig as usize].oom_mm.is_some())
-                })
+        self.tasks[tid].pf_memalloc_pid.iter().copied().find(|pid| {
+            self.tasks.iter().any(|t| {
+                t.pid == *pid
+                    && t.state != TaskState::Dead
+                    && t.kthread.is_none()
+                    && (t.tif & TIF_MEMDIE != 0 || self.signals[t.sig as usize].oom_mm.is_some())
             })
+        })
     }
 
     /// The end of `shrink_slab`. Its return is the pages the caller's
@@ -315,7 +310,11 @@ mod tests {
     }
 
     fn task(sim: &Sim, comm: &str) -> Tid {
-        sim.tasks.iter().position(|t| t.comm == comm).expect(comm) as Tid
+        sim.tasks
+            .iter()
+            .position(|t| t.comm == comm)
+            .map(Tid::from_index)
+            .expect(comm)
     }
 
     /// Steps the shrinker frame until it sleeps or returns.
@@ -446,18 +445,19 @@ mod tests {
                 .tasks
                 .iter()
                 .position(|t| t.comm == "a.out")
-                .expect("the hog") as Tid;
-            let pid = sim.tasks[hog as usize].pid;
+                .map(Tid::from_index)
+                .expect("the hog");
+            let pid = sim.tasks[hog].pid;
             // Without PF_MEMALLOC nothing is recorded.
             sim.xlog_force(hog);
-            assert!(sim.tasks[worker as usize].pf_memalloc_pid.is_empty());
-            sim.tasks[hog as usize].flags |= PF_MEMALLOC;
+            assert!(sim.tasks[worker].pf_memalloc_pid.is_empty());
+            sim.tasks[hog].flags |= PF_MEMALLOC;
             sim.xlog_force(hog);
-            assert_eq!(sim.tasks[worker as usize].pf_memalloc_pid, vec![pid]);
+            assert_eq!(sim.tasks[worker].pf_memalloc_pid, vec![pid]);
             // Not a victim yet: no reserves either way.
             assert_eq!(sim.pf_memalloc_dependency(worker), None);
-            let sig = sim.tasks[hog as usize].sig as usize;
-            sim.signals[sig].oom_mm = sim.tasks[hog as usize].mm;
+            let sig = sim.tasks[hog].sig as usize;
+            sim.signals[sig].oom_mm = sim.tasks[hog].mm;
             let dep = sim.pf_memalloc_dependency(worker);
             assert_eq!(dep, if a3 { Some(pid) } else { None }, "a3 = {a3}");
         }

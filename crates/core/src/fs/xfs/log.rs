@@ -74,11 +74,10 @@ impl Sim {
         let Some(w) = self.xfs.log.worker else {
             return;
         };
-        let pid = self.tasks[tid as usize].pid;
-        if self.tasks[tid as usize].flags & PF_MEMALLOC != 0
-            && !self.tasks[w as usize].pf_memalloc_pid.contains(&pid)
+        let pid = self.tasks[tid].pid;
+        if self.tasks[tid].flags & PF_MEMALLOC != 0 && !self.tasks[w].pf_memalloc_pid.contains(&pid)
         {
-            self.tasks[w as usize].pf_memalloc_pid.push(pid);
+            self.tasks[w].pf_memalloc_pid.push(pid);
             if self.toggles.pf_memalloc_pid {
                 self.tr(
                     tid,
@@ -111,7 +110,7 @@ impl Sim {
                     match self.xfs_log_work_due() {
                         Ok(()) => self.xfs.log.force_pending = true,
                         Err(timeout) => {
-                            self.tasks[tid as usize].pf_memalloc_pid.clear();
+                            self.tasks[tid].pf_memalloc_pid.clear();
                             self.fs.commit_timer = timeout.is_some();
                             self.sleep_task(
                                 tid,
