@@ -33,6 +33,7 @@ use crate::mm::khugepaged::KhugepagedFrame;
 use crate::mm::memory::FaultFrame;
 use crate::mm::memory::FaultResult;
 use crate::mm::memory::Mm;
+use crate::mm::memory::MmId;
 use crate::mm::memory::MmSnap;
 use crate::mm::memory::MmapFrame;
 use crate::mm::memory::VmaCache;
@@ -138,7 +139,7 @@ pub enum IpiKind {
     /// `smp_send_reschedule`: from `kick_process` or a remote wakeup.
     Reschedule,
     /// A TLB shootdown for one mm (`flush_tlb_mm_range`).
-    TlbFlush { mm: u32 },
+    TlbFlush { mm: MmId },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -359,7 +360,7 @@ pub struct Task {
     /// Index into `Sim::signals`.
     pub sig: u32,
     /// Index into `Sim::mms`, None once `exit_mm` dropped it (and for kthreads).
-    pub mm: Option<u32>,
+    pub mm: Option<MmId>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) user: Option<UserState>,
     /// Set after a syscall or interrupt: the next step runs `exit_to_usermode_loop`.
@@ -396,7 +397,7 @@ pub struct SignalStruct {
     pub tgid: u32,
     pub comm: String,
     pub group_exit: bool,
-    pub oom_mm: Option<u32>,
+    pub oom_mm: Option<MmId>,
     pub oom_score_adj: i32,
     pub threads: Vec<Tid>,
     pub live: u32,
@@ -417,9 +418,9 @@ pub struct Cpu {
     pub(crate) paused_until: Option<SimTime>,
     /// Cached translations: (mm, virtual page number, pfn). A reaped page can
     /// still be read through a stale entry until the shootdown arrives.
-    pub(crate) tlb: Vec<(u32, u64, u32)>,
+    pub(crate) tlb: Vec<(MmId, u64, u32)>,
     /// The mm whose page tables are loaded (kernel threads borrow it lazily).
-    pub(crate) active_mm: Option<u32>,
+    pub(crate) active_mm: Option<MmId>,
     /// Latest delivery time of an IPI already in flight to this CPU, so that a
     /// later IPI is not delivered before an earlier one (the APIC keeps order).
     pub(crate) ipi_inflight_until: SimTime,

@@ -206,7 +206,7 @@ impl Sim {
         let mm = self.tasks[tid]
             .mm
             .expect("a user task in user mode has an mm");
-        if self.mms[mm as usize].flags & MMF_UNSTABLE != 0 {
+        if self.mms[mm].flags & MMF_UNSTABLE != 0 {
             self.note_user_after_reap(tid);
         }
         let mut guard = 0;
@@ -492,7 +492,7 @@ impl Sim {
         };
         let mm = self.tasks[p].mm.expect("found by its mm");
         if !self.task_will_free_mem(p) {
-            let skip = self.mms[mm as usize].flags & crate::mm::memory::MMF_OOM_SKIP != 0;
+            let skip = self.mms[mm].flags & crate::mm::memory::MMF_OOM_SKIP != 0;
             return err(
                 self,
                 if skip {

@@ -10,6 +10,7 @@
 use crate::costs;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
+use crate::mm::memory::MmId;
 use crate::mm::memory::{ZapCursor, MMF_OOM_SKIP, MMF_OOM_VICTIM};
 use crate::sim::{Ret, Sim, Step, Tid, PF_EXITING, TIF_MEMDIE};
 use crate::trace::TraceKind;
@@ -18,7 +19,7 @@ use crate::trace::TraceKind;
 pub(crate) struct ExitFrame {
     pub code: u32,
     pub phase: ExitPhase,
-    pub mm: u32,
+    pub mm: MmId,
     pub cursor: ZapCursor,
 }
 
@@ -41,7 +42,7 @@ impl ExitFrame {
         ExitFrame {
             code,
             phase: ExitPhase::ExitSignals,
-            mm: 0,
+            mm: MmId(0),
             cursor: ZapCursor::START,
         }
     }
@@ -50,8 +51,8 @@ impl ExitFrame {
 impl Sim {
     /// The end of `exit_mmap` (from the last `mmput`, or the reaper's
     /// `mmput_async`): the mm is gone and never again a reaper's target.
-    pub(crate) fn exit_mmap_done(&mut self, tid: Tid, mm: u32, msg: &'static str) {
-        let m = &mut self.mms[mm as usize];
+    pub(crate) fn exit_mmap_done(&mut self, tid: Tid, mm: MmId, msg: &'static str) {
+        let m = &mut self.mms[mm];
         m.flags |= MMF_OOM_SKIP;
         m.dead = true;
         self.tr(tid, "__mmput", TraceKind::Exit, msg.into());
@@ -83,7 +84,7 @@ impl Sim {
                 let mm = f.mm;
                 self.tasks[tid].mm = None;
                 self.up_read(mm, tid);
-                let m = &mut self.mms[mm as usize];
+                let m = &mut self.mms[mm];
                 m.users -= 1;
                 let users = m.users;
                 self.tr(
@@ -102,7 +103,7 @@ impl Sim {
                     );
                 }
                 if users == 0 {
-                    let victim = self.mms[mm as usize].flags & MMF_OOM_VICTIM != 0;
+                    let victim = self.mms[mm].flags & MMF_OOM_VICTIM != 0;
                     f.phase = if victim && !self.toggles.reaper_mmget {
                         ExitPhase::ExitMmapOomSync
                     } else {
@@ -122,7 +123,7 @@ impl Sim {
             }
             ExitPhase::ExitMmapOomSync => {
                 // "Wait for oom_reap_task() to stop working on this mm."
-                self.mms[f.mm as usize].flags |= MMF_OOM_SKIP;
+                self.mms[f.mm].flags |= MMF_OOM_SKIP;
                 f.phase = ExitPhase::ExitMmapOomLocked;
                 locked_or_sleep(self.down_write(f.mm, tid), costs::EXIT_MM_LOCK_NS)
             }

@@ -170,7 +170,7 @@ impl Sim {
                     spin_until: None,
                     n,
                 });
-                self.mms[mm as usize].users += 1;
+                self.mms[mm].users += 1;
                 self.signals[sig as usize].threads.push(tid);
                 self.signals[sig as usize].live += 1;
                 let cpu = self.tasks[tid].cpu;
@@ -217,7 +217,7 @@ impl Sim {
             if self.cpus[cpu as usize].active_mm != Some(mm) {
                 self.cpus[cpu as usize].tlb.clear();
                 self.cpus[cpu as usize].active_mm = Some(mm);
-                self.mms[mm as usize].cpumask |= 1u64 << cpu;
+                self.mms[mm].cpumask |= 1u64 << cpu;
             }
         }
         let at = self.now.after(costs::CTX_SWITCH_NS);

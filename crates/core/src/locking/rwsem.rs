@@ -5,6 +5,7 @@
 //! *active*, ignoring queued ones.
 
 use crate::kernel::sched::TaskState;
+use crate::mm::memory::MmId;
 use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
 use std::collections::VecDeque;
@@ -51,7 +52,7 @@ impl RwSem {
 /// reclaim path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum RwSemId {
-    Mmap(u32),
+    Mmap(MmId),
     /// `shrinker_rwsem`: `shrink_slab` takes it with a read trylock.
     Shrinker,
     /// The XFS superblock's `s_umount` (`trylock_super`).
@@ -61,7 +62,7 @@ pub(crate) enum RwSemId {
 impl Sim {
     pub(crate) fn sem(&mut self, id: RwSemId) -> &mut RwSem {
         match id {
-            RwSemId::Mmap(mm) => &mut self.mms[mm as usize].mmap_sem,
+            RwSemId::Mmap(mm) => &mut self.mms[mm].mmap_sem,
             RwSemId::Shrinker => &mut self.shrinker_rwsem,
             RwSemId::SUmount => &mut self.s_umount,
         }
@@ -69,23 +70,23 @@ impl Sim {
 
     /// `down_read(&mm->mmap_sem)`: true if taken now; otherwise the task sleeps
     /// in TASK_UNINTERRUPTIBLE and holds the lock when woken.
-    pub(crate) fn down_read(&mut self, mm: u32, tid: Tid) -> bool {
+    pub(crate) fn down_read(&mut self, mm: MmId, tid: Tid) -> bool {
         self.down_read_sem(RwSemId::Mmap(mm), tid)
     }
 
-    pub(crate) fn down_read_trylock(&mut self, mm: u32, tid: Tid, unfair: bool) -> bool {
+    pub(crate) fn down_read_trylock(&mut self, mm: MmId, tid: Tid, unfair: bool) -> bool {
         self.down_read_trylock_sem(RwSemId::Mmap(mm), tid, unfair)
     }
 
-    pub(crate) fn down_write(&mut self, mm: u32, tid: Tid) -> bool {
+    pub(crate) fn down_write(&mut self, mm: MmId, tid: Tid) -> bool {
         self.down_write_sem(RwSemId::Mmap(mm), tid)
     }
 
-    pub(crate) fn up_read(&mut self, mm: u32, tid: Tid) {
+    pub(crate) fn up_read(&mut self, mm: MmId, tid: Tid) {
         self.up_read_sem(RwSemId::Mmap(mm), tid)
     }
 
-    pub(crate) fn up_write(&mut self, mm: u32, tid: Tid) {
+    pub(crate) fn up_write(&mut self, mm: MmId, tid: Tid) {
         self.up_write_sem(RwSemId::Mmap(mm), tid)
     }
 

@@ -258,7 +258,7 @@ mod tests {
             .collect();
         let (reader, writer, exiting) = (users[0], users[1], users[2]);
         let mm = sim.tasks[reader].mm.unwrap();
-        let sem = &mut sim.mms[mm as usize].mmap_sem;
+        let sem = &mut sim.mms[mm].mmap_sem;
         sem.readers = 1;
         sem.reader_tids = vec![reader];
         sem.writer = None;

@@ -21,6 +21,7 @@
 use crate::costs;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
+use crate::mm::memory::MmId;
 use crate::mm::memory::{VmaKind, MMF_OOM_SKIP};
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::sim::{Frame, Ret, Sim, Step, Tid};
@@ -32,7 +33,7 @@ const HPAGE_SIZE: u64 = 2 << 20;
 #[derive(Clone, Debug, Default, Hash)]
 pub(crate) struct KhugepagedFrame {
     phase: KhugepagedPhase,
-    mm: u32,
+    mm: MmId,
     hpage: Option<u32>,
 }
 
@@ -71,7 +72,7 @@ impl KhugepagedFrame {
 impl Sim {
     /// The first mm with a private anonymous VMA big enough for a huge page
     /// and some pages present (`khugepaged_scan_mm_slot`).
-    fn khugepaged_pick(&self) -> Option<u32> {
+    fn khugepaged_pick(&self) -> Option<MmId> {
         self.mms.iter().find_map(|m| {
             let live = m.users > 0 && !m.dead && m.flags & MMF_OOM_SKIP == 0;
             let candidate = m.vmas.iter().any(|v| {
@@ -108,10 +109,7 @@ impl Sim {
                     tid,
                     "collapse_huge_page",
                     TraceKind::Fault,
-                    format!(
-                        "mm of {}: allocate a huge page",
-                        self.mms[f.mm as usize].owner_tgid
-                    ),
+                    format!("mm of {}: allocate a huge page", self.mms[f.mm].owner_tgid),
                 );
                 f.phase = KhugepagedPhase::Allocating;
                 Fr::Call(
@@ -142,7 +140,7 @@ impl Sim {
                 locked_or_sleep(self.down_write(f.mm, tid), costs::COLLAPSE_NS)
             }
             KhugepagedPhase::Collapse => {
-                let m = &self.mms[f.mm as usize];
+                let m = &self.mms[f.mm];
                 let exiting = m.users == 0 || m.dead || m.flags & MMF_OOM_SKIP != 0;
                 self.tr(
                     tid,

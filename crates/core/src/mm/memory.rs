@@ -25,6 +25,51 @@ pub const MMF_OOM_VICTIM: u32 = 1 << 2;
 /// 5.18: the mm is queued for the reaper (its timer is armed).
 pub const MMF_OOM_REAP_QUEUED: u32 = 1 << 3;
 
+/// An address space's index in `Sim::mms`.
+// `Default` (mm 0) is for frames that have not looked their mm up yet: they
+// always set it before use.
+#[derive(
+    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct MmId(pub u32);
+
+impl MmId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    pub fn from_index(i: usize) -> MmId {
+        MmId(i as u32)
+    }
+}
+
+impl std::fmt::Debug for MmId {
+    // As the bare index, so that debug output reads as it did.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for MmId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::ops::Index<MmId> for Vec<Mm> {
+    type Output = Mm;
+    fn index(&self, m: MmId) -> &Mm {
+        &self[m.index()]
+    }
+}
+
+impl std::ops::IndexMut<MmId> for Vec<Mm> {
+    fn index_mut(&mut self, m: MmId) -> &mut Mm {
+        &mut self[m.index()]
+    }
+}
+
 /// A page-table entry of a small page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Pte {
@@ -120,7 +165,7 @@ impl Vma {
 
 #[derive(Clone, Debug)]
 pub struct Mm {
-    pub id: u32,
+    pub id: MmId,
     pub owner_tgid: u32,
     /// `mm_users`.
     pub users: u32,
@@ -234,7 +279,7 @@ pub(crate) struct FaultFrame {
     pub write: bool,
     pub user: bool,
     phase: FaultPhase,
-    mm: u32,
+    mm: MmId,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -258,7 +303,7 @@ impl FaultFrame {
             write,
             user,
             phase: FaultPhase::Lock,
-            mm: 0,
+            mm: MmId(0),
         }
     }
 }
@@ -328,10 +373,10 @@ impl MmapFrame {
 }
 
 impl Sim {
-    pub(crate) fn mm_create(&mut self, tgid: u32, has_notifiers: bool) -> u32 {
+    pub(crate) fn mm_create(&mut self, tgid: u32, has_notifiers: bool) -> MmId {
         let id = self.mms.len() as u32;
         self.mms.push(Mm {
-            id,
+            id: MmId(id),
             owner_tgid: tgid,
             users: 0,
             mmap_sem: RwSem::new("mmap_sem"),
@@ -347,21 +392,21 @@ impl Sim {
             brk: 0x0060_0000,
             dead: false,
         });
-        id
+        MmId(id)
     }
 
     /// Inserts a VMA below the previous mmap (top-down layout), or at the heap's
     /// end, and returns its start.
     fn insert_vma_in(
         &mut self,
-        mm: u32,
+        mm: MmId,
         len: u64,
         kind: VmaKind,
         locked: bool,
         inode: Option<u32>,
         heap: bool,
     ) -> u64 {
-        let m = &mut self.mms[mm as usize];
+        let m = &mut self.mms[mm];
         let start = if heap {
             let s = m.brk;
             m.brk += len;
@@ -384,11 +429,11 @@ impl Sim {
         start
     }
 
-    pub(crate) fn mm_map_stack(&mut self, mm: u32, len: u64, heap: bool) -> u64 {
+    pub(crate) fn mm_map_stack(&mut self, mm: MmId, len: u64, heap: bool) -> u64 {
         self.insert_vma_in(mm, len, VmaKind::Stack, false, None, heap)
     }
 
-    fn tlb_lookup(&mut self, cpu: CpuId, mm: u32, vpn: u64) -> Option<u32> {
+    fn tlb_lookup(&mut self, cpu: CpuId, mm: MmId, vpn: u64) -> Option<u32> {
         self.cpus[cpu as usize]
             .tlb
             .iter()
@@ -396,7 +441,7 @@ impl Sim {
             .map(|e| e.2)
     }
 
-    fn tlb_insert(&mut self, cpu: CpuId, mm: u32, vpn: u64, pfn: u32) {
+    fn tlb_insert(&mut self, cpu: CpuId, mm: MmId, vpn: u64, pfn: u32) {
         let tlb = &mut self.cpus[cpu as usize].tlb;
         if tlb.len() >= TLB_ENTRIES {
             tlb.remove(0);
@@ -419,7 +464,7 @@ impl Sim {
                 Access::Page(pfn)
             };
         }
-        let m = &self.mms[mm as usize];
+        let m = &self.mms[mm];
         let Some(vi) = m.find_vma(addr) else {
             return Access::Bad;
         };
@@ -450,7 +495,7 @@ impl Sim {
         };
         let vpn = addr / PAGE_SIZE;
         if let Some(pfn) = self.tlb_lookup(cpu, mm, vpn) {
-            let m = &self.mms[mm as usize];
+            let m = &self.mms[mm];
             let stale = match m.find_vma(addr) {
                 Some(vi) => {
                     let v = &m.vmas[vi];
@@ -475,7 +520,7 @@ impl Sim {
         let Some(mm) = self.tasks[tid].mm else {
             return false;
         };
-        let m = &self.mms[mm as usize];
+        let m = &self.mms[mm];
         if m.flags & MMF_UNSTABLE != 0
             || m.mmap_sem.writer.is_some()
             || !m.mmap_sem.waiters.is_empty()
@@ -500,8 +545,8 @@ impl Sim {
         true
     }
 
-    fn install_pte(&mut self, mm: u32, vi: usize, addr: u64, pfn: u32) {
-        let m = &mut self.mms[mm as usize];
+    fn install_pte(&mut self, mm: MmId, vi: usize, addr: u64, pfn: u32) {
+        let m = &mut self.mms[mm];
         let v = &mut m.vmas[vi];
         let idx = ((addr - v.start) / PAGE_SIZE) as usize;
         debug_assert!(!v.ptes[idx].is_present(), "installing over a present page");
@@ -523,20 +568,20 @@ impl Sim {
     /// fix): a fault on an mm the reaper has started on (`MMF_UNSTABLE`)
     /// returns `VM_FAULT_SIGBUS` before a PTE is set. True when the fault
     /// must fail; always false without the fix.
-    pub(crate) fn check_stable_address_space(&self, mm: u32) -> bool {
+    pub(crate) fn check_stable_address_space(&self, mm: MmId) -> bool {
         self.toggles.unstable_check == UnstableCheck::PrePte
-            && self.mms[mm as usize].flags & MMF_UNSTABLE != 0
+            && self.mms[mm].flags & MMF_UNSTABLE != 0
     }
 
     /// `do_anonymous_page` for a read of a never-touched private anonymous
     /// page: map the zero page. After a reap this is where zeros come from,
     /// unless `check_stable_address_space` refuses the fault first.
     fn do_anonymous_page(&mut self, tid: Tid, f: &mut FaultFrame, vi: usize, idx: usize) -> Fr {
-        let unstable = self.mms[f.mm as usize].flags & MMF_UNSTABLE != 0;
+        let unstable = self.mms[f.mm].flags & MMF_UNSTABLE != 0;
         if self.check_stable_address_space(f.mm) {
             return self.fix_engaged(tid, f, "check_stable_address_space");
         }
-        let m = &mut self.mms[f.mm as usize];
+        let m = &mut self.mms[f.mm];
         m.vmas[vi].ptes[idx] = Pte::Zero;
         self.tr(
             tid,
@@ -571,7 +616,7 @@ impl Sim {
                 locked_or_sleep(self.down_read(mm, tid), costs::FAULT_LOCK_NS)
             }
             FaultPhase::Handle => {
-                let m = &self.mms[f.mm as usize];
+                let m = &self.mms[f.mm];
                 let Some(vi) = m.find_vma(f.addr) else {
                     return self.fault_done(tid, f, FaultResult::Segv, true);
                 };
@@ -606,7 +651,7 @@ impl Sim {
                 let Some(pfn) = page else {
                     return self.fault_done(tid, f, FaultResult::Oom, true);
                 };
-                let m = &self.mms[f.mm as usize];
+                let m = &self.mms[f.mm];
                 let Some(vi) = m.find_vma(f.addr) else {
                     self.mem.free_page(pfn);
                     return self.fault_done(tid, f, FaultResult::Segv, true);
@@ -626,7 +671,7 @@ impl Sim {
                 }
                 let was_zero = v.ptes[idx] == Pte::Zero;
                 if was_zero {
-                    self.mms[f.mm as usize].vmas[vi].ptes[idx] = Pte::None;
+                    self.mms[f.mm].vmas[vi].ptes[idx] = Pte::None;
                 }
                 self.mem.fill[pfn as usize] = 0;
                 self.install_pte(f.mm, vi, f.addr, pfn);
@@ -811,7 +856,7 @@ impl Sim {
                 let mut n = 0;
                 while f.next < pages && n < 256 {
                     let addr = f.start + f.next * PAGE_SIZE;
-                    let m = &self.mms[mm as usize];
+                    let m = &self.mms[mm];
                     let present = m.find_vma(addr).is_some_and(|vi| {
                         let v = &m.vmas[vi];
                         v.ptes[((addr - v.start) / PAGE_SIZE) as usize].is_present()
@@ -845,11 +890,11 @@ impl Sim {
         }
     }
 
-    fn unmap_vma_at(&mut self, mm: u32, start: u64) {
-        let Some(vi) = self.mms[mm as usize].find_vma(start) else {
+    fn unmap_vma_at(&mut self, mm: MmId, start: u64) {
+        let Some(vi) = self.mms[mm].find_vma(start) else {
             return;
         };
-        let v = self.mms[mm as usize].vmas.remove(vi);
+        let v = self.mms[mm].vmas.remove(vi);
         for c in &mut self.cpus {
             c.tlb.retain(|e| e.0 != mm);
         }
@@ -864,8 +909,8 @@ impl Sim {
         }
     }
 
-    fn unaccount(&mut self, mm: u32, kind: VmaKind) {
-        let m = &mut self.mms[mm as usize];
+    fn unaccount(&mut self, mm: MmId, kind: VmaKind) {
+        let m = &mut self.mms[mm];
         match kind {
             VmaKind::Shmem => m.rss_shmem -= 1,
             VmaKind::FileShared => m.rss_file -= 1,
@@ -879,20 +924,20 @@ impl Sim {
     /// at once. Returns (gathered pages, done, cost in ns).
     pub(crate) fn zap_mm_batch(
         &mut self,
-        mm: u32,
+        mm: MmId,
         cursor: &mut ZapCursor,
         exiting: bool,
     ) -> (Vec<u32>, bool, u64) {
         let mut gathered = Vec::new();
         let mut cost = 200;
-        let nv = self.mms[mm as usize].vmas.len();
+        let nv = self.mms[mm].vmas.len();
         let (mut vi, mut pi) = match *cursor {
             ZapCursor::At { vma, page } => (vma as usize, page),
             ZapCursor::Done => (nv, 0),
         };
         while vi < nv && (gathered.len() as u64) < ZAP_BATCH {
             let (kind, reapable, npages) = {
-                let v = &self.mms[mm as usize].vmas[vi];
+                let v = &self.mms[mm].vmas[vi];
                 (
                     v.kind,
                     v.reapable(self.toggles.reap_mlocked),
@@ -907,7 +952,7 @@ impl Sim {
             while pi < npages && (gathered.len() as u64) < ZAP_BATCH {
                 let i = pi as usize;
                 pi += 1;
-                let pte = self.mms[mm as usize].vmas[vi].ptes[i];
+                let pte = self.mms[mm].vmas[vi].ptes[i];
                 let pfn = match pte {
                     Pte::None => {
                         // Walking empty page tables is cheap but not free.
@@ -917,12 +962,12 @@ impl Sim {
                         continue;
                     }
                     Pte::Zero => {
-                        self.mms[mm as usize].vmas[vi].ptes[i] = Pte::None;
+                        self.mms[mm].vmas[vi].ptes[i] = Pte::None;
                         continue;
                     }
                     Pte::Page(pfn) => pfn,
                 };
-                self.mms[mm as usize].vmas[vi].ptes[i] = Pte::None;
+                self.mms[mm].vmas[vi].ptes[i] = Pte::None;
                 self.unaccount(mm, kind);
                 self.mem.unmap_page(pfn);
                 cost += costs::ZAP_NS_PER_PAGE;
@@ -961,7 +1006,7 @@ impl Sim {
         let Some(mm) = self.tasks[tid].mm else {
             return;
         };
-        let m = &self.mms[mm as usize];
+        let m = &self.mms[mm];
         let Some(vi) = m.find_vma(addr) else {
             return;
         };

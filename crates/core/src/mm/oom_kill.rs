@@ -29,6 +29,7 @@ use crate::costs;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::locking::{Mutex, MutexId};
+use crate::mm::memory::MmId;
 use crate::mm::memory::{
     ZapCursor, MMF_OOM_REAP_QUEUED, MMF_OOM_SKIP, MMF_OOM_VICTIM, MMF_UNSTABLE,
 };
@@ -101,7 +102,7 @@ pub(crate) struct OomReaperFrame;
 pub(crate) struct OomReapTaskFrame {
     phase: OomReapTaskPhase,
     tsk: Tid,
-    mm: u32,
+    mm: MmId,
     attempts: u32,
     /// `mmap_sem`'s users at the last failed trylock.
     blocked_by: Vec<crate::outcome::LockUser>,
@@ -129,7 +130,7 @@ enum OomReapTaskPhase {
 pub(crate) struct OomReapTaskMmFrame {
     phase: ReapMmPhase,
     tsk: Tid,
-    mm: u32,
+    mm: MmId,
     /// Which attempt of `oom_reap_task` this is (for the trace).
     attempt: u32,
     cursor: ZapCursor,
@@ -161,7 +162,7 @@ enum ReapMmPhase {
 /// with `oom_lock` held.
 #[derive(Clone, Debug, Hash)]
 pub(crate) struct MmputFrame {
-    mm: u32,
+    mm: MmId,
     cursor: ZapCursor,
 }
 
@@ -171,7 +172,7 @@ pub(crate) struct MmputFrame {
 pub(crate) struct ProcessMreleaseFrame {
     phase: MreleasePhase,
     tsk: Tid,
-    mm: u32,
+    mm: MmId,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -183,7 +184,7 @@ enum MreleasePhase {
 
 impl ProcessMreleaseFrame {
     /// `process_mrelease` on `mm`, whose owner `tsk` is dying.
-    pub(crate) fn new(tsk: Tid, mm: u32) -> ProcessMreleaseFrame {
+    pub(crate) fn new(tsk: Tid, mm: MmId) -> ProcessMreleaseFrame {
         ProcessMreleaseFrame {
             phase: MreleasePhase::Lock,
             tsk,
@@ -210,7 +211,7 @@ impl OomReapTaskFrame {
 }
 
 impl OomReapTaskMmFrame {
-    fn new(tsk: Tid, mm: u32, attempt: u32) -> OomReapTaskMmFrame {
+    fn new(tsk: Tid, mm: MmId, attempt: u32) -> OomReapTaskMmFrame {
         OomReapTaskMmFrame {
             phase: ReapMmPhase::OomLock,
             tsk,
@@ -232,7 +233,7 @@ impl Sim {
         let Some(mm) = t.mm else {
             return false;
         };
-        if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
+        if self.mms[mm].flags & MMF_OOM_SKIP != 0 {
             return false;
         }
         let s = &self.signals[t.sig as usize];
@@ -246,7 +247,7 @@ impl Sim {
             return None;
         }
         let mm = s.threads.iter().find_map(|t| self.tasks[*t].mm)?;
-        let m = &self.mms[mm as usize];
+        let m = &self.mms[mm];
         let rss = m.rss() as i64;
         let pgtables = rss / 512 + 1;
         let totalpages = self.sc.managed_pages as i64;
@@ -263,7 +264,7 @@ impl Sim {
                 continue;
             }
             if let Some(mm) = s.oom_mm {
-                if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
+                if self.mms[mm].flags & MMF_OOM_SKIP != 0 {
                     continue;
                 }
                 return Err(());
@@ -290,7 +291,7 @@ impl Sim {
         if self.signals[sig].oom_mm.is_none() {
             self.signals[sig].oom_mm = mm;
             if let (Some(mm), false) = (mm, self.toggles.reaper_mmget) {
-                self.mms[mm as usize].flags |= MMF_OOM_VICTIM;
+                self.mms[mm].flags |= MMF_OOM_VICTIM;
             }
         }
         self.tr(
@@ -317,10 +318,10 @@ impl Sim {
         let Some(mm) = self.signals[t.sig as usize].oom_mm.or(t.mm) else {
             return;
         };
-        if self.mms[mm as usize].flags & MMF_OOM_REAP_QUEUED != 0 {
+        if self.mms[mm].flags & MMF_OOM_REAP_QUEUED != 0 {
             return;
         }
-        self.mms[mm as usize].flags |= MMF_OOM_REAP_QUEUED;
+        self.mms[mm].flags |= MMF_OOM_REAP_QUEUED;
         let pid = self.tasks[tid].pid;
         self.tr(
             by,
@@ -431,7 +432,7 @@ impl Sim {
                 if let Some(l) = leader {
                     self.mark_oom_victim(l, tid);
                     let mm = self.tasks[l].mm.expect("leader has an mm");
-                    let m = &self.mms[mm as usize];
+                    let m = &self.mms[mm];
                     let kb = PAGE_SIZE / 1024;
                     let total_vm: u64 = m.vmas.iter().map(|v| v.end - v.start).sum::<u64>() / 1024;
                     let msg = format!(
@@ -529,7 +530,10 @@ impl Sim {
             return Fr::Stay(Step::Sleep);
         };
         let t = &self.tasks[tsk];
-        let mm = self.signals[t.sig as usize].oom_mm.or(t.mm).unwrap_or(0);
+        let mm = self.signals[t.sig as usize]
+            .oom_mm
+            .or(t.mm)
+            .unwrap_or(MmId(0));
         let f = OomReapTaskFrame {
             phase: OomReapTaskPhase::Attempt,
             tsk,
@@ -588,7 +592,7 @@ impl Sim {
                 Fr::Stay(Step::Busy(costs::REAPER_GIVE_UP_NS))
             }
             OomReapTaskPhase::Returned(true) | OomReapTaskPhase::Done => {
-                self.mms[f.mm as usize].flags |= MMF_OOM_SKIP;
+                self.mms[f.mm].flags |= MMF_OOM_SKIP;
                 self.tasks[f.tsk].oom_reaper_queued = false;
                 self.tr(
                     tid,
@@ -628,7 +632,7 @@ impl Sim {
                     self.reaper_unlock(tid);
                     return Fr::Return(Ret::Bool(false));
                 }
-                let m = &self.mms[mm as usize];
+                let m = &self.mms[mm];
                 if m.has_notifiers {
                     self.up_read(mm, tid);
                     self.tr(
@@ -666,7 +670,7 @@ impl Sim {
                     return Fr::Done(Ret::Bool(true), Step::Busy(costs::REAP_SKIP_NS));
                 }
                 if self.toggles.reaper_mmget {
-                    self.mms[mm as usize].users += 1;
+                    self.mms[mm].users += 1;
                 }
                 self.start_reaping(tid, f);
                 Fr::Stay(Step::Busy(costs::REAP_START_NS))
@@ -687,7 +691,7 @@ impl Sim {
                 // tlb_flush_mmu: shoot down every CPU of the mm, wait, then free.
                 let me = self.tasks[tid].cpu;
                 self.cpus[me as usize].tlb.retain(|e| e.0 != mm);
-                let mask = self.mms[mm as usize].cpumask;
+                let mask = self.mms[mm].cpumask;
                 let mut ack = self.now.after(cost);
                 for c in 0..self.cpus.len() as u32 {
                     if c != me && mask & (1u64 << c) != 0 {
@@ -745,7 +749,7 @@ impl Sim {
             }
             MreleasePhase::Locked => {
                 let mm = f.mm;
-                if self.mms[mm as usize].flags & MMF_OOM_SKIP != 0 {
+                if self.mms[mm].flags & MMF_OOM_SKIP != 0 {
                     self.up_read(mm, tid);
                     return Fr::Done(Ret::Int(0), Step::Busy(costs::REAP_SKIP_NS));
                 }
@@ -765,7 +769,7 @@ impl Sim {
     /// anything is unmapped.
     fn start_reaping(&mut self, tid: Tid, f: &mut OomReapTaskMmFrame) {
         let mm = f.mm;
-        let m = &mut self.mms[mm as usize];
+        let m = &mut self.mms[mm];
         m.flags |= MMF_UNSTABLE;
         m.unstable_was_set = true;
         f.rss_before = [m.rss_anon, m.rss_file, m.rss_shmem];
@@ -799,8 +803,8 @@ impl Sim {
     }
 
     /// The holders of an mm's `mmap_sem`, then its waiters in queue order.
-    fn mmap_sem_users(&self, mm: u32) -> Vec<crate::outcome::LockUser> {
-        let sem = &self.mms[mm as usize].mmap_sem;
+    fn mmap_sem_users(&self, mm: MmId) -> Vec<crate::outcome::LockUser> {
+        let sem = &self.mms[mm].mmap_sem;
         let user = |t: Tid, how: &'static str| {
             let task = &self.tasks[t];
             crate::outcome::LockUser {
@@ -838,7 +842,7 @@ impl Sim {
         let mm = f.mm;
         let t = &self.tasks[f.tsk];
         let (pid, comm) = (t.pid, t.comm.clone());
-        let m = &self.mms[mm as usize];
+        let m = &self.mms[mm];
         let rss_after = [m.rss_anon, m.rss_file, m.rss_shmem];
         let kb = PAGE_SIZE / 1024;
         let msg = format!(
@@ -867,7 +871,7 @@ impl Sim {
         }
         if self.toggles.reaper_mmget {
             // mmput_async: the last reference tears the mm down from here.
-            let m = &mut self.mms[mm as usize];
+            let m = &mut self.mms[mm];
             m.users -= 1;
             if m.users == 0 {
                 let teardown = MmputFrame {
