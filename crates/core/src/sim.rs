@@ -25,6 +25,7 @@ use crate::fs::xfs::log::XlogFrame;
 use crate::fs::FileSnap;
 use crate::fs::FsState;
 use crate::fs::Inode;
+use crate::fs::InodeId;
 use crate::kernel::exit::ExitFrame;
 use crate::kernel::sched::TaskState;
 use crate::kernel::signal::GroupExitFrame;
@@ -320,8 +321,16 @@ impl KthreadKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Var {
     Unset,
-    Mem { start: u64, len: u64, fill: u8 },
-    Fd { inode: u32, append: bool, pos: u64 },
+    Mem {
+        start: u64,
+        len: u64,
+        fill: u8,
+    },
+    Fd {
+        inode: InodeId,
+        append: bool,
+        pos: u64,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@
 //! when the journal committed and when the data landed), never from a table.
 #![cfg(not(target_arch = "wasm32"))]
 
-use oomlab_core::fs::Prov;
+use oomlab_core::fs::{InodeId, Prov};
 use oomlab_core::hexdump::{ByteClass, HexDump};
 use oomlab_core::outcome::Origin;
 use oomlab_core::trace::TraceRecord;
@@ -188,11 +188,11 @@ fn journal_replay_is_needed_and_idempotent() {
     // log only, not yet checkpointed home.
     let img = sim.disk_image();
     assert_eq!(img.log.len(), 1);
-    assert!(img.home.get(&0).is_none_or(|m| m.size == 0));
+    assert!(img.home.get(&InodeId(0)).is_none_or(|m| m.size == 0));
     let mut once = img.clone();
     once.replay();
-    assert_eq!(once.home[&0].size, 131_072);
-    assert_eq!(once.home[&0].map.len(), 32);
+    assert_eq!(once.home[&InodeId(0)].size, 131_072);
+    assert_eq!(once.home[&InodeId(0)].map.len(), 32);
     let mut twice = once.clone();
     twice.replay();
     assert_eq!(once, twice);

@@ -33,6 +33,7 @@
 //! of its content, discard as a queued request (it is immediate).
 
 use crate::costs;
+use crate::fs::InodeId;
 use crate::fs::{Prov, Run};
 use crate::scenario::{DiskHistory, PAGE_SIZE};
 use crate::time::SimTime;
@@ -90,7 +91,7 @@ pub fn stale_byte(prov: Prov, lba: u64, off: u64) -> u8 {
 pub(crate) enum BioKind {
     /// Writeback of file pages: (page index, block) pairs of one inode.
     Data {
-        inode: u32,
+        inode: InodeId,
         pages: Vec<(u64, u64)>,
         /// The io_end (and journal heads) allocated for it, freed at completion.
         io_end: Option<u32>,

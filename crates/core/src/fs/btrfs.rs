@@ -24,6 +24,7 @@
 //! The buffered write path itself is `__btrfs_buffered_write` in
 //! `fs::filemap`.
 
+use crate::fs::InodeId;
 use crate::scenario::PAGE_SIZE;
 use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
@@ -33,7 +34,7 @@ impl Sim {
     pub(crate) fn btrfs_writepages(
         &mut self,
         by: Option<Tid>,
-        inode: u32,
+        inode: InodeId,
         idxs: &[u64],
         io_end: Option<u32>,
     ) {
@@ -46,12 +47,12 @@ impl Sim {
             .collect();
         let cow = idxs
             .iter()
-            .filter(|i| self.inodes[inode as usize].map.contains_key(i))
+            .filter(|i| self.inodes[inode].map.contains_key(i))
             .count();
         self.submit_data_bio(inode, pages, io_end, event);
         let msg = format!(
             "{}: pages {}..={} to new blocks {}..={}{}",
-            self.inodes[inode as usize].path,
+            self.inodes[inode].path,
             idxs[0],
             idxs[idxs.len() - 1],
             first,
@@ -76,18 +77,18 @@ impl Sim {
     /// the running transaction, with `disk_i_size` up to the written end.
     pub(crate) fn btrfs_finish_ordered_io(
         &mut self,
-        inode: u32,
+        inode: InodeId,
         pages: &[(u64, u64)],
         event: u64,
         end: u64,
     ) -> String {
         let mut freed = Vec::new();
         for &(i, lba) in pages {
-            if let Some((old, _)) = self.inodes[inode as usize].map.insert(i, (lba, event)) {
+            if let Some((old, _)) = self.inodes[inode].map.insert(i, (lba, event)) {
                 freed.push(old);
             }
         }
-        let ino = &mut self.inodes[inode as usize];
+        let ino = &mut self.inodes[inode];
         let s = ino.i_size.min(end).max(ino.i_disksize);
         let moved = s > ino.i_disksize;
         ino.i_disksize = s;

@@ -26,6 +26,7 @@
 //! blocking in `start_this_handle`, zeroing of the page tail beyond `i_size`
 //! (bytes no write covered read as a hole), `dioread_nolock`.
 
+use crate::fs::InodeId;
 use crate::scenario::{DataMode, PAGE_SIZE};
 use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
@@ -35,7 +36,7 @@ impl Sim {
     pub(crate) fn ext4_writepages(
         &mut self,
         by: Option<Tid>,
-        inode: u32,
+        inode: InodeId,
         idxs: &[u64],
         io_end: Option<u32>,
     ) {
@@ -43,7 +44,7 @@ impl Sim {
         let unmapped: Vec<u64> = idxs
             .iter()
             .copied()
-            .filter(|i| !self.inodes[inode as usize].map.contains_key(i))
+            .filter(|i| !self.inodes[inode].map.contains_key(i))
             .collect();
         let first = if unmapped.is_empty() {
             0
@@ -51,18 +52,16 @@ impl Sim {
             self.fs.alloc_blocks(unmapped.len() as u64)
         };
         for (k, i) in unmapped.iter().enumerate() {
-            self.inodes[inode as usize]
-                .map
-                .insert(*i, (first + k as u64, event));
+            self.inodes[inode].map.insert(*i, (first + k as u64, event));
         }
-        let ino = &self.inodes[inode as usize];
+        let ino = &self.inodes[inode];
         let pages: Vec<(u64, u64)> = idxs.iter().map(|i| (*i, ino.map[i].0)).collect();
         let last = *idxs.last().expect("at least one page");
         let new_disksize = ino.i_size.min((last + 1) * PAGE_SIZE);
         let bio = self.submit_data_bio(inode, pages, io_end, event);
         let mut msg = format!(
             "{}: pages {}..={} submitted",
-            self.inodes[inode as usize].path, idxs[0], last
+            self.inodes[inode].path, idxs[0], last
         );
         if !unmapped.is_empty() {
             // The handle of mpage_map_and_submit_extent.
@@ -75,7 +74,7 @@ impl Sim {
             if ordered {
                 t.ordered.insert(bio);
             }
-            let ino = &mut self.inodes[inode as usize];
+            let ino = &mut self.inodes[inode];
             let mut moved = String::new();
             if new_disksize > ino.i_disksize {
                 ino.i_disksize = new_disksize;
@@ -101,11 +100,11 @@ impl Sim {
     }
 
     /// ext4's part of `write_end` for a page that received `copied` bytes.
-    pub(crate) fn ext4_write_end(&mut self, inode: u32, index: u64) {
+    pub(crate) fn ext4_write_end(&mut self, inode: InodeId, index: u64) {
         match self.fs.params.data {
             DataMode::Journal => {
                 self.ext4_journal_page(inode, index);
-                let ino = &mut self.inodes[inode as usize];
+                let ino = &mut self.inodes[inode];
                 if ino.i_size > ino.i_disksize {
                     let s = ino.i_size;
                     ino.i_disksize = s;
@@ -114,7 +113,7 @@ impl Sim {
             }
             DataMode::Ordered | DataMode::Writeback => {
                 // ext4_da_should_update_i_disksize: the page has a block.
-                let ino = &mut self.inodes[inode as usize];
+                let ino = &mut self.inodes[inode];
                 if ino.map.contains_key(&index) && ino.i_size > ino.i_disksize {
                     let s = ino.i_size.min((index + 1) * PAGE_SIZE);
                     if s > ino.i_disksize {
@@ -128,14 +127,14 @@ impl Sim {
 
     /// data=journal: the page's data joins the running transaction, with a
     /// block allocated if it has none.
-    fn ext4_journal_page(&mut self, inode: u32, index: u64) {
+    fn ext4_journal_page(&mut self, inode: InodeId, index: u64) {
         let event = self.trace_total;
-        let mapped = self.inodes[inode as usize].map.get(&index).map(|m| m.0);
+        let mapped = self.inodes[inode].map.get(&index).map(|m| m.0);
         let lba = match mapped {
             Some(l) => l,
             None => {
                 let l = self.fs.alloc_blocks(1);
-                self.inodes[inode as usize].map.insert(index, (l, event));
+                self.inodes[inode].map.insert(index, (l, event));
                 l
             }
         };
@@ -145,15 +144,15 @@ impl Sim {
         }
         t.data.insert((inode, index));
         let tid = t.tid;
-        if let Some(p) = self.inodes[inode as usize].pages.get_mut(&index) {
+        if let Some(p) = self.inodes[inode].pages.get_mut(&index) {
             p.jtid = tid;
         }
     }
 
     /// data=journal writeback of an inode: every dirty page not yet in a
     /// transaction is journaled in the running one. Returns how many.
-    pub(crate) fn ext4_journal_dirty_pages(&mut self, inode: u32) -> u64 {
-        let idxs: Vec<u64> = self.inodes[inode as usize]
+    pub(crate) fn ext4_journal_dirty_pages(&mut self, inode: InodeId) -> u64 {
+        let idxs: Vec<u64> = self.inodes[inode]
             .pages
             .iter()
             .filter(|(_, p)| p.dirty && p.jtid == 0)
@@ -162,7 +161,7 @@ impl Sim {
         for &i in &idxs {
             self.ext4_journal_page(inode, i);
         }
-        let ino = &mut self.inodes[inode as usize];
+        let ino = &mut self.inodes[inode];
         if ino.i_size > ino.i_disksize {
             let s = ino.i_size;
             ino.i_disksize = s;

@@ -15,6 +15,7 @@
 //! space reservation.
 
 use crate::costs;
+use crate::fs::InodeId;
 use crate::fs::{overlay, PcPage, Prov, Run, NO_BLOCK};
 use crate::kernel::entry::Fr;
 use crate::mm::memory::{Access, FaultFrame, FaultResult};
@@ -31,7 +32,7 @@ const ENOMEM: i64 = -12;
 pub(crate) struct WriteFrame {
     pub path: WritePath,
     fd: u16,
-    inode: u32,
+    inode: InodeId,
     src: u64,
     len: u64,
     pos: u64,
@@ -63,7 +64,7 @@ impl WriteFrame {
     pub(crate) fn new(
         sim: &Sim,
         fd: u16,
-        inode: u32,
+        inode: InodeId,
         src: u64,
         len: u64,
         pos: u64,
@@ -122,7 +123,7 @@ impl Sim {
             f.status
         };
         if ret > 0 {
-            self.inodes[f.inode as usize].acked += ret as u64;
+            self.inodes[f.inode].acked += ret as u64;
             self.progress();
         }
         let u = self.tasks[tid].user.as_mut().expect("user task");
@@ -198,7 +199,7 @@ impl Sim {
             },
             WPhase::WriteBegin => {
                 let index = f.pos / PAGE_SIZE;
-                if let Some(p) = self.inodes[f.inode as usize].pages.get(&index) {
+                if let Some(p) = self.inodes[f.inode].pages.get(&index) {
                     f.page = Some(p.pfn);
                     self.after_write_begin(tid, f);
                     f.phase = WPhase::Copy;
@@ -218,11 +219,11 @@ impl Sim {
                 };
                 let index = f.pos / PAGE_SIZE;
                 // Data written back earlier and reclaimed since is read back in.
-                let (runs, uptodate) = match self.inodes[f.inode as usize].map.get(&index) {
+                let (runs, uptodate) = match self.inodes[f.inode].map.get(&index) {
                     Some(&(lba, _)) => (self.read_block(lba), true),
                     None => (Vec::new(), false),
                 };
-                self.inodes[f.inode as usize].pages.insert(
+                self.inodes[f.inode].pages.insert(
                     index,
                     PcPage {
                         pfn,
@@ -289,10 +290,10 @@ impl Sim {
                 let index = f.pos / PAGE_SIZE;
                 let msg = format!(
                     "{copied}/{} bytes{src} -> {}@{:#x}",
-                    f.bytes, self.inodes[f.inode as usize].path, f.pos
+                    f.bytes, self.inodes[f.inode].path, f.pos
                 );
                 self.tr(tid, "iov_iter_copy_from_user_atomic", TraceKind::Copy, msg);
-                if let Some(p) = self.inodes[f.inode as usize].pages.get_mut(&index) {
+                if let Some(p) = self.inodes[f.inode].pages.get_mut(&index) {
                     for r in runs {
                         overlay(&mut p.runs, r);
                     }
@@ -308,7 +309,7 @@ impl Sim {
                 let full = offset == 0 && f.bytes == PAGE_SIZE;
                 let pid = self.tasks[tid].pid;
                 let ev = self.trace_total;
-                let ino = &mut self.inodes[f.inode as usize];
+                let ino = &mut self.inodes[f.inode];
                 let p = ino
                     .pages
                     .get_mut(&index)

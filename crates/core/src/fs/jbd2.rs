@@ -34,6 +34,7 @@
 
 use crate::costs;
 use crate::fs::block::{Bio, BioKind, Block};
+use crate::fs::InodeId;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
@@ -56,13 +57,13 @@ pub struct Transaction {
     pub tid: u32,
     pub start: SimTime,
     /// New on-disk sizes.
-    pub sizes: BTreeMap<u32, u64>,
+    pub sizes: BTreeMap<InodeId, u64>,
     /// New mappings (inode, page index, block), in the order they were made.
-    pub maps: Vec<(u32, u64, u64)>,
+    pub maps: Vec<(InodeId, u64, u64)>,
     /// data=ordered: writeback requests the commit must wait for.
     pub ordered: BTreeSet<u64>,
     /// data=journal: pages whose data this transaction journals.
-    pub data: BTreeSet<(u32, u64)>,
+    pub data: BTreeSet<(InodeId, u64)>,
     /// Blocks freed (by btrfs copy-on-write).
     pub freed: Vec<u64>,
     /// Journaled data, captured when the log is written.
@@ -73,8 +74,8 @@ pub struct Transaction {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Committed {
     pub tid: u32,
-    pub sizes: BTreeMap<u32, u64>,
-    pub maps: Vec<(u32, u64, u64)>,
+    pub sizes: BTreeMap<InodeId, u64>,
+    pub maps: Vec<(InodeId, u64, u64)>,
     pub data: Vec<(u64, Block)>,
 }
 
@@ -85,14 +86,14 @@ pub struct Journal {
     /// The on-disk log: committed, not yet checkpointed.
     pub log: Vec<Committed>,
     /// Metadata at its home location (checkpointed).
-    pub home: BTreeMap<u32, InodeMeta>,
+    pub home: BTreeMap<InodeId, InodeMeta>,
     pub next_tid: u32,
     pub commits: u64,
 }
 
 impl Journal {
     /// The on-disk size a recovery would find for `inode` now.
-    pub fn durable_size(&self, inode: u32) -> u64 {
+    pub fn durable_size(&self, inode: InodeId) -> u64 {
         for c in self.log.iter().rev() {
             if let Some(s) = c.sizes.get(&inode) {
                 return *s;
@@ -106,7 +107,7 @@ impl Journal {
 /// order. The log is left in place, as after a crash during recovery.
 pub fn replay(
     log: &[Committed],
-    home: &mut BTreeMap<u32, InodeMeta>,
+    home: &mut BTreeMap<InodeId, InodeMeta>,
     media: &mut BTreeMap<u64, Block>,
 ) {
     for c in log {
@@ -114,7 +115,7 @@ pub fn replay(
     }
 }
 
-fn apply(c: &Committed, home: &mut BTreeMap<u32, InodeMeta>, media: &mut BTreeMap<u64, Block>) {
+fn apply(c: &Committed, home: &mut BTreeMap<InodeId, InodeMeta>, media: &mut BTreeMap<u64, Block>) {
     for (ino, size) in &c.sizes {
         home.entry(*ino).or_default().size = *size;
     }
@@ -130,7 +131,7 @@ fn apply(c: &Committed, home: &mut BTreeMap<u32, InodeMeta>, media: &mut BTreeMa
 /// blocks. Recovery is `replay` on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiskImage {
-    pub home: BTreeMap<u32, InodeMeta>,
+    pub home: BTreeMap<InodeId, InodeMeta>,
     pub log: Vec<Committed>,
     pub media: BTreeMap<u64, Block>,
 }
@@ -326,16 +327,16 @@ impl Sim {
                     return Fr::Stay(Step::Sleep);
                 }
                 // Write the descriptor, the metadata and journaled data.
-                let data: Vec<(u32, u64)> = t.data.iter().copied().collect();
+                let data: Vec<(InodeId, u64)> = t.data.iter().copied().collect();
                 let mut blocks = Vec::new();
                 for (ino, index) in data {
-                    let i = &self.inodes[ino as usize];
+                    let i = &self.inodes[ino];
                     if let (Some(p), Some((lba, _))) = (i.pages.get(&index), i.map.get(&index)) {
                         blocks.push((*lba, Block::Data(p.runs.clone())));
                     }
                 }
                 let t = self.fs.journal.committing.as_mut().expect("committing");
-                let inodes: BTreeSet<u32> = t
+                let inodes: BTreeSet<InodeId> = t
                     .sizes
                     .keys()
                     .copied()
@@ -432,13 +433,13 @@ impl Sim {
             }
         }
         for (ino, index) in std::mem::take(&mut t.data) {
-            let clean = self.inodes[ino as usize]
+            let clean = self.inodes[ino]
                 .pages
                 .get(&index)
                 .is_some_and(|p| p.jtid == t.tid);
             if clean {
                 self.clear_page_dirty(ino, index);
-                self.inodes[ino as usize]
+                self.inodes[ino]
                     .pages
                     .get_mut(&index)
                     .expect("present")
@@ -499,14 +500,14 @@ mod tests {
     fn replay_is_idempotent_and_in_commit_order() {
         let c1 = Committed {
             tid: 1,
-            sizes: BTreeMap::from([(0, 8192)]),
-            maps: vec![(0, 0, 40_000), (0, 1, 40_001)],
+            sizes: BTreeMap::from([(InodeId(0), 8192)]),
+            maps: vec![(InodeId(0), 0, 40_000), (InodeId(0), 1, 40_001)],
             data: vec![(40_000, block(1))],
         };
         let c2 = Committed {
             tid: 2,
-            sizes: BTreeMap::from([(0, 12288)]),
-            maps: vec![(0, 2, 40_002)],
+            sizes: BTreeMap::from([(InodeId(0), 12288)]),
+            maps: vec![(InodeId(0), 2, 40_002)],
             data: vec![(40_000, block(2))],
         };
         let mut img = DiskImage {
@@ -518,8 +519,8 @@ mod tests {
         let once = img.clone();
         img.replay();
         assert_eq!(img, once);
-        assert_eq!(once.home[&0].size, 12288);
-        assert_eq!(once.home[&0].map.len(), 3);
+        assert_eq!(once.home[&InodeId(0)].size, 12288);
+        assert_eq!(once.home[&InodeId(0)].map.len(), 3);
         assert_eq!(once.media[&40_000], block(2), "the later commit wins");
     }
 }

@@ -115,6 +115,50 @@ pub struct ReadBack {
     pub crashed: bool,
 }
 
+/// A file's index in `Sim::inodes` (its VFS inode, not an XFS inode-cache
+/// object).
+#[derive(
+    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct InodeId(pub u32);
+
+impl InodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    pub fn from_index(i: usize) -> InodeId {
+        InodeId(i as u32)
+    }
+}
+
+impl std::fmt::Debug for InodeId {
+    // As the bare index, so that debug output reads as it did.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for InodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::ops::Index<InodeId> for Vec<Inode> {
+    type Output = Inode;
+    fn index(&self, i: InodeId) -> &Inode {
+        &self[i.index()]
+    }
+}
+
+impl std::ops::IndexMut<InodeId> for Vec<Inode> {
+    fn index_mut(&mut self, i: InodeId) -> &mut Inode {
+        &mut self[i.index()]
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Inode {
     pub path: String,
@@ -209,9 +253,9 @@ pub(crate) fn overlay(runs: &mut Vec<Run>, run: Run) {
 
 impl Sim {
     /// Finds or creates the inode for a path.
-    pub(crate) fn open_inode(&mut self, path: &str) -> u32 {
+    pub(crate) fn open_inode(&mut self, path: &str) -> InodeId {
         if let Some(i) = self.inodes.iter().position(|i| i.path == path) {
-            return i as u32;
+            return InodeId::from_index(i);
         }
         self.inodes.push(Inode {
             path: path.to_string(),
@@ -227,11 +271,11 @@ impl Sim {
             disk_size_at_kill: None,
             read_back: None,
         });
-        (self.inodes.len() - 1) as u32
+        InodeId::from_index(self.inodes.len() - 1)
     }
 
-    pub(crate) fn set_i_size(&mut self, inode: u32, size: u64) {
-        let ino = &mut self.inodes[inode as usize];
+    pub(crate) fn set_i_size(&mut self, inode: InodeId, size: u64) {
+        let ino = &mut self.inodes[inode];
         if size > ino.i_size {
             ino.i_size = size;
             ino.max_i_size_seen = size;
@@ -239,8 +283,8 @@ impl Sim {
     }
 
     /// Drops a clean page-cache page (reclaim); its data is on disk.
-    pub(crate) fn evict_page_cache(&mut self, inode: u32, index: u64) -> Option<u32> {
-        let ino = &mut self.inodes[inode as usize];
+    pub(crate) fn evict_page_cache(&mut self, inode: InodeId, index: u64) -> Option<u32> {
+        let ino = &mut self.inodes[inode];
         match ino.pages.get(&index) {
             Some(p) if !p.dirty && !p.writeback => {
                 let p = ino.pages.remove(&index).expect("present");
@@ -253,7 +297,7 @@ impl Sim {
     /// A whole-page store through a shared file mapping.
     pub(crate) fn file_store_page(
         &mut self,
-        inode: u32,
+        inode: InodeId,
         index: u64,
         value: u8,
         expected: u8,
@@ -274,7 +318,7 @@ impl Sim {
             event,
             lba: NO_BLOCK,
         };
-        if let Some(p) = self.inodes[inode as usize].pages.get_mut(&index) {
+        if let Some(p) = self.inodes[inode].pages.get_mut(&index) {
             overlay(&mut p.runs, run);
             p.uptodate = true;
             self.set_page_dirty(inode, index);
@@ -284,8 +328,8 @@ impl Sim {
     /// `set_page_dirty` → `__mark_inode_dirty`: the first dirty page puts the
     /// inode on the flusher's dirty list with `dirtied_when = now`, and arms
     /// the flusher's periodic wake-up (`wb_wakeup_delayed`).
-    pub(crate) fn set_page_dirty(&mut self, inode: u32, index: u64) {
-        let ino = &mut self.inodes[inode as usize];
+    pub(crate) fn set_page_dirty(&mut self, inode: InodeId, index: u64) {
+        let ino = &mut self.inodes[inode];
         let Some(p) = ino.pages.get_mut(&index) else {
             return;
         };
@@ -304,8 +348,8 @@ impl Sim {
 
     /// The page is clean again (its writeback was submitted, or its journal
     /// transaction committed).
-    pub(crate) fn clear_page_dirty(&mut self, inode: u32, index: u64) {
-        let ino = &mut self.inodes[inode as usize];
+    pub(crate) fn clear_page_dirty(&mut self, inode: InodeId, index: u64) {
+        let ino = &mut self.inodes[inode];
         let Some(p) = ino.pages.get_mut(&index) else {
             return;
         };
@@ -336,7 +380,7 @@ impl Sim {
 
     /// The on-disk size a recovery would find now: the last committed
     /// transaction that set it, else the checkpointed inode.
-    pub(crate) fn durable_size(&self, inode: u32) -> u64 {
+    pub(crate) fn durable_size(&self, inode: InodeId) -> u64 {
         self.fs.journal.durable_size(inode)
     }
 }
@@ -351,7 +395,7 @@ pub struct FsState {
     /// Next free block of the allocator (blocks are never freed back to it).
     pub(crate) next_lba: u64,
     /// The flusher's `b_dirty` list: (dirtied_when, inode).
-    pub(crate) b_dirty: BTreeSet<(u64, u32)>,
+    pub(crate) b_dirty: BTreeSet<(u64, InodeId)>,
     /// `wb->last_old_flush`.
     pub(crate) last_old_flush: SimTime,
     /// The flusher sleeps with its periodic timer armed.

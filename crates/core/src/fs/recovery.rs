@@ -25,6 +25,7 @@
 use crate::choice::ChoiceKind;
 use crate::costs;
 use crate::fs::jbd2::replay;
+use crate::fs::InodeId;
 use crate::fs::{ReadBack, Run};
 use crate::scenario::{CrashAnchor, CrashPlan, FsType, PAGE_SIZE};
 use crate::sim::{EndReason, Event, Sim};
@@ -90,7 +91,7 @@ impl Sim {
         }
         self.fs.kill_seen = true;
         for i in 0..self.inodes.len() {
-            let s = self.durable_size(i as u32);
+            let s = self.durable_size(InodeId::from_index(i));
             self.inodes[i].disk_size_at_kill = Some(s);
         }
         if let Some(CrashPlan::Window {
@@ -221,7 +222,7 @@ impl Sim {
         let journal_data = self.fs.params.fs_type == FsType::Ext4
             && self.fs.params.data == crate::scenario::DataMode::Journal;
         let mut written = 0;
-        for i in 0..self.inodes.len() as u32 {
+        for i in (0..self.inodes.len()).map(InodeId::from_index) {
             if journal_data {
                 written += self.ext4_journal_dirty_pages(i);
             } else {
@@ -241,9 +242,9 @@ impl Sim {
             .collect();
         for mut t in left {
             tids.push(t.tid);
-            let data: Vec<(u32, u64)> = t.data.iter().copied().collect();
+            let data: Vec<(InodeId, u64)> = t.data.iter().copied().collect();
             for (ino, index) in data {
-                let i = &self.inodes[ino as usize];
+                let i = &self.inodes[ino];
                 if let (Some(p), Some((lba, _))) = (i.pages.get(&index), i.map.get(&index)) {
                     t.data_blocks
                         .push((*lba, crate::fs::block::Block::Data(p.runs.clone())));
@@ -290,7 +291,12 @@ impl Sim {
         let empty = crate::fs::jbd2::InodeMeta::default();
         let mut all = Vec::with_capacity(self.inodes.len());
         for i in 0..self.inodes.len() {
-            let meta = self.fs.journal.home.get(&(i as u32)).unwrap_or(&empty);
+            let meta = self
+                .fs
+                .journal
+                .home
+                .get(&InodeId::from_index(i))
+                .unwrap_or(&empty);
             let dev = &self.fs.dev;
             let size = meta.size;
             let mut runs: Vec<(u64, Run)> = Vec::with_capacity(meta.map.len());

@@ -38,6 +38,7 @@
 
 use crate::costs;
 use crate::fs::block::{Bio, BioKind, Block, NR_REQUESTS};
+use crate::fs::InodeId;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::mm::page_alloc::PageKind;
@@ -129,7 +130,7 @@ impl Sim {
     }
 
     /// The next inode to write and why, or None when there is no work.
-    fn wb_pick(&mut self) -> Option<(u32, WbReason)> {
+    fn wb_pick(&mut self) -> Option<(InodeId, WbReason)> {
         let (bg, _) = self.dirty_thresholds();
         let &(when, ino) = self.fs.b_dirty.first()?;
         if self.fs.vmscan_pages > 0 {
@@ -209,7 +210,7 @@ impl Sim {
                 TraceKind::Writeback,
                 format!(
                     "{} ({}): {n} pages journaled, wait for the commit",
-                    self.inodes[ino as usize].path,
+                    self.inodes[ino].path,
                     reason.name()
                 ),
             );
@@ -237,7 +238,7 @@ impl Sim {
             // Every dirty page is still under writeback: requeue the inode
             // (redirty_tail) and wait a little.
             self.bio_put(io_end);
-            let i = &mut self.inodes[ino as usize];
+            let i = &mut self.inodes[ino];
             if let Some(w) = i.dirtied_when {
                 self.fs.b_dirty.remove(&(w.0, ino));
                 i.dirtied_when = Some(self.now);
@@ -264,13 +265,13 @@ impl Sim {
     pub(crate) fn do_writepages(
         &mut self,
         by: Option<Tid>,
-        inode: u32,
+        inode: InodeId,
         max: u64,
         io_end: Option<u32>,
     ) -> u64 {
         // write_cache_pages, range_cyclic: from writeback_index to the end,
         // then from the start.
-        let ino = &self.inodes[inode as usize];
+        let ino = &self.inodes[inode];
         let from = ino.writeback_index;
         let pick = |r: std::collections::btree_map::Range<'_, u64, crate::fs::PcPage>, n: usize| {
             r.filter(|(_, p)| p.dirty && !p.writeback)
@@ -287,10 +288,10 @@ impl Sim {
         let Some(&last) = idxs.last() else {
             return 0;
         };
-        self.inodes[inode as usize].writeback_index = last + 1;
+        self.inodes[inode].writeback_index = last + 1;
         for &i in &idxs {
             self.clear_page_dirty(inode, i);
-            let p = self.inodes[inode as usize]
+            let p = self.inodes[inode]
                 .pages
                 .get_mut(&i)
                 .expect("dirty page is cached");
@@ -309,12 +310,12 @@ impl Sim {
     /// with the pages' content as it is now. Returns the request id.
     pub(crate) fn submit_data_bio(
         &mut self,
-        inode: u32,
+        inode: InodeId,
         pages: Vec<(u64, u64)>,
         io_end: Option<u32>,
         event: u64,
     ) -> u64 {
-        let ino = &self.inodes[inode as usize];
+        let ino = &self.inodes[inode];
         let writes: Vec<(u64, Block)> = pages
             .iter()
             .map(|(i, lba)| {
@@ -384,7 +385,7 @@ impl Sim {
             } => {
                 let mut last = 0;
                 for &(index, _) in &pages {
-                    let ino = &mut self.inodes[inode as usize];
+                    let ino = &mut self.inodes[inode];
                     if let Some(p) = ino.pages.get_mut(&index) {
                         if p.writeback {
                             p.writeback = false;
@@ -409,7 +410,7 @@ impl Sim {
                 let msg = format!(
                     "{} pages of {} clean{extra}",
                     pages.len(),
-                    self.inodes[inode as usize].path
+                    self.inodes[inode].path
                 );
                 self.trace_rec(
                     None,

@@ -364,7 +364,7 @@ impl Sim {
                 };
                 let n = len.unwrap_or(blen);
                 let pos = if append {
-                    self.inodes[inode as usize].i_size
+                    self.inodes[inode].i_size
                 } else {
                     pos
                 };

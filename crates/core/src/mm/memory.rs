@@ -9,6 +9,7 @@
 //! `VM_HUGETLB`/`VM_PFNMAP` mappings (no program creates them), partial munmap.
 
 use crate::costs;
+use crate::fs::InodeId;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::locking::RwSem;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
@@ -147,7 +148,7 @@ pub struct Vma {
     pub kind: VmaKind,
     /// `VM_LOCKED` (mlock).
     pub locked: bool,
-    pub inode: Option<u32>,
+    pub inode: Option<InodeId>,
     pub(crate) ptes: Vec<Pte>,
 }
 
@@ -321,7 +322,7 @@ pub(crate) struct MmapFrame {
     what: MmapWhat,
     len: u64,
     populate: u64,
-    inode: Option<u32>,
+    inode: Option<InodeId>,
     phase: MmapPhase,
     start: u64,
     next: u64,
@@ -357,7 +358,7 @@ impl MmapFrame {
         what: MmapWhat,
         len: u64,
         populate: u64,
-        inode: Option<u32>,
+        inode: Option<InodeId>,
     ) -> MmapFrame {
         MmapFrame {
             var,
@@ -403,7 +404,7 @@ impl Sim {
         len: u64,
         kind: VmaKind,
         locked: bool,
-        inode: Option<u32>,
+        inode: Option<InodeId>,
         heap: bool,
     ) -> u64 {
         let m = &mut self.mms[mm];

@@ -43,7 +43,7 @@ pub struct MemState {
     /// Reclaimable slab pages (dentries, inodes).
     pub(crate) slab: Vec<u32>,
     /// Clean page-cache pages of scenario files, oldest first.
-    pub(crate) clean_lru: VecDeque<(u32, u64)>,
+    pub(crate) clean_lru: VecDeque<(crate::fs::InodeId, u64)>,
     /// `NR_FILE_DIRTY` and `NR_WRITEBACK` of the scenario's files.
     pub(crate) nr_dirty: u64,
     pub(crate) nr_writeback: u64,

@@ -18,6 +18,7 @@
 pub mod icache;
 pub mod log;
 
+use crate::fs::InodeId;
 use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
 
@@ -27,7 +28,7 @@ impl Sim {
     pub(crate) fn xfs_vm_writepages(
         &mut self,
         by: Option<Tid>,
-        inode: u32,
+        inode: InodeId,
         idxs: &[u64],
         io_end: Option<u32>,
     ) {
@@ -35,11 +36,11 @@ impl Sim {
         let unmapped: Vec<u64> = idxs
             .iter()
             .copied()
-            .filter(|i| !self.inodes[inode as usize].map.contains_key(i))
+            .filter(|i| !self.inodes[inode].map.contains_key(i))
             .collect();
         let mut msg = format!(
             "{}: pages {}..={} submitted",
-            self.inodes[inode as usize].path,
+            self.inodes[inode].path,
             idxs[0],
             idxs[idxs.len() - 1]
         );
@@ -51,9 +52,7 @@ impl Sim {
             }
             let tid = t.tid;
             for (k, i) in unmapped.iter().enumerate() {
-                self.inodes[inode as usize]
-                    .map
-                    .insert(*i, (first + k as u64, event));
+                self.inodes[inode].map.insert(*i, (first + k as u64, event));
             }
             msg.push_str(&format!(
                 "; {} delalloc pages allocated blocks {}..={} (CIL {tid}), di_size unchanged",
@@ -62,7 +61,7 @@ impl Sim {
                 first + unmapped.len() as u64 - 1
             ));
         }
-        let ino = &self.inodes[inode as usize];
+        let ino = &self.inodes[inode];
         let pages: Vec<(u64, u64)> = idxs.iter().map(|i| (*i, ino.map[i].0)).collect();
         self.submit_data_bio(inode, pages, io_end, event);
         match by {
@@ -77,8 +76,8 @@ impl Sim {
 
     /// `xfs_setfilesize` at I/O completion: `di_size` covers the written
     /// range, capped at `i_size`. Returns a note for the completion record.
-    pub(crate) fn xfs_end_io(&mut self, inode: u32, end: u64) -> String {
-        let ino = &mut self.inodes[inode as usize];
+    pub(crate) fn xfs_end_io(&mut self, inode: InodeId, end: u64) -> String {
+        let ino = &mut self.inodes[inode];
         let s = ino.i_size.min(end);
         if s <= ino.i_disksize {
             return String::new();
