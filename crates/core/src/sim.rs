@@ -49,6 +49,7 @@ use crate::mm::oom_kill::ProcessMreleaseFrame;
 use crate::mm::page_alloc::AllocFrame;
 use crate::mm::page_alloc::MemState;
 use crate::mm::page_alloc::PageKind;
+use crate::mm::page_alloc::Pfn;
 use crate::mm::shrinker::ShrinkSlabFrame;
 use crate::mm::vmscan::KswapdFrame;
 use crate::outcome::{classify, Observations, RunResult};
@@ -194,7 +195,7 @@ pub(crate) enum Frame {
 pub(crate) enum Ret {
     #[default]
     None,
-    Page(u32),
+    Page(Pfn),
     NoPage,
     Fault(FaultResult),
     Int(i64),
@@ -203,7 +204,7 @@ pub(crate) enum Ret {
 
 impl Ret {
     /// What an allocation (`__alloc_pages_nodemask`) returned.
-    pub(crate) fn page(self) -> Option<u32> {
+    pub(crate) fn page(self) -> Option<Pfn> {
         match self {
             Ret::Page(p) => Some(p),
             Ret::NoPage => None,
@@ -427,7 +428,7 @@ pub struct Cpu {
     pub(crate) paused_until: Option<SimTime>,
     /// Cached translations: (mm, virtual page number, pfn). A reaped page can
     /// still be read through a stale entry until the shootdown arrives.
-    pub(crate) tlb: Vec<(MmId, u64, u32)>,
+    pub(crate) tlb: Vec<(MmId, u64, Pfn)>,
     /// The mm whose page tables are loaded (kernel threads borrow it lazily).
     pub(crate) active_mm: Option<MmId>,
     /// Latest delivery time of an IPI already in flight to this CPU, so that a

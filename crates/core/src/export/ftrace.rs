@@ -439,7 +439,7 @@ impl Derive {
                         let index = off / crate::scenario::PAGE_SIZE;
                         if seen_pages.insert((ino, index)) {
                             if let Some(pg) = sim.inodes[ino].pages.get(&index) {
-                                let pfn = u64::from(pg.pfn);
+                                let pfn = u64::from(pg.pfn.0);
                                 // vmemmap: struct page is 64 bytes from
                                 // 0xffffea0000000000 (x86-64, 4-level).
                                 let page = 0xffff_ea00_0000_0000u64 + pfn * 64;

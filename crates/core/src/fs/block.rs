@@ -35,6 +35,7 @@
 use crate::costs;
 use crate::fs::InodeId;
 use crate::fs::{Prov, Run};
+use crate::mm::page_alloc::Pfn;
 use crate::scenario::{DiskHistory, PAGE_SIZE};
 use crate::time::SimTime;
 use std::collections::BTreeMap;
@@ -94,7 +95,7 @@ pub(crate) enum BioKind {
         inode: InodeId,
         pages: Vec<(u64, u64)>,
         /// The io_end (and journal heads) allocated for it, freed at completion.
-        io_end: Option<u32>,
+        io_end: Option<Pfn>,
         /// Trace record of the submission.
         event: u64,
     },

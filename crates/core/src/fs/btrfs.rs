@@ -25,6 +25,7 @@
 //! `fs::filemap`.
 
 use crate::fs::InodeId;
+use crate::mm::page_alloc::Pfn;
 use crate::scenario::PAGE_SIZE;
 use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
@@ -36,7 +37,7 @@ impl Sim {
         by: Option<Tid>,
         inode: InodeId,
         idxs: &[u64],
-        io_end: Option<u32>,
+        io_end: Option<Pfn>,
     ) {
         let event = self.trace_total;
         let first = self.fs.alloc_blocks(idxs.len() as u64);

@@ -27,6 +27,7 @@
 //! (bytes no write covered read as a hole), `dioread_nolock`.
 
 use crate::fs::InodeId;
+use crate::mm::page_alloc::Pfn;
 use crate::scenario::{DataMode, PAGE_SIZE};
 use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
@@ -38,7 +39,7 @@ impl Sim {
         by: Option<Tid>,
         inode: InodeId,
         idxs: &[u64],
-        io_end: Option<u32>,
+        io_end: Option<Pfn>,
     ) {
         let event = self.trace_total;
         let unmapped: Vec<u64> = idxs

@@ -19,6 +19,7 @@ use crate::fs::InodeId;
 use crate::fs::{overlay, PcPage, Prov, Run, NO_BLOCK};
 use crate::kernel::entry::Fr;
 use crate::mm::memory::{Access, FaultFrame, FaultResult};
+use crate::mm::page_alloc::Pfn;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::scenario::{WritePath, PAGE_SIZE};
 use crate::sim::{Frame, Ret, Sim, Step, Tid, Var};
@@ -40,7 +41,7 @@ pub(crate) struct WriteFrame {
     expected: u8,
     phase: WPhase,
     bytes: u64,
-    page: Option<u32>,
+    page: Option<Pfn>,
     status: i64,
     copied: u64,
 }
@@ -54,7 +55,7 @@ enum WPhase {
     WriteBegin,
     /// In the page-cache page's allocation.
     Alloc,
-    AfterAlloc(Option<u32>),
+    AfterAlloc(Option<Pfn>),
     Copy,
     WriteEnd,
     AfterBalance,
@@ -259,7 +260,7 @@ impl Sim {
                     let (acc, stale) = self.copy_source(tid, a);
                     let (value, prov) = match acc {
                         Access::Page(pfn) => (
-                            self.mem.fill[pfn as usize],
+                            self.mem.fill[pfn],
                             if stale { Prov::StaleTlb } else { Prov::Copied },
                         ),
                         Access::ZeroPage => (0, Prov::ZeroPage),

@@ -37,6 +37,7 @@ use crate::fs::block::{Bio, BioKind, Block};
 use crate::fs::InodeId;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
+use crate::mm::page_alloc::Pfn;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::scenario::{DataMode, FsType};
 use crate::sim::{Event, Frame, Ret, Sim, Step, Tid};
@@ -147,7 +148,7 @@ impl DiskImage {
 pub(crate) struct JournalFrame {
     phase: JPhase,
     /// The descriptor buffer.
-    page: Option<u32>,
+    page: Option<Pfn>,
     /// The commit waits for ordered data (traced once).
     waited: bool,
 }

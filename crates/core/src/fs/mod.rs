@@ -23,6 +23,7 @@ pub mod recovery;
 pub mod writeback;
 pub mod xfs;
 
+use crate::mm::page_alloc::Pfn;
 use crate::scenario::{FsParams, PAGE_SIZE};
 use crate::sim::{Sim, Tid};
 use crate::time::SimTime;
@@ -94,7 +95,7 @@ pub struct Run {
 
 #[derive(Clone, Debug)]
 pub struct PcPage {
-    pub pfn: u32,
+    pub pfn: Pfn,
     pub runs: Vec<Run>,
     pub dirty: bool,
     pub uptodate: bool,
@@ -283,7 +284,7 @@ impl Sim {
     }
 
     /// Drops a clean page-cache page (reclaim); its data is on disk.
-    pub(crate) fn evict_page_cache(&mut self, inode: InodeId, index: u64) -> Option<u32> {
+    pub(crate) fn evict_page_cache(&mut self, inode: InodeId, index: u64) -> Option<Pfn> {
         let ino = &mut self.inodes[inode];
         match ino.pages.get(&index) {
             Some(p) if !p.dirty && !p.writeback => {
@@ -406,7 +407,7 @@ pub struct FsState {
     /// (`wakeup_flusher_threads(WB_REASON_VMSCAN)`).
     pub(crate) wb_vmscan: bool,
     /// The bio mempool's reserved elements.
-    pub(crate) bio_pool: Vec<u32>,
+    pub(crate) bio_pool: Vec<Pfn>,
     /// The thread that commits the journal (jbd2, xfs-cil, btrfs-transaction).
     pub(crate) committer: Option<Tid>,
     /// It sleeps with its commit timer armed.

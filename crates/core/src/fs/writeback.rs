@@ -42,6 +42,7 @@ use crate::fs::InodeId;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::mm::page_alloc::PageKind;
+use crate::mm::page_alloc::Pfn;
 use crate::scenario::{DataMode, FsType, PAGE_SIZE};
 use crate::sim::{Event, Ret, Sim, Step, Tid};
 use crate::time::SimTime;
@@ -153,7 +154,7 @@ impl Sim {
 
     /// `mempool_alloc(GFP_NOIO)` for a request: the page allocator without
     /// direct reclaim above the min watermark, else a reserved element.
-    fn bio_alloc(&mut self, tid: Tid) -> Option<u32> {
+    fn bio_alloc(&mut self, tid: Tid) -> Option<Pfn> {
         if self.mem.nr_free() <= self.mem.wmark.low {
             self.wakeup_kswapd(tid);
         }
@@ -169,7 +170,7 @@ impl Sim {
 
     /// `mempool_free`: the element refills the reserve, or goes back to the
     /// page allocator; a writer waiting for one is woken.
-    fn bio_put(&mut self, pfn: u32) {
+    fn bio_put(&mut self, pfn: Pfn) {
         if self.fs.bio_pool.len() < BIO_POOL_SIZE {
             self.fs.bio_pool.push(pfn);
         } else {
@@ -267,7 +268,7 @@ impl Sim {
         by: Option<Tid>,
         inode: InodeId,
         max: u64,
-        io_end: Option<u32>,
+        io_end: Option<Pfn>,
     ) -> u64 {
         // write_cache_pages, range_cyclic: from writeback_index to the end,
         // then from the start.
@@ -312,7 +313,7 @@ impl Sim {
         &mut self,
         inode: InodeId,
         pages: Vec<(u64, u64)>,
-        io_end: Option<u32>,
+        io_end: Option<Pfn>,
         event: u64,
     ) -> u64 {
         let ino = &self.inodes[inode];

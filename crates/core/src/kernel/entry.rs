@@ -551,10 +551,10 @@ impl Sim {
             match self.user_access(tid, addr, true) {
                 Access::Page(pfn) => {
                     if let Some(b) = byte {
-                        self.mem.fill[pfn as usize] = b;
+                        self.mem.fill[pfn] = b;
                         cost += 250;
                     } else {
-                        self.mem.fill[pfn as usize] = 0;
+                        self.mem.fill[pfn] = 0;
                         cost += 20;
                     }
                 }
@@ -654,7 +654,7 @@ impl Sim {
         let sa = s + i * PAGE_SIZE;
         let da = d + i * PAGE_SIZE;
         let value = match self.user_access(tid, sa, false) {
-            Access::Page(pfn) => self.mem.fill[pfn as usize],
+            Access::Page(pfn) => self.mem.fill[pfn],
             Access::ZeroPage => 0,
             Access::Missing => {
                 let f = FaultFrame::new(sa, false, true);
@@ -667,7 +667,7 @@ impl Sim {
         };
         match self.user_access(tid, da, true) {
             Access::Page(pfn) => {
-                self.mem.fill[pfn as usize] = value;
+                self.mem.fill[pfn] = value;
                 self.store_to_file_page(tid, da, value, sfill);
             }
             Access::ZeroPage | Access::Missing => {

@@ -23,6 +23,7 @@ use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::mm::memory::MmId;
 use crate::mm::memory::{VmaKind, MMF_OOM_SKIP};
+use crate::mm::page_alloc::Pfn;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::sim::{Frame, Ret, Sim, Step, Tid};
 use crate::trace::TraceKind;
@@ -34,7 +35,7 @@ const HPAGE_SIZE: u64 = 2 << 20;
 pub(crate) struct KhugepagedFrame {
     phase: KhugepagedPhase,
     mm: MmId,
-    hpage: Option<u32>,
+    hpage: Option<Pfn>,
 }
 
 impl KhugepagedFrame {
@@ -55,7 +56,7 @@ enum KhugepagedPhase {
     Scanned,
     /// In `khugepaged_alloc_page`.
     Allocating,
-    Allocated(Option<u32>),
+    Allocated(Option<Pfn>),
     Collapse,
 }
 

@@ -12,6 +12,7 @@ use crate::costs;
 use crate::fs::InodeId;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::locking::RwSem;
+use crate::mm::page_alloc::Pfn;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::program::{BufKind, MapKind};
 use crate::scenario::{UnstableCheck, PAGE_SIZE};
@@ -80,7 +81,7 @@ pub(crate) enum Pte {
     /// memory (`do_anonymous_page` without `FAULT_FLAG_WRITE`).
     Zero,
     /// A present page.
-    Page(u32),
+    Page(Pfn),
 }
 
 impl Pte {
@@ -89,7 +90,7 @@ impl Pte {
     }
 }
 /// The zero page as seen through a TLB entry.
-const ZERO_PFN: u32 = u32::MAX;
+const ZERO_PFN: Pfn = Pfn(u32::MAX);
 const TLB_ENTRIES: usize = 64;
 /// Pages gathered before the reaper flushes TLBs and frees (`mmu_gather`).
 pub(crate) const ZAP_BATCH: u64 = 512;
@@ -115,7 +116,7 @@ pub struct VmaCache {
     /// Free objects in the current slab page.
     pub(crate) free: u32,
     /// The cache's slab pages.
-    pub(crate) pages: Vec<u32>,
+    pub(crate) pages: Vec<Pfn>,
 }
 
 impl VmaCache {
@@ -259,7 +260,7 @@ impl Mm {
 /// What a user access finds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Access {
-    Page(u32),
+    Page(Pfn),
     ZeroPage,
     Missing,
     Bad,
@@ -289,7 +290,7 @@ enum FaultPhase {
     Handle,
     /// In the page's allocation.
     Alloc,
-    AfterAlloc(Option<u32>),
+    AfterAlloc(Option<Pfn>),
 }
 
 impl FaultFrame {
@@ -336,7 +337,7 @@ enum MmapPhase {
     /// In the allocation of a fresh `vm_area_cachep` slab page.
     SlabAlloc,
     /// With the slab page just allocated, if one was.
-    Locked(Option<u32>),
+    Locked(Option<Pfn>),
     Populate,
     /// In `handle_mm_fault` for a page of `MAP_POPULATE`.
     PopulateFault,
@@ -434,7 +435,7 @@ impl Sim {
         self.insert_vma_in(mm, len, VmaKind::Stack, false, None, heap)
     }
 
-    fn tlb_lookup(&mut self, cpu: CpuId, mm: MmId, vpn: u64) -> Option<u32> {
+    fn tlb_lookup(&mut self, cpu: CpuId, mm: MmId, vpn: u64) -> Option<Pfn> {
         self.cpus[cpu as usize]
             .tlb
             .iter()
@@ -442,7 +443,7 @@ impl Sim {
             .map(|e| e.2)
     }
 
-    fn tlb_insert(&mut self, cpu: CpuId, mm: MmId, vpn: u64, pfn: u32) {
+    fn tlb_insert(&mut self, cpu: CpuId, mm: MmId, vpn: u64, pfn: Pfn) {
         let tlb = &mut self.cpus[cpu as usize].tlb;
         if tlb.len() >= TLB_ENTRIES {
             tlb.remove(0);
@@ -546,7 +547,7 @@ impl Sim {
         true
     }
 
-    fn install_pte(&mut self, mm: MmId, vi: usize, addr: u64, pfn: u32) {
+    fn install_pte(&mut self, mm: MmId, vi: usize, addr: u64, pfn: Pfn) {
         let m = &mut self.mms[mm];
         let v = &mut m.vmas[vi];
         let idx = ((addr - v.start) / PAGE_SIZE) as usize;
@@ -674,7 +675,7 @@ impl Sim {
                 if was_zero {
                     self.mms[f.mm].vmas[vi].ptes[idx] = Pte::None;
                 }
-                self.mem.fill[pfn as usize] = 0;
+                self.mem.fill[pfn] = 0;
                 self.install_pte(f.mm, vi, f.addr, pfn);
                 self.tr(
                     tid,
@@ -928,7 +929,7 @@ impl Sim {
         mm: MmId,
         cursor: &mut ZapCursor,
         exiting: bool,
-    ) -> (Vec<u32>, bool, u64) {
+    ) -> (Vec<Pfn>, bool, u64) {
         let mut gathered = Vec::new();
         let mut cost = 200;
         let nv = self.mms[mm].vmas.len();

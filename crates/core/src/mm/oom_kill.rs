@@ -33,6 +33,7 @@ use crate::mm::memory::MmId;
 use crate::mm::memory::{
     ZapCursor, MMF_OOM_REAP_QUEUED, MMF_OOM_SKIP, MMF_OOM_VICTIM, MMF_UNSTABLE,
 };
+use crate::mm::page_alloc::Pfn;
 use crate::scenario::{ReaperTrylock, PAGE_SIZE};
 use crate::sim::{
     EndReason, Event, Frame, IpiKind, Mode, Ret, Sim, Step, Tid, PF_EXITING, TIF_MEMDIE,
@@ -135,7 +136,7 @@ pub(crate) struct OomReapTaskMmFrame {
     attempt: u32,
     cursor: ZapCursor,
     /// Pages of the current `mmu_gather` batch, freed after the flush.
-    gathered: Vec<u32>,
+    gathered: Vec<Pfn>,
     freed: u64,
     rss_before: [u64; 3],
     /// Called from `process_mrelease`: no `oom_lock`, no `mmput_async`.

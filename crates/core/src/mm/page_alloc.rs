@@ -17,6 +17,7 @@ use crate::sim::{
     Frame, Ret, Sim, Step, Tid, PF_MEMALLOC, PF_WQ_WORKER, TIF_MEMDIE, TIF_NEED_RESCHED,
 };
 use crate::trace::TraceKind;
+use serde::Serialize;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,6 +30,50 @@ pub enum PageKind {
     Slab,
 }
 
+/// A page frame number: an index into physical memory's per-page arrays.
+#[derive(
+    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Pfn(pub u32);
+
+impl Pfn {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    pub fn from_index(i: usize) -> Pfn {
+        Pfn(i as u32)
+    }
+}
+
+impl std::fmt::Debug for Pfn {
+    // As the bare number, so that debug output reads as it did.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for Pfn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+// Any per-page array is indexed by page frame.
+impl<T> std::ops::Index<Pfn> for Vec<T> {
+    type Output = T;
+    fn index(&self, p: Pfn) -> &T {
+        &self[p.index()]
+    }
+}
+
+impl<T> std::ops::IndexMut<Pfn> for Vec<T> {
+    fn index_mut(&mut self, p: Pfn) -> &mut T {
+        &mut self[p.index()]
+    }
+}
+
 /// Physical memory: per-pfn state and the free list.
 #[derive(Clone, Debug)]
 pub struct MemState {
@@ -36,12 +81,12 @@ pub struct MemState {
     pub(crate) fill: Vec<u8>,
     mapcount: Vec<u16>,
     kind: Vec<PageKind>,
-    free_list: Vec<u32>,
+    free_list: Vec<Pfn>,
     pub wmark: Watermarks,
     /// Clean page cache of files outside the scenario, present at boot.
-    pub(crate) boot_cache: Vec<u32>,
+    pub(crate) boot_cache: Vec<Pfn>,
     /// Reclaimable slab pages (dentries, inodes).
-    pub(crate) slab: Vec<u32>,
+    pub(crate) slab: Vec<Pfn>,
     /// Clean page-cache pages of scenario files, oldest first.
     pub(crate) clean_lru: VecDeque<(crate::fs::InodeId, u64)>,
     /// `NR_FILE_DIRTY` and `NR_WRITEBACK` of the scenario's files.
@@ -63,7 +108,7 @@ impl MemState {
         let mut boot_cache = Vec::with_capacity(cache);
         for (pfn, k) in kind.iter_mut().enumerate().skip(reserved).take(cache) {
             *k = PageKind::PageCache;
-            boot_cache.push(pfn as u32);
+            boot_cache.push(Pfn::from_index(pfn));
         }
         let mut slabv = Vec::with_capacity(slab);
         for (pfn, k) in kind
@@ -73,12 +118,12 @@ impl MemState {
             .take(slab)
         {
             *k = PageKind::Slab;
-            slabv.push(pfn as u32);
+            slabv.push(Pfn::from_index(pfn));
         }
         // Highest pfn first so that allocation hands out low pfns first.
-        let free_list: Vec<u32> = (reserved + cache + slab..n)
+        let free_list: Vec<Pfn> = (reserved + cache + slab..n)
             .rev()
-            .map(|p| p as u32)
+            .map(Pfn::from_index)
             .collect();
         MemState {
             fill: vec![0; n],
@@ -116,40 +161,34 @@ impl MemState {
         self.nr_free() > self.wmark.low
     }
 
-    pub(crate) fn kind_of(&self, pfn: u32) -> PageKind {
-        self.kind[pfn as usize]
+    pub(crate) fn kind_of(&self, pfn: Pfn) -> PageKind {
+        self.kind[pfn]
     }
 
-    pub(crate) fn alloc_page(&mut self, kind: PageKind) -> Option<u32> {
+    pub(crate) fn alloc_page(&mut self, kind: PageKind) -> Option<Pfn> {
         let pfn = self.free_list.pop()?;
-        debug_assert_eq!(self.kind[pfn as usize], PageKind::Free);
-        self.kind[pfn as usize] = kind;
-        self.fill[pfn as usize] = 0;
+        debug_assert_eq!(self.kind[pfn], PageKind::Free);
+        self.kind[pfn] = kind;
+        self.fill[pfn] = 0;
         Some(pfn)
     }
 
-    pub(crate) fn free_page(&mut self, pfn: u32) {
-        let k = &mut self.kind[pfn as usize];
+    pub(crate) fn free_page(&mut self, pfn: Pfn) {
+        let k = &mut self.kind[pfn];
         assert!(*k != PageKind::Free, "double free of pfn {pfn}");
-        assert_eq!(self.mapcount[pfn as usize], 0, "freeing mapped pfn {pfn}");
+        assert_eq!(self.mapcount[pfn], 0, "freeing mapped pfn {pfn}");
         *k = PageKind::Free;
         self.free_list.push(pfn);
     }
 
-    pub(crate) fn map_page(&mut self, pfn: u32) {
-        assert!(
-            self.kind[pfn as usize] != PageKind::Free,
-            "mapping free pfn {pfn}"
-        );
-        self.mapcount[pfn as usize] += 1;
+    pub(crate) fn map_page(&mut self, pfn: Pfn) {
+        assert!(self.kind[pfn] != PageKind::Free, "mapping free pfn {pfn}");
+        self.mapcount[pfn] += 1;
     }
 
-    pub(crate) fn unmap_page(&mut self, pfn: u32) {
-        assert!(
-            self.mapcount[pfn as usize] > 0,
-            "unmapping unmapped pfn {pfn}"
-        );
-        self.mapcount[pfn as usize] -= 1;
+    pub(crate) fn unmap_page(&mut self, pfn: Pfn) {
+        assert!(self.mapcount[pfn] > 0, "unmapping unmapped pfn {pfn}");
+        self.mapcount[pfn] -= 1;
     }
 
     pub(crate) fn check(&self) {

@@ -40,6 +40,7 @@ use crate::fs::xfs::log::Xlog;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::kernel::sched::TaskState;
 use crate::locking::{Mutex, MutexId};
+use crate::mm::page_alloc::Pfn;
 use crate::mm::shrinker::{ShrinkPhase, ShrinkSlabFrame};
 use crate::sim::{Event, Sim, Step, Tid};
 use crate::time::SimTime;
@@ -60,7 +61,7 @@ pub struct XfsIcache {
     pub enabled: bool,
     /// The `xfs_inode` slab: its pages, and the live inodes on each. A page
     /// goes back to the page allocator only when its last inode is freed.
-    pub(crate) slab_pages: Vec<u32>,
+    pub(crate) slab_pages: Vec<Pfn>,
     pub(crate) live: Vec<u8>,
     /// Unused inodes on the VFS inode LRU (inode `i` lives on slab page
     /// `i / INODES_PER_PAGE`).
@@ -72,7 +73,7 @@ pub struct XfsIcache {
     pub log: Xlog,
     /// Slab pages whose last inode waits for an RCU grace period
     /// (`call_rcu(xfs_inode_free_callback)`), with the time they may go.
-    pub(crate) rcu_pending: std::collections::VecDeque<(SimTime, u32)>,
+    pub(crate) rcu_pending: std::collections::VecDeque<(SimTime, Pfn)>,
     /// `shrinker->nr_deferred`: scan work that callers without `__GFP_FS`
     /// (or, with A2, direct reclaimers) could not do, left for the next
     /// caller that can.
@@ -142,7 +143,7 @@ impl XfsIcache {
     /// Inodes allocated one after another sit on the same slab page but in
     /// different AGs (new directories rotate over the AGs), so a page is
     /// free only when reclaim has been through every AG.
-    pub(crate) fn populate(&mut self, pages: Vec<u32>) {
+    pub(crate) fn populate(&mut self, pages: Vec<Pfn>) {
         let n = (pages.len() * INODES_PER_PAGE) as u32;
         self.live = vec![INODES_PER_PAGE as u8; pages.len()];
         self.slab_pages = pages;

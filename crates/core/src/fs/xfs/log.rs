@@ -18,6 +18,7 @@
 use crate::costs;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
+use crate::mm::page_alloc::Pfn;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::sim::{Frame, Ret, Sim, Step, Tid, PF_MEMALLOC};
 use crate::trace::TraceKind;
@@ -43,7 +44,7 @@ pub struct Xlog {
 pub(crate) struct XlogFrame {
     phase: XlogPhase,
     /// The checkpoint's buffers (`xlog_cil_push` formats the log vectors).
-    pages: Vec<u32>,
+    pages: Vec<Pfn>,
     /// Pinned inodes this checkpoint unpins.
     unpins: u64,
     /// The log write's `REQ_PREFLUSH` covers device writes up to this one.
@@ -56,7 +57,7 @@ enum XlogPhase {
     Wait,
     /// In the allocation of a checkpoint buffer.
     Allocating,
-    Allocated(Option<u32>),
+    Allocated(Option<Pfn>),
     IoDone,
 }
 

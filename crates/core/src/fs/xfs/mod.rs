@@ -19,6 +19,7 @@ pub mod icache;
 pub mod log;
 
 use crate::fs::InodeId;
+use crate::mm::page_alloc::Pfn;
 use crate::sim::{Sim, Tid};
 use crate::trace::TraceKind;
 
@@ -30,7 +31,7 @@ impl Sim {
         by: Option<Tid>,
         inode: InodeId,
         idxs: &[u64],
-        io_end: Option<u32>,
+        io_end: Option<Pfn>,
     ) {
         let event = self.trace_total;
         let unmapped: Vec<u64> = idxs
