@@ -36,6 +36,7 @@ fn oom_badness_picks_the_largest() {
 
 #[test]
 fn sigkill_is_posted_to_every_thread_before_the_reaper_runs() {
+    let mut reaped = 0;
     for seed in 0..10 {
         let (r, t) = traced(&base("ext4", "none", "", TETSUO), seed);
         let Some(unstable) = idx(&t, |x| x.msg.contains("MMF_UNSTABLE set")) else {
@@ -51,7 +52,9 @@ fn sigkill_is_posted_to_every_thread_before_the_reaper_runs() {
             "seed {seed}: every thread gets SIGKILL before MMF_UNSTABLE"
         );
         assert!(!r.has(Outcome::ZerosInFile));
+        reaped += 1;
     }
+    assert!(reaped > 0, "no seed reached MMF_UNSTABLE");
 }
 
 #[test]
@@ -161,6 +164,7 @@ fn reaper_off_means_no_reap() {
 fn shmem_buffer_is_not_reaped() {
     let procs = "[[process]]\nname = \"a.out\"\n[[process.thread]]\nprogram = \"shw\"\ncount = 4\n[[process.thread]]\nprogram = \"hog\"\n\
                  [programs]\nshw = \"\"\"\nbuf b = shmem 4096\nfill b 0xff\nopen fd \\\"/tmp/s.{n}\\\" append\nloop {\n write fd b\n}\n\"\"\"\n";
+    let mut reaped = 0;
     for seed in 0..10 {
         let r = run(
             &parse_scenario(&base("btrfs", "none", "", procs)).unwrap(),
@@ -170,7 +174,9 @@ fn shmem_buffer_is_not_reaped() {
             !r.has(Outcome::ZerosInFile),
             "seed {seed}: a shmem buffer keeps its content"
         );
+        reaped += usize::from(!r.reaps.is_empty());
     }
+    assert!(reaped > 0, "the reaper never ran over the shmem buffer");
 }
 
 #[test]
