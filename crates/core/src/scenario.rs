@@ -14,6 +14,9 @@ pub mod schema;
 pub mod toml;
 mod validate;
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod decode_tests;
+
 pub use validate::{
     parse_scenario, scenario_text, validate, MAX_SCENARIO_TEXT, MAX_STORY, MAX_TITLE,
 };
