@@ -35,6 +35,7 @@ mod sanitize;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use oomlab_core::permalink::Permalink;
+use oomlab_core::scenario::MAX_SCENARIO_TEXT;
 use oomlab_core::{parse_scenario, presets, ChoiceSource, Outcome, ValidScenario};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -218,14 +219,21 @@ pub fn load_scenario(a: &ScenarioArg) -> CliResult<(String, ValidScenario)> {
     let Some(path) = &a.file else {
         return input_err("name a scenario FILE or --preset ID");
     };
-    let (name, text) = if path.as_os_str() == "-" {
-        ("<stdin>".to_string(), read_stdin()?)
+    let (name, bytes) = if path.as_os_str() == "-" {
+        (
+            "<stdin>".to_string(),
+            read_capped(std::io::stdin(), "stdin", MAX_SCENARIO_TEXT)?,
+        )
     } else {
-        let text = std::fs::read_to_string(path)
-            .or_else(|e| input_err(format!("cannot read {}: {e}", path.display())))?;
-        (path.display().to_string(), text)
+        let name = path.display().to_string();
+        let f =
+            std::fs::File::open(path).or_else(|e| input_err(format!("cannot read {name}: {e}")))?;
+        let bytes = read_capped(f, &name, MAX_SCENARIO_TEXT)?;
+        (name, bytes)
     };
-    match parse_scenario(&text) {
+    let text = oomlab_core::scenario::scenario_text(&bytes)
+        .or_else(|e| input_err(format!("invalid scenario\n{name}: {e}")))?;
+    match parse_scenario(text) {
         Ok(sc) => Ok((name, sc)),
         Err(errs) => {
             let lines: Vec<String> = errs
@@ -238,9 +246,35 @@ pub fn load_scenario(a: &ScenarioArg) -> CliResult<(String, ValidScenario)> {
     }
 }
 
+/// Reads at most `cap` bytes, so that `run /dev/zero` fails at once rather
+/// than after reading gigabytes.
+fn read_capped(r: impl std::io::Read, name: &str, cap: usize) -> CliResult<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    r.take(cap as u64 + 1)
+        .read_to_end(&mut buf)
+        .or_else(|e| input_err(format!("cannot read {name}: {e}")))?;
+    if buf.len() > cap {
+        return input_err(format!(
+            "{name} is larger than {cap} bytes, the most this input may be"
+        ));
+    }
+    Ok(buf)
+}
+
+/// A permalink from stdin: at most `permalink::MAX_ENCODED` bytes of text.
 fn read_stdin() -> CliResult<String> {
-    std::io::read_to_string(std::io::stdin())
-        .or_else(|e| input_err(format!("cannot read stdin: {e}")))
+    let bytes = read_capped(
+        std::io::stdin(),
+        "stdin",
+        oomlab_core::permalink::MAX_ENCODED + 64,
+    )?;
+    String::from_utf8(bytes).or_else(|e| {
+        input_err(format!(
+            "stdin: invalid UTF-8 at byte {} (a permalink is ASCII)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// A permalink argument; `-` reads one from stdin (surrounding whitespace,

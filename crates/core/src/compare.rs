@@ -11,7 +11,9 @@
 //! follow the first difference are not matched up), or comparing runs of
 //! different scenarios beyond their overrides.
 
-use crate::scenario::{text, validate, ScenarioError, ValidScenario};
+use crate::scenario::schema::{self, Spans};
+use crate::scenario::toml::{self, Val};
+use crate::scenario::{validate, ScenarioError, ValidScenario};
 use crate::trace::TraceRecord;
 
 /// `sc` with each `path=value` override applied.
@@ -28,7 +30,7 @@ pub fn apply_overrides(
         }]
     };
     // On the canonical text's tree, then read like any scenario text.
-    let mut root = text::parse(&sc.scenario.to_canonical_toml())
+    let mut root = toml::parse(&sc.scenario.to_canonical_toml())
         .map_err(|(_, m)| err("", format!("the scenario does not parse back: {m}")))?;
     for o in overrides {
         let Some((path, value)) = o.split_once('=') else {
@@ -41,16 +43,17 @@ pub fn apply_overrides(
         }
         // Integers and booleans as such; anything else as a string.
         let val = match value {
-            "true" => text::Val::Bool(true),
-            "false" => text::Val::Bool(false),
+            "true" => Val::Bool(true),
+            "false" => Val::Bool(false),
             _ => match value.parse::<i64>() {
-                Ok(i) => text::Val::Int(i),
-                Err(_) => text::Val::Str(value.trim_matches('"').to_string()),
+                Ok(i) => Val::Int(i),
+                Err(_) => Val::Str(value.trim_matches('"').to_string()),
             },
         };
-        text::set(&mut root, &keys, val).map_err(|m| err(path, m))?;
+        toml::set(&mut root, &keys, val).map_err(|m| err(path, m))?;
     }
-    let s = text::read_scenario(&root).map_err(|e| err(&e.path, e.message))?;
+    let s =
+        schema::read_scenario(&root, &mut Spans::new(None)).map_err(|e| err(&e.path, e.message))?;
     validate(s, None)
 }
 

@@ -346,3 +346,97 @@ mod tests {
         ));
     }
 }
+
+/// Hostile links: arbitrary and mutated input never panics, and what a
+/// decoder returns is bounded by its input (so it did bounded work).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn payload(list_key: &str, list: &str, scenario: &str) -> String {
+        format!(
+            "oomlab-permalink {FORMAT_VERSION}\nmodel 3\nseed 5\n{list_key} {list}\nhash {:016x}\nscenario\n{scenario}",
+            hash_text(scenario)
+        )
+    }
+
+    fn link(text: &str) -> String {
+        let z = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 6);
+        format!("v{FORMAT_VERSION}.{}", base64url_encode(&z))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_links_never_panic(s in "(?s).{0,200}") {
+            let _ = Permalink::decode(&s);
+            let _ = Permalink::decode(&format!("v1.{s}"));
+        }
+
+        /// A valid link with bytes of its base64 replaced, inserted or cut.
+        #[test]
+        fn mutated_links_never_panic(
+            seed in any::<u64>(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, "[A-Za-z0-9_\\-=.#]"), 1..8),
+        ) {
+            let sc = crate::presets::find("r7").unwrap().load();
+            let good = Permalink::new(&sc, ChoiceSource::Seed(seed)).encode();
+            let mut s = good.clone();
+            for (at, op, c) in &edits {
+                let i = at.index(s.len() + 1).min(s.len());
+                match op {
+                    0 if i < s.len() => s.replace_range(i..i + 1, c),
+                    1 => s.insert_str(i, c),
+                    _ => s.truncate(i.max(3)),
+                }
+            }
+            match Permalink::decode(&s) {
+                Ok(p) => prop_assert!(p.scenario_text.len() <= MAX_DECODED),
+                Err(_) => prop_assert!(s != good),
+            }
+        }
+
+        /// The recorded-choices decoder (`replay` and `deviations` lines):
+        /// any list text is decoded or refused, never more numbers than it
+        /// has commas, and a list it wrote reads back to itself.
+        #[test]
+        fn choice_lists_decode_or_fail(
+            text in "[0-9,\\- a-z]{0,120}",
+            list in prop::collection::vec(any::<u32>(), 0..64),
+            deviations in any::<bool>(),
+        ) {
+            let key = if deviations { "deviations" } else { "replay" };
+            let sc = "version = 1\n";
+            match parse_payload(&payload(key, &text, sc)) {
+                Ok(p) => {
+                    let n = match p.source {
+                        ChoiceSource::Replay { choices, .. } => choices.len(),
+                        ChoiceSource::Deviations { devs, .. } => 2 * devs.len(),
+                        ChoiceSource::Seed(_) => 0,
+                    };
+                    prop_assert!(n <= text.matches(',').count() + 1);
+                }
+                Err(e) => prop_assert!(matches!(e, PermalinkError::Malformed(_)), "{e:?}"),
+            }
+            let mut written = String::new();
+            push_list(&mut written, &list);
+            prop_assert_eq!(parse_list(&written).unwrap(), list.clone());
+            // Through the whole link, compressed and back.
+            let l = link(&payload("replay", &written, sc));
+            match Permalink::decode(&l).unwrap().source {
+                ChoiceSource::Replay { choices, .. } => prop_assert_eq!(choices, list),
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
+
+    /// A link whose payload inflates past the cap is refused, not inflated.
+    #[test]
+    fn a_link_that_inflates_past_the_cap_is_refused() {
+        let l = link(&"x".repeat(MAX_DECODED + 1));
+        assert!(l.len() < MAX_ENCODED, "{}", l.len());
+        assert_eq!(Permalink::decode(&l), Err(PermalinkError::TooLarge));
+    }
+}

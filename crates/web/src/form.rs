@@ -1,7 +1,12 @@
 //! The form's knobs as edits of the scenario's TOML text. The text is the
-//! source of truth: the form reads values from it and writes them back with
-//! line-level edits, so comments and layout elsewhere survive. Target
-//! independent, tested natively.
+//! source of truth: the form reads values through core's scenario reader
+//! (`oomlab_core::scenario::toml`, the one that reads every scenario) and
+//! writes a change at the span that reader recorded for the value, so
+//! comments and layout elsewhere survive. Target independent, tested
+//! natively.
+
+use oomlab_core::scenario::schema;
+use oomlab_core::scenario::toml::{self, Node, Table, Val};
 
 /// A form field and where it lives in the scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +117,16 @@ impl Field {
         )
     }
 
+    /// For one half of a `[lo, hi]` range, the other half.
+    fn other_half(self) -> Field {
+        match self {
+            Field::IpiSameLo => Field::IpiSameHi,
+            Field::IpiSameHi => Field::IpiSameLo,
+            Field::IpiCrossLo => Field::IpiCrossHi,
+            _ => Field::IpiCrossLo,
+        }
+    }
+
     /// For the two halves of a `[lo, hi]` range: which element.
     fn element(self) -> Option<usize> {
         match self {
@@ -131,159 +146,207 @@ impl Field {
     }
 }
 
-fn header(line: &str) -> Option<&str> {
-    let t = line.trim();
-    let t = t.split('#').next().unwrap_or("").trim();
-    if let Some(inner) = t.strip_prefix("[[").and_then(|s| s.strip_suffix("]]")) {
-        return Some(inner.trim());
-    }
-    t.strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .map(str::trim)
+/// The scenario text as core's reader sees it: the tree with the span of
+/// every key and value. Parsed once per render; `None` fields while the text
+/// does not parse.
+pub struct Doc<'t> {
+    text: &'t str,
+    root: Option<Table>,
 }
 
-fn key_of(line: &str) -> Option<&str> {
-    let t = line.trim_start();
-    if t.starts_with('#') || t.starts_with('[') {
-        return None;
-    }
-    let (k, _) = t.split_once('=')?;
-    Some(k.trim())
+/// Where a field is: its table's node, and the key's offset and value node
+/// when the key is there.
+struct Place<'d> {
+    table: &'d Node,
+    key: Option<(usize, &'d Node)>,
 }
 
-fn value_of(line: &str) -> &str {
-    let v = line.split_once('=').map(|x| x.1).unwrap_or("");
-    // Drop a trailing comment outside quotes.
-    let mut in_str = false;
-    let mut end = v.len();
-    for (i, c) in v.char_indices() {
-        match c {
-            '"' => in_str = !in_str,
-            '#' if !in_str => {
-                end = i;
-                break;
-            }
-            _ => {}
+fn render(v: &Val) -> Option<String> {
+    match v {
+        Val::Str(s) => Some(s.clone()),
+        Val::Int(i) => Some(i.to_string()),
+        Val::Bool(b) => Some(b.to_string()),
+        Val::Arr(..) | Val::Tbl(_) => None,
+    }
+}
+
+fn tables(n: &Node) -> Vec<&Node> {
+    match &n.v {
+        Val::Arr(a, _) => a.iter().collect(),
+        Val::Tbl(_) => vec![n],
+        _ => Vec::new(),
+    }
+}
+
+impl<'t> Doc<'t> {
+    pub fn parse(text: &'t str) -> Doc<'t> {
+        Doc {
+            text,
+            root: toml::parse(text).ok(),
         }
     }
-    v[..end].trim()
-}
 
-fn unquote(v: &str) -> String {
-    v.trim().trim_matches('"').to_string()
-}
+    pub fn parses(&self) -> bool {
+        self.root.is_some()
+    }
 
-/// Line ranges `(header_line, end_exclusive)` of every table named `section`.
-fn tables(lines: &[&str], section: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if header(lines[i]) == Some(section) {
-            let mut j = i + 1;
-            while j < lines.len() && header(lines[j]).is_none() {
-                j += 1;
-            }
-            out.push((i, j));
-            i = j;
-        } else {
-            i += 1;
+    fn place(&self, field: Field) -> Option<Place<'_>> {
+        let root = self.root.as_ref()?;
+        let (section, key) = field.section_key();
+        let table = match field {
+            // The `[[process.thread]]` whose program is "writer".
+            Field::Writers => root
+                .get("process")
+                .into_iter()
+                .flat_map(|(_, p)| tables(p))
+                .filter_map(|p| match &p.v {
+                    Val::Tbl(t) => t.get("thread"),
+                    _ => None,
+                })
+                .flat_map(|(_, t)| tables(t))
+                .find(|t| match &t.v {
+                    Val::Tbl(t) => {
+                        matches!(t.get("program"), Some((_, n)) if matches!(&n.v, Val::Str(s) if s == "writer"))
+                    }
+                    _ => false,
+                })?,
+            _ => root.get(section)?.1,
+        };
+        let Val::Tbl(t) = &table.v else {
+            return None;
+        };
+        Some(Place {
+            table,
+            key: t.get(key),
+        })
+    }
+
+    /// The value the text gives the field, unquoted; None when it is absent.
+    pub fn get(&self, field: Field) -> Option<String> {
+        let (_, n) = self.place(field)?.key?;
+        match (field.element(), &n.v) {
+            (Some(i), Val::Arr(a, false)) => render(&a.get(i)?.v),
+            (Some(_), _) => None,
+            (None, v) => render(v),
         }
     }
-    out
-}
 
-/// The writer thread table: the `[[process.thread]]` whose program is "writer".
-fn writer_table(lines: &[&str]) -> Option<(usize, usize)> {
-    tables(lines, "process.thread").into_iter().find(|&(s, e)| {
-        lines[s + 1..e]
-            .iter()
-            .any(|l| key_of(l) == Some("program") && unquote(value_of(l)) == "writer")
-    })
-}
+    /// The offset just past the line that holds `offset`.
+    fn end_of_line(&self, offset: usize) -> usize {
+        self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i + 1)
+    }
 
-fn target_table(lines: &[&str], field: Field) -> Option<(usize, usize)> {
-    match field {
-        Field::Writers => writer_table(lines),
-        _ => tables(lines, field.section_key().0).into_iter().next(),
+    /// The offset at which the line holding `offset` starts.
+    fn start_of_line(&self, offset: usize) -> usize {
+        self.text[..offset].rfind('\n').map_or(0, |i| i + 1)
+    }
+
+    /// Is `table` made by a `[header]` line (rather than by dotted keys or
+    /// an inline table), so that a key line can be added after its last key?
+    fn has_header(&self, table: &Node) -> bool {
+        // A table's node is at its name; only a header line starts with `[`.
+        let line = &self.text[self.start_of_line(table.at)..table.at];
+        line.trim_start().starts_with('[')
+    }
+
+    /// The text with the field set to `value` (an empty value removes the
+    /// key, so the kernel preset's default applies again). The value is
+    /// written at the span the reader recorded for it, so the rest of the
+    /// text (comments, layout) is unchanged. Text that does not parse, or a
+    /// key to add to a table written inline or with dotted keys, is left as
+    /// it is.
+    pub fn set(&self, field: Field, value: &str) -> String {
+        let value = value.trim();
+        let splice = |at: usize, end: usize, with: &str| {
+            format!("{}{with}{}", &self.text[..at], &self.text[end..])
+        };
+        let quote = |v: &str| {
+            if field.quoted() {
+                schema::quote(v)
+            } else {
+                v.to_string()
+            }
+        };
+        let rendered = match field.element() {
+            Some(i) => {
+                let o = self
+                    .get(field.other_half())
+                    .unwrap_or_else(|| value.to_string());
+                let (lo, hi) = if i == 0 {
+                    (value, o.as_str())
+                } else {
+                    (o.as_str(), value)
+                };
+                format!("[{}, {}]", schema::quote(lo), schema::quote(hi))
+            }
+            None => quote(value),
+        };
+        let key = field.section_key().1;
+        let line = format!("{key} = {rendered}\n");
+        if self.root.is_none() {
+            return self.text.to_string();
+        }
+        match self.place(field) {
+            Some(Place {
+                key: Some((key_at, n)),
+                ..
+            }) => match (value.is_empty(), field.element(), &n.v) {
+                (true, _, _) => splice(self.start_of_line(key_at), self.end_of_line(n.end), ""),
+                // One element of a `[lo, hi]` array: that element only.
+                (false, Some(i), Val::Arr(a, false)) if a.len() == 2 => {
+                    splice(a[i].at, a[i].end, &schema::quote(value))
+                }
+                (false, _, _) => splice(n.at, n.end, &rendered),
+            },
+            Some(Place { key: None, .. }) if value.is_empty() => self.text.to_string(),
+            Some(Place { table, key: None }) => {
+                if !self.has_header(table) {
+                    return self.text.to_string();
+                }
+                // After the table's last key (or its header).
+                let Val::Tbl(t) = &table.v else {
+                    return self.text.to_string();
+                };
+                let last = t
+                    .items()
+                    .iter()
+                    .filter(|(_, _, n)| !matches!(n.v, Val::Tbl(_) | Val::Arr(_, true)))
+                    .map(|(_, _, n)| n.end)
+                    .fold(table.end, usize::max);
+                let at = self.end_of_line(last);
+                let nl = if at > 0 && !self.text[..at].ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                };
+                splice(at, at, &format!("{nl}{line}"))
+            }
+            None if value.is_empty() || field == Field::Writers => self.text.to_string(),
+            None => {
+                let mut s = self.text.to_string();
+                if !s.is_empty() && !s.ends_with('\n') {
+                    s.push('\n');
+                }
+                if s.lines().last().is_some_and(|l| !l.trim().is_empty()) {
+                    s.push('\n');
+                }
+                s.push_str(&format!("[{}]\n{line}", field.section_key().0));
+                s
+            }
+        }
     }
 }
 
 /// The value the text gives the field, unquoted; None when it is absent.
 pub fn get(text: &str, field: Field) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let (s, e) = target_table(&lines, field)?;
-    let key = field.section_key().1;
-    let line = lines[s + 1..e].iter().find(|l| key_of(l) == Some(key))?;
-    let v = value_of(line);
-    match field.element() {
-        Some(i) => {
-            let inner = v.trim().trim_start_matches('[').trim_end_matches(']');
-            inner.split(',').nth(i).map(unquote)
-        }
-        None => Some(unquote(v)),
-    }
+    Doc::parse(text).get(field)
 }
 
-/// The text with the field set to `value` (an empty value removes the key,
-/// so the kernel preset's default applies again).
+/// The text with the field set to `value`; see `Doc::set`.
 pub fn set(text: &str, field: Field, value: &str) -> String {
-    let value = value.trim();
-    let lines: Vec<&str> = text.lines().collect();
-    let key = field.section_key().1;
-    let rendered = match field.element() {
-        Some(i) => {
-            let other = match field {
-                Field::IpiSameLo => Field::IpiSameHi,
-                Field::IpiSameHi => Field::IpiSameLo,
-                Field::IpiCrossLo => Field::IpiCrossHi,
-                _ => Field::IpiCrossLo,
-            };
-            let o = get(text, other).unwrap_or_else(|| value.to_string());
-            let (lo, hi) = if i == 0 {
-                (value.to_string(), o)
-            } else {
-                (o, value.to_string())
-            };
-            format!("[\"{lo}\", \"{hi}\"]")
-        }
-        None if field.quoted() => format!("\"{value}\""),
-        None => value.to_string(),
-    };
-    let new_line = format!("{key} = {rendered}");
-    let mut out: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
-    match target_table(&lines, field) {
-        Some((s, e)) => {
-            let at = (s + 1..e).find(|&i| key_of(lines[i]) == Some(key));
-            match (at, value.is_empty()) {
-                (Some(i), true) => {
-                    out.remove(i);
-                }
-                (Some(i), false) => out[i] = new_line,
-                (None, true) => {}
-                (None, false) => {
-                    // After the table's last non-blank line.
-                    let mut j = e;
-                    while j > s + 1 && lines[j - 1].trim().is_empty() {
-                        j -= 1;
-                    }
-                    out.insert(j, new_line);
-                }
-            }
-        }
-        None if value.is_empty() || field == Field::Writers => {}
-        None => {
-            if out.last().is_some_and(|l| !l.trim().is_empty()) {
-                out.push(String::new());
-            }
-            out.push(format!("[{}]", field.section_key().0));
-            out.push(new_line);
-        }
-    }
-    let mut s = out.join("\n");
-    if text.ends_with('\n') || text.is_empty() {
-        s.push('\n');
-    }
-    s
+    Doc::parse(text).set(field, value)
 }
 
 #[cfg(test)]
@@ -360,5 +423,57 @@ mod tests {
         assert!(!Field::Cpus.matches_error("machine.cpus_x"));
         assert!(Field::IpiSameLo.matches_error("machine.ipi_same_socket"));
         assert!(Field::Writers.matches_error("process[0].thread[0].count"));
+    }
+
+    #[test]
+    fn an_edit_changes_the_value_span_only() {
+        let t = "version = 1\n[machine]\ncpus = 0x8 # eight\nipi_same_socket = [ \"1us\" , '4us' ] # range\nmemory = \"64M\"\n";
+        // The reader's values: a hexadecimal integer, a literal string.
+        assert_eq!(get(t, Field::Cpus).as_deref(), Some("8"));
+        assert_eq!(get(t, Field::IpiSameHi).as_deref(), Some("4us"));
+        let t2 = set(t, Field::Cpus, "4");
+        assert_eq!(t2, t.replace("0x8", "4"));
+        // One element of the array: the other keeps its form.
+        let t3 = set(t, Field::IpiSameLo, "2us");
+        assert_eq!(t3, t.replace("\"1us\"", "\"2us\""));
+        assert_eq!(get(&t3, Field::IpiSameHi).as_deref(), Some("4us"));
+        // A value that needs quoting is written as TOML and reads back.
+        let t4 = set(t, Field::KernelPreset, "a\"b");
+        assert_eq!(
+            get(&t4, Field::KernelPreset).as_deref(),
+            Some("a\"b"),
+            "{t4}"
+        );
+        // Removing a key removes its line, comment and all.
+        let t5 = set(t, Field::Cpus, "");
+        assert_eq!(t5, t.replace("cpus = 0x8 # eight\n", ""));
+    }
+
+    #[test]
+    fn tables_written_otherwise_are_read_too() {
+        // An inline table, and the writer thread of the second process.
+        let t = "version = 1\nmachine = { cpus = 2, memory = \"64M\" }\n\
+                 [[process]]\nname = \"a\"\n[[process.thread]]\nprogram = \"hog\"\ncount = 5\n\
+                 [[process]]\nname = \"b\"\n[[process.thread]]\nprogram = \"writer\"\n";
+        assert_eq!(get(t, Field::Cpus).as_deref(), Some("2"));
+        let t2 = set(t, Field::Cpus, "3");
+        assert_eq!(t2, t.replace("cpus = 2", "cpus = 3"));
+        // An inline table gets no new line inside it.
+        assert_eq!(set(t, Field::Sockets, "2"), t);
+        // The writer's count is added to its own table.
+        assert_eq!(get(t, Field::Writers), None);
+        let t3 = set(t, Field::Writers, "4");
+        assert!(t3.ends_with("program = \"writer\"\ncount = 4\n"), "{t3}");
+        assert_eq!(get(&t3, Field::Writers).as_deref(), Some("4"));
+        assert!(parse_scenario(&t3).is_ok());
+    }
+
+    #[test]
+    fn text_that_does_not_parse_is_left_alone() {
+        let t = "version = 1\n[machine]\ncpus = = 8\n";
+        assert!(!Doc::parse(t).parses());
+        assert_eq!(get(t, Field::Cpus), None);
+        assert_eq!(set(t, Field::Cpus, "4"), t);
+        assert!(Doc::parse(r1()).parses());
     }
 }

@@ -1,8 +1,9 @@
 //! The form for the main knobs. It reads every value from the TOML text (the
-//! source of truth) and writes changes back through `form::set`; a field is
-//! marked when a validation error has its path.
+//! source of truth, read once per render with core's reader) and writes
+//! changes back through `form::set`; a field is marked when a validation
+//! error has its path. While the text does not parse, the knobs are disabled.
 
-use crate::form::{get, Field};
+use crate::form::{Doc, Field};
 use crate::state::EditorError;
 use oomlab_core::scenario::{ReaperTrylock, UnstableCheck};
 use oomlab_core::ValidScenario;
@@ -34,6 +35,8 @@ pub fn scenario_form(p: &Props) -> Html {
             .map(|e| e.message.clone())
     };
     let toggles = p.valid.as_ref().map(|v| v.toggles.clone());
+    let doc = Doc::parse(&p.text);
+    let get = |f: Field| doc.get(f);
     let input = |f: Field, label: &'static str, kind: &'static str| {
         let on = p.on_set.clone();
         let e = err(f);
@@ -41,7 +44,7 @@ pub fn scenario_form(p: &Props) -> Html {
             <div class={classes!("field", e.is_some().then_some("invalid"))}>
                 <label for={f.id()}>{ label }</label>
                 <input id={f.id()} type={kind} class="mono" min={(kind == "number").then_some("1")}
-                    value={get(&p.text, f).unwrap_or_default()}
+                    value={get(f).unwrap_or_default()}
                     aria-invalid={e.is_some().to_string()} title={e.clone()}
                     onchange={Callback::from(move |ev: Event| {
                         let v = ev.target_unchecked_into::<web_sys::HtmlInputElement>().value();
@@ -57,7 +60,7 @@ pub fn scenario_form(p: &Props) -> Html {
                   default: Option<&str>| {
         let on = p.on_set.clone();
         let e = err(f);
-        let explicit = get(&p.text, f);
+        let explicit = get(f);
         let current = explicit.clone().unwrap_or_default();
         html! {
             <div class={classes!("field", e.is_some().then_some("invalid"))}>
@@ -90,7 +93,7 @@ pub fn scenario_form(p: &Props) -> Html {
     html! {
         <details class="form" open=true>
             <summary>{ "Knobs" }<span class="muted small">{ " — two-way synced with the TOML below" }</span></summary>
-            <fieldset>
+            <fieldset disabled={!doc.parses()}>
                 <legend>{ "Machine" }</legend>
                 { input(Field::Cpus, "CPUs", "number") }
                 { input(Field::Sockets, "Sockets", "number") }
@@ -100,7 +103,7 @@ pub fn scenario_form(p: &Props) -> Html {
                 { input(Field::IpiCrossLo, "IPI cross socket, min", "text") }
                 { input(Field::IpiCrossHi, "IPI cross socket, max", "text") }
             </fieldset>
-            <fieldset>
+            <fieldset disabled={!doc.parses()}>
                 <legend>{ "Kernel" }</legend>
                 { select(Field::KernelPreset, "Kernel preset", &["4.13-rc", "4.13", "4.14", "5.18"], None) }
                 { select(Field::UnstableCheck, "unstable_check", &["none", "post_fault", "pre_pte"], unstable_default.or(Some("?"))) }
@@ -109,7 +112,7 @@ pub fn scenario_form(p: &Props) -> Html {
                 { select(Field::FsShrinkersDirect, "fs_shrinkers_direct_reclaim (A2: false)", &["true", "false"], a2_default.or(Some("?"))) }
                 { select(Field::PfMemallocPid, "pf_memalloc_pid (A3: true)", &["true", "false"], a3_default.or(Some("?"))) }
             </fieldset>
-            <fieldset>
+            <fieldset disabled={!doc.parses()}>
                 <legend>{ "Filesystem and workload" }</legend>
                 { select(Field::FsType, "Filesystem", &["ext4", "xfs", "btrfs"], None) }
                 { input(Field::Writers, "Writer threads", "number") }
