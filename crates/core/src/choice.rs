@@ -119,13 +119,26 @@ pub enum ChoiceSource {
     /// (decision index, value). The explorer's systematic strategies and the
     /// shrinker speak this form: a run is its few deviations from the default.
     Deviations { seed: u64, devs: Vec<(u32, u32)> },
+    /// A run explored inside a window: the seeded run up to decision `at`
+    /// (where the window's checkpoint was taken); from there on, decisions
+    /// come from the fresh seed `reseed` if there is one (else the seed's own
+    /// streams go on), with the listed (decision index, value) deviations on
+    /// top. A listed value out of range is clamped.
+    Window {
+        seed: u64,
+        at: u32,
+        reseed: Option<u64>,
+        devs: Vec<(u32, u32)>,
+    },
 }
 
 impl ChoiceSource {
     pub fn seed(&self) -> u64 {
         match self {
             ChoiceSource::Seed(s) => *s,
-            ChoiceSource::Replay { seed, .. } | ChoiceSource::Deviations { seed, .. } => *seed,
+            ChoiceSource::Replay { seed, .. }
+            | ChoiceSource::Deviations { seed, .. }
+            | ChoiceSource::Window { seed, .. } => *seed,
         }
     }
 }
@@ -217,6 +230,10 @@ pub struct Chooser {
     pos: usize,
     /// Deviations mode: sorted (index, value); every other decision is 0.
     devs: Option<Vec<(u32, u32)>>,
+    /// Window mode: from decision `window.0` on, fresh streams from seed
+    /// `window.1` (taken once), and `overlay` on top of whatever is drawn.
+    window: Option<(u32, Option<u64>)>,
+    overlay: Vec<(u32, u32)>,
     recorded: Vec<Choice>,
     /// The trace's length, kept current by the simulator.
     pub(crate) event: u64,
@@ -232,7 +249,7 @@ impl Chooser {
             .map(|i| Rng::child(seed, i + 1))
             .collect();
         let (replay, devs) = match source {
-            ChoiceSource::Seed(_) => (Vec::new(), None),
+            ChoiceSource::Seed(_) | ChoiceSource::Window { .. } => (Vec::new(), None),
             ChoiceSource::Replay { choices, .. } => (choices.clone(), None),
             ChoiceSource::Deviations { devs, .. } => {
                 let mut d = devs.clone();
@@ -240,11 +257,23 @@ impl Chooser {
                 (Vec::new(), Some(d))
             }
         };
+        let (window, overlay) = match source {
+            ChoiceSource::Window {
+                at, reseed, devs, ..
+            } => {
+                let mut d = devs.clone();
+                d.sort_unstable();
+                (Some((*at, *reseed)), d)
+            }
+            _ => (None, Vec::new()),
+        };
         Chooser {
             streams,
             replay,
             pos: 0,
             devs,
+            window,
+            overlay,
             recorded: Vec::new(),
             event: 0,
             player: None,
@@ -279,11 +308,44 @@ impl Chooser {
         }
     }
 
+    /// Enters a window at the current decision: what `ChoiceSource::Window`
+    /// does at its `at`, for a checkpoint taken there.
+    pub(crate) fn enter_window(&mut self, reseed: Option<u64>, devs: Vec<(u32, u32)>) {
+        let mut d = devs;
+        d.sort_unstable();
+        self.window = Some((self.recorded.len() as u32, reseed));
+        self.overlay = d;
+        self.reseed_if_due();
+    }
+
+    /// The window's fresh streams, at its first decision (once).
+    fn reseed_if_due(&mut self) {
+        if let Some((at, Some(seed))) = self.window {
+            if self.recorded.len() as u32 == at {
+                self.streams = (0..STREAMS as u64)
+                    .map(|i| Rng::child(seed, i + 1))
+                    .collect();
+                self.window = Some((at, None));
+            }
+        }
+    }
+
+    fn overlaid(&self, value: u32, options: u32) -> u32 {
+        if self.overlay.is_empty() {
+            return value;
+        }
+        let i = self.recorded.len() as u32;
+        self.overlay
+            .binary_search_by_key(&i, |x| x.0)
+            .map_or(value, |k| self.overlay[k].1.min(options - 1))
+    }
+
     /// A value in `0..options`, drawn uniformly from the seed unless replayed.
     pub fn choose(&mut self, kind: ChoiceKind, options: u32) -> u32 {
         if options <= 1 {
             return 0;
         }
+        self.reseed_if_due();
         let stream = kind.stream();
         // The seed stream advances even when the list supplies the value, so the
         // fallback after the list runs out is the same as the seeded run's tail.
@@ -299,6 +361,7 @@ impl Chooser {
         } else {
             drawn
         };
+        let value = self.overlaid(value, options);
         let value = self.ask_player(kind, options, value);
         self.recorded.push(Choice {
             kind,
@@ -315,6 +378,7 @@ impl Chooser {
         if ppm == 0 {
             return false;
         }
+        self.reseed_if_due();
         let stream = kind.stream();
         let drawn = u32::from(self.streams[stream].below(1_000_000) < ppm.min(1_000_000));
         let value = if let Some(d) = &self.devs {
@@ -328,6 +392,7 @@ impl Chooser {
         } else {
             drawn
         };
+        let value = self.overlaid(value, 2);
         let value = self.ask_player(kind, 2, value);
         self.recorded.push(Choice {
             kind,

@@ -244,44 +244,7 @@ impl Exploration {
     }
 
     fn record(&mut self, index: u64, source: ChoiceSource, r: &RunResult, state: u64) {
-        self.report.runs += 1;
-        for o in &r.outcomes {
-            *self
-                .report
-                .histogram
-                .entry(o.code().to_string())
-                .or_insert(0) += 1;
-        }
-        self.report.choice_points += r.choices;
-        if self.states.insert(state) {
-            self.report.distinct_states += 1;
-        }
-        let failing = r.outcomes.iter().any(|o| o.severity() > 0);
-        if failing {
-            let rr = RunRef {
-                index,
-                source,
-                outcomes: r.outcomes.iter().map(|o| o.code().to_string()).collect(),
-            };
-            match self
-                .report
-                .buckets
-                .iter_mut()
-                .find(|b| b.signature == r.signature)
-            {
-                Some(b) => {
-                    b.count += 1;
-                    if b.first.len() < BUCKET_FIRST {
-                        b.first.push(rr);
-                    }
-                }
-                None => self.report.buckets.push(Bucket {
-                    signature: r.signature.clone(),
-                    count: 1,
-                    first: vec![rr],
-                }),
-            }
-        }
+        record_run(&mut self.report, &mut self.states, index, source, r, state);
     }
 
     /// Runs up to `n` more runs. Returns how many ran.
@@ -354,6 +317,50 @@ impl Exploration {
     /// Verdicts per outcome, checked against the scenario's [expect].
     pub fn verdicts(&self) -> Vec<VerdictLine> {
         verdicts(&self.sc, &self.report)
+    }
+}
+
+/// Adds one run to a report: histogram, distinct states, buckets.
+pub(crate) fn record_run(
+    report: &mut ExploreReport,
+    states: &mut BTreeSet<u64>,
+    index: u64,
+    source: ChoiceSource,
+    r: &RunResult,
+    state: u64,
+) {
+    report.runs += 1;
+    for o in &r.outcomes {
+        *report.histogram.entry(o.code().to_string()).or_insert(0) += 1;
+    }
+    report.choice_points += r.choices;
+    if states.insert(state) {
+        report.distinct_states += 1;
+    }
+    let failing = r.outcomes.iter().any(|o| o.severity() > 0);
+    if failing {
+        let rr = RunRef {
+            index,
+            source,
+            outcomes: r.outcomes.iter().map(|o| o.code().to_string()).collect(),
+        };
+        match report
+            .buckets
+            .iter_mut()
+            .find(|b| b.signature == r.signature)
+        {
+            Some(b) => {
+                b.count += 1;
+                if b.first.len() < BUCKET_FIRST {
+                    b.first.push(rr);
+                }
+            }
+            None => report.buckets.push(Bucket {
+                signature: r.signature.clone(),
+                count: 1,
+                first: vec![rr],
+            }),
+        }
     }
 }
 

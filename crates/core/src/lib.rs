@@ -26,6 +26,7 @@ pub mod shrink;
 pub mod sim;
 pub mod time;
 pub mod trace;
+pub mod window;
 
 pub use choice::{Choice, ChoiceKind, ChoiceSource};
 pub use outcome::{Outcome, RunResult};

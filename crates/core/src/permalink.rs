@@ -122,6 +122,24 @@ impl Permalink {
                 push_list(&mut p, &flat);
                 p.push('\n');
             }
+            ChoiceSource::Window {
+                seed,
+                at,
+                reseed,
+                devs,
+            } => {
+                p.push_str(&format!("seed {seed}\n"));
+                match reseed {
+                    Some(r) => p.push_str(&format!("window {at} {r}\n")),
+                    None => p.push_str(&format!("window {at}\n")),
+                }
+                if !devs.is_empty() {
+                    p.push_str("deviations ");
+                    let flat: Vec<u32> = devs.iter().flat_map(|(i, v)| [*i, *v]).collect();
+                    push_list(&mut p, &flat);
+                    p.push('\n');
+                }
+            }
         }
         for c in &self.compare {
             p.push_str(&format!("compare {c}\n"));
@@ -245,6 +263,7 @@ fn parse_payload(text: &str) -> Result<Permalink, PermalinkError> {
     let mut seed = None;
     let mut replay = None;
     let mut devs = None;
+    let mut window = None;
     let mut hash = None;
     let mut compare = Vec::new();
     for l in lines {
@@ -260,6 +279,21 @@ fn parse_payload(text: &str) -> Result<Permalink, PermalinkError> {
                 }
                 devs = Some(flat.chunks(2).map(|c| (c[0], c[1])).collect::<Vec<_>>());
             }
+            "window" => {
+                let mut w = v.split(' ');
+                let at = w
+                    .next()
+                    .and_then(|x| x.parse::<u32>().ok())
+                    .ok_or_else(|| mal("bad window"))?;
+                let reseed = match w.next() {
+                    None => None,
+                    Some(x) => Some(x.parse::<u64>().map_err(|_| mal("bad window seed"))?),
+                };
+                if w.next().is_some() {
+                    return Err(mal("bad window"));
+                }
+                window = Some((at, reseed));
+            }
             "compare" => compare.push(v.to_string()),
             "hash" => hash = Some(u64::from_str_radix(v, 16).map_err(|_| mal("bad hash"))?),
             _ => return Err(PermalinkError::Malformed(format!("unknown field `{k}`"))),
@@ -270,11 +304,18 @@ fn parse_payload(text: &str) -> Result<Permalink, PermalinkError> {
     if hash != Some(hash_text(scenario)) {
         return Err(PermalinkError::HashMismatch);
     }
-    let source = match (replay, devs) {
-        (Some(choices), None) => ChoiceSource::Replay { seed, choices },
-        (None, Some(devs)) => ChoiceSource::Deviations { seed, devs },
-        (None, None) => ChoiceSource::Seed(seed),
-        _ => return Err(mal("both replay and deviations")),
+    let source = match (replay, devs, window) {
+        (Some(_), _, Some(_)) => return Err(mal("both replay and window")),
+        (None, devs, Some((at, reseed))) => ChoiceSource::Window {
+            seed,
+            at,
+            reseed,
+            devs: devs.unwrap_or_default(),
+        },
+        (Some(choices), None, None) => ChoiceSource::Replay { seed, choices },
+        (None, Some(devs), None) => ChoiceSource::Deviations { seed, devs },
+        (None, None, None) => ChoiceSource::Seed(seed),
+        (Some(_), Some(_), None) => return Err(mal("both replay and deviations")),
     };
     Ok(Permalink {
         model_version,
@@ -315,6 +356,18 @@ mod tests {
         let sc = crate::presets::find("r1").unwrap().load();
         for src in [
             ChoiceSource::Seed(42),
+            ChoiceSource::Window {
+                seed: 3,
+                at: 120,
+                reseed: Some(u64::MAX),
+                devs: vec![(125, 1), (130, 2)],
+            },
+            ChoiceSource::Window {
+                seed: 3,
+                at: 7,
+                reseed: None,
+                devs: vec![],
+            },
             ChoiceSource::Replay {
                 seed: 1,
                 choices: vec![0, 3, 1, 15],
@@ -413,7 +466,8 @@ mod hostile {
                 Ok(p) => {
                     let n = match p.source {
                         ChoiceSource::Replay { choices, .. } => choices.len(),
-                        ChoiceSource::Deviations { devs, .. } => 2 * devs.len(),
+                        ChoiceSource::Deviations { devs, .. }
+                        | ChoiceSource::Window { devs, .. } => 2 * devs.len(),
                         ChoiceSource::Seed(_) => 0,
                     };
                     prop_assert!(n <= text.matches(',').count() + 1);

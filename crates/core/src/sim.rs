@@ -794,6 +794,20 @@ impl Sim {
         classify(self)
     }
 
+    /// Makes this checkpoint the start of a window: from the next decision
+    /// on, a fresh seed (if any) and the deviations on top, exactly as
+    /// `ChoiceSource::Window` replays it from scratch.
+    pub fn enter_window(&mut self, reseed: Option<u64>, devs: Vec<(u32, u32)>) {
+        let at = self.chooser.recorded().len() as u32;
+        self.source = ChoiceSource::Window {
+            seed: self.source.seed(),
+            at,
+            reseed,
+            devs: devs.clone(),
+        };
+        self.chooser.enter_window(reseed, devs);
+    }
+
     pub fn recorded_choices(&self) -> &[Choice] {
         self.chooser.recorded()
     }

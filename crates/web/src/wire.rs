@@ -26,7 +26,8 @@ fn parse_list(s: &str) -> Result<Vec<u32>, String> {
         .collect()
 }
 
-/// `s:SEED`, `r:SEED:v,v,...` or `d:SEED:i,v,i,v,...`.
+/// `s:SEED`, `r:SEED:v,v,...`, `d:SEED:i,v,i,v,...` or
+/// `w:SEED:AT:RESEED|-:i,v,...` (a window run).
 pub fn source_to_text(s: &ChoiceSource) -> String {
     match s {
         ChoiceSource::Seed(seed) => format!("s:{seed}"),
@@ -35,10 +36,40 @@ pub fn source_to_text(s: &ChoiceSource) -> String {
             let flat: Vec<u32> = devs.iter().flat_map(|(i, v)| [*i, *v]).collect();
             format!("d:{seed}:{}", list(&flat))
         }
+        ChoiceSource::Window {
+            seed,
+            at,
+            reseed,
+            devs,
+        } => {
+            let flat: Vec<u32> = devs.iter().flat_map(|(i, v)| [*i, *v]).collect();
+            let r = reseed.map_or("-".to_string(), |r| r.to_string());
+            format!("w:{seed}:{at}:{r}:{}", list(&flat))
+        }
     }
 }
 
 pub fn source_from_text(t: &str) -> Result<ChoiceSource, String> {
+    if let Some(w) = t.strip_prefix("w:") {
+        let bad = || format!("bad window source `{t}`");
+        let p: Vec<&str> = w.splitn(4, ':').collect();
+        let [seed, at, reseed, devs] = p[..] else {
+            return Err(bad());
+        };
+        let flat = parse_list(devs)?;
+        if flat.len() % 2 != 0 {
+            return Err(bad());
+        }
+        return Ok(ChoiceSource::Window {
+            seed: seed.parse().map_err(|_| bad())?,
+            at: at.parse().map_err(|_| bad())?,
+            reseed: match reseed {
+                "-" => None,
+                r => Some(r.parse().map_err(|_| bad())?),
+            },
+            devs: flat.chunks(2).map(|c| (c[0], c[1])).collect(),
+        });
+    }
     let mut it = t.splitn(3, ':');
     let kind = it.next().unwrap_or("");
     let seed: u64 = it

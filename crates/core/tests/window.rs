@@ -1,0 +1,121 @@
+//! Windows: checkpoints at a trigger, and explorations of what follows.
+#![cfg(not(target_arch = "wasm32"))]
+
+use oomlab_core::explore::Strategy;
+use oomlab_core::window::{checkpoint, Trigger, Window, WindowExploration};
+use oomlab_core::{presets, ChoiceSource, Outcome, Sim};
+
+fn kill() -> Window {
+    Window::parse("kill").unwrap()
+}
+
+#[test]
+fn window_specs_parse_and_refuse() {
+    assert_eq!(kill().trigger, Trigger::Kill);
+    let w = Window::parse("reap:5ms").unwrap();
+    assert_eq!((w.trigger, w.len_ns), (Trigger::Reap, Some(5_000_000)));
+    assert_eq!(
+        Window::parse("func=__oom_reap_task_mm").unwrap().trigger,
+        Trigger::Func("__oom_reap_task_mm".into())
+    );
+    assert_eq!(
+        Window::parse("time=300ms:1ms").unwrap(),
+        Window {
+            trigger: Trigger::Time(300_000_000),
+            len_ns: Some(1_000_000)
+        }
+    );
+    for bad in ["", "kil", "kill:0ms", "kill:5", "func=", "time=x"] {
+        assert!(Window::parse(bad).is_err(), "{bad:?} accepted");
+    }
+}
+
+/// A window run from a checkpoint and the same `ChoiceSource::Window`
+/// replayed from scratch are the same run.
+#[test]
+fn a_window_run_replays_from_scratch() {
+    let sc = presets::find("r1").unwrap().load();
+    let mut compared = 0;
+    for seed in 0..3 {
+        let Some(cp) = checkpoint(&sc, seed, &kill()) else {
+            continue;
+        };
+        assert!(cp.snapshot().t.0 > 0);
+        for (reseed, devs) in [
+            (Some(7), vec![]),
+            (None, vec![(cp.recorded_choices().len() as u32 + 3, 1)]),
+        ] {
+            let mut a = cp.clone();
+            a.enter_window(reseed, devs.clone());
+            let ra = a.run_to_end(u64::MAX);
+            let src = ChoiceSource::Window {
+                seed,
+                at: cp.recorded_choices().len() as u32,
+                reseed,
+                devs,
+            };
+            assert_eq!(ra.seed, seed);
+            let rb = Sim::new(&sc, src).run_to_end(u64::MAX);
+            assert_eq!(ra.trace_hash, rb.trace_hash, "seed {seed}");
+            assert_eq!(ra.outcomes, rb.outcomes);
+            compared += 1;
+        }
+    }
+    assert!(compared > 0, "no prefix reached the kill");
+}
+
+/// Without a reseed or deviation, a window run is the prefix's own run.
+#[test]
+fn an_empty_window_is_the_prefix_run() {
+    let sc = presets::find("r1").unwrap().load();
+    let cp = checkpoint(&sc, 1, &kill()).expect("seed 1 kills");
+    let mut a = cp.clone();
+    a.enter_window(None, vec![]);
+    let ra = a.run_to_end(u64::MAX);
+    let rb = Sim::new(&sc, ChoiceSource::Seed(1)).run_to_end(u64::MAX);
+    assert_eq!(ra.trace_hash, rb.trace_hash);
+}
+
+#[test]
+fn sampling_in_a_window_is_deterministic_and_counts_per_prefix() {
+    let sc = presets::find("r1").unwrap().load();
+    let mut a = WindowExploration::new(&sc, kill(), Strategy::Random, 0, 3, 4);
+    while a.run_chunk(5) > 0 {}
+    let mut b = WindowExploration::new(&sc, kill(), Strategy::Random, 0, 3, 4);
+    b.run_chunk(u64::MAX);
+    assert_eq!(a.report(), b.report());
+    let w = a.window_report();
+    assert!(w.reached > 0);
+    assert_eq!(a.report().runs, 4 * u64::from(w.reached));
+    assert!(w.complete);
+}
+
+/// The race-window claim of R2 (`pre_pte`): no interleaving with one
+/// deviation after the kill writes zeros.
+#[test]
+fn r2_exhaustive_window_completes_without_zeros() {
+    let sc = presets::find("r2").unwrap().load();
+    let ex = Strategy::Exhaustive {
+        bound: 1,
+        window: u32::MAX,
+    };
+    let mut e = WindowExploration::new(&sc, Window::parse("kill:2ms").unwrap(), ex, 0, 1, 100_000);
+    e.run_chunk(u64::MAX);
+    let w = e.window_report();
+    assert_eq!(w.reached, 1);
+    assert!(w.complete, "the search covers its bound");
+    let r = e.report();
+    assert!(r.runs > 1, "the prefix's run and its neighbours");
+    assert_eq!(r.histogram.get(Outcome::ZerosInFile.code()), None, "{r:?}");
+    // Cut one run short, the same search is not complete.
+    let mut cut = WindowExploration::new(
+        &sc,
+        Window::parse("kill:2ms").unwrap(),
+        ex,
+        0,
+        1,
+        r.runs - 1,
+    );
+    cut.run_chunk(u64::MAX);
+    assert!(!cut.window_report().complete);
+}
