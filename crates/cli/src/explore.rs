@@ -12,6 +12,7 @@ use crate::sanitize::term;
 use crate::{input_err, link, load_scenario_text, CliError, CliResult};
 use clap::Args;
 use oomlab_core::explore::{self, Exploration, ExploreReport, Strategy, Verdict, VerdictLine};
+use oomlab_core::window::{merge_window, Window, WindowExploration, WindowReport};
 use oomlab_core::ValidScenario;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -24,12 +25,16 @@ use std::time::{Duration, Instant};
 /// The most runs one `explore` or `check` may ask for (split larger
 /// explorations with `--shard`, a different `--seed` each).
 pub const MAX_RUNS: u64 = 1_000_000_000;
+/// `--runs` when it is not given.
+const DEFAULT_RUNS: u64 = 100;
 
 #[derive(Args, Debug, Clone)]
 pub struct ExploreOpts {
-    /// Number of runs, 1 to 1000000000 (for exhaustive: a cap on the runs).
-    #[arg(long, default_value_t = 100)]
-    runs: u64,
+    /// Number of runs, 1 to 1000000000, default 100 (for exhaustive: a cap
+    /// on the runs). With --window: runs per prefix; an exhaustive window
+    /// search has no cap unless one is given.
+    #[arg(long)]
+    runs: Option<u64>,
     #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
     strategy: StrategyArg,
     /// Worker threads (default and at most: the number of CPUs). Results do
@@ -47,6 +52,20 @@ pub struct ExploreOpts {
     /// run boundary, print the partial report and exit 130, as on SIGINT.
     #[arg(long, value_name = "DURATION", value_parser = parse_max_time)]
     max_time: Option<Duration>,
+    /// Explore only the window after a trigger: kill, group_exit, reap,
+    /// func=NAME or time=DURATION, optionally with :LEN (e.g. kill:5ms).
+    /// Each of --prefixes seeds runs to the trigger; --runs then counts runs
+    /// per prefix (for exhaustive: a cap per prefix).
+    #[arg(long, value_name = "TRIGGER[:LEN]")]
+    window: Option<String>,
+    /// With --window: independent prefixes (seeds BASE + p) run to the
+    /// trigger, 1 to 100000.
+    #[arg(long, requires = "window")]
+    prefixes: Option<u32>,
+    /// With --window and the exhaustive strategy: at most this many
+    /// deviations in the window, 1 to 3.
+    #[arg(long, requires = "window")]
+    bound: Option<u32>,
 }
 
 fn parse_max_time(s: &str) -> Result<Duration, String> {
@@ -128,7 +147,8 @@ pub struct ExploreOutput {
     pub base_seed: u64,
     /// The run count asked for (the whole exploration, not the shard).
     pub total_runs: u64,
-    /// The run indices this output covers.
+    /// The run indices this output covers (for a window exploration: the
+    /// prefix indices, and `total_runs` is the number of prefixes).
     pub range: (u64, u64),
     /// Every run of `range` ran; false when SIGINT, SIGTERM or `--max-time`
     /// stopped the exploration early (`report.runs` counts the runs done).
@@ -140,6 +160,14 @@ pub struct ExploreOutput {
     pub failing: Vec<Failing>,
     /// The canonical scenario, so that `merge` can recompute verdicts and links.
     pub scenario: String,
+    /// A window exploration: the trigger, prefixes reached, bound, runs per
+    /// prefix; absent for a whole-run exploration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefixes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -186,21 +214,127 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
 struct Explored {
     out: ExploreOutput,
     secs: f64,
+    /// A signal or --max-time stopped it (exit 130).
+    stopped: bool,
+}
+
+/// The most prefixes one window exploration may take.
+pub const MAX_PREFIXES: u32 = 100_000;
+
+fn run_window(
+    sc: &ValidScenario,
+    o: &ExploreOpts,
+    spec: &str,
+    strategy: Strategy,
+    jobs: usize,
+) -> CliResult<Explored> {
+    let window = Window::parse(spec).map_err(|e| CliError::Input(format!("--window: {e}")))?;
+    let k = o.prefixes.unwrap_or(10);
+    if k == 0 || k > MAX_PREFIXES {
+        return input_err(format!(
+            "--prefixes must be between 1 and {MAX_PREFIXES}, got {k}"
+        ));
+    }
+    let strategy = match (strategy, o.bound) {
+        (Strategy::Exhaustive { .. }, b) => {
+            let bound = b.unwrap_or(1);
+            if !(1..=3).contains(&bound) {
+                return input_err(format!("--bound must be 1, 2 or 3, got {bound}"));
+            }
+            Strategy::Exhaustive {
+                bound,
+                window: u32::MAX,
+            }
+        }
+        (_, Some(_)) => return input_err("--bound needs --strategy exhaustive"),
+        (s, None) => s,
+    };
+    let (start, end) = match &o.shard {
+        Some(s) => {
+            let (i, n) = parse_shard(s)?;
+            let cut = |x: u64| (u128::from(k) * u128::from(x) / u128::from(n)) as u64;
+            (cut(i), cut(i + 1))
+        }
+        None => (0, u64::from(k)),
+    };
+    let runs = match (o.runs, strategy.is_exhaustive()) {
+        (Some(n), _) => n,
+        (None, true) => MAX_RUNS,
+        (None, false) => DEFAULT_RUNS,
+    };
+    let bar = progress_bar((end - start).saturating_mul(runs.min(1 << 20)));
+    let started = Instant::now();
+    let stop = Stop::new(o.max_time);
+    // Pieces are whole prefixes, so the result is the same for any --jobs.
+    let pieces = (jobs as u64).min(end - start).max(1);
+    let ranges: Vec<(u32, u32)> = (0..pieces)
+        .map(|p| {
+            let len = end - start;
+            (
+                (start + len * p / pieces) as u32,
+                (start + len * (p + 1) / pieces) as u32,
+            )
+        })
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| CliError::Input(format!("cannot start {jobs} threads: {e}")))?;
+    let parts: Vec<(ExploreReport, WindowReport, bool)> = pool.install(|| {
+        ranges
+            .par_iter()
+            .map(|&(a, b)| {
+                let mut ex =
+                    WindowExploration::range(sc, window.clone(), strategy, o.seed, k, runs, a, b);
+                while !ex.is_finished() {
+                    if stop.now() {
+                        return (ex.report(), ex.window_report(), true);
+                    }
+                    let n = ex.run_chunk(1);
+                    bar.inc(n);
+                }
+                (ex.report(), ex.window_report(), false)
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let stopped = parts.iter().any(|p| p.2);
+    let reports: Vec<ExploreReport> = parts.iter().map(|p| p.0.clone()).collect();
+    let mut wr = merge_window(&parts.iter().map(|p| p.1.clone()).collect::<Vec<_>>());
+    wr.complete &= !stopped;
+    let mut out = assemble(
+        sc,
+        o.strategy.name(),
+        o.seed,
+        u64::from(k),
+        (start, end),
+        explore::merge(&reports),
+    );
+    out.complete = wr.complete;
+    out.prefixes = Some(k);
+    out.bound = Some(wr.bound);
+    out.window = Some(wr);
+    Ok(Explored {
+        out,
+        secs: started.elapsed().as_secs_f64(),
+        stopped,
+    })
 }
 
 fn run_exploration(sc: &ValidScenario, o: &ExploreOpts) -> CliResult<Explored> {
     let Some(strategy) = Strategy::parse(o.strategy.name()) else {
         return input_err(format!("unknown strategy `{}`", o.strategy.name()));
     };
-    if o.runs == 0 || o.runs > MAX_RUNS {
+    if o.runs.is_some_and(|n| n == 0 || n > MAX_RUNS) {
         return input_err(format!(
             "--runs must be between 1 and {MAX_RUNS}, got {}",
-            o.runs
+            o.runs.unwrap_or_default()
         ));
     }
+    let total = o.runs.unwrap_or(DEFAULT_RUNS);
     let (start, end) = match &o.shard {
         Some(s) => {
-            if strategy.is_exhaustive() {
+            if strategy.is_exhaustive() && o.window.is_none() {
                 return input_err(
                     "--shard needs a sampling strategy (random or pct): a depth-first \
                      exhaustive search has no independent run ranges",
@@ -208,10 +342,10 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts) -> CliResult<Explored> {
             }
             let (i, n) = parse_shard(s)?;
             // In 128 bits: N may be any u64, and the product must not wrap.
-            let cut = |k: u64| (u128::from(o.runs) * u128::from(k) / u128::from(n)) as u64;
+            let cut = |k: u64| (u128::from(total) * u128::from(k) / u128::from(n)) as u64;
             (cut(i), cut(i + 1))
         }
-        None => (0, o.runs),
+        None => (0, total),
     };
     // More threads than CPUs only add threads: the answer is the same.
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -224,13 +358,16 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts) -> CliResult<Explored> {
         }
         Some(j) => j,
     };
+    if let Some(spec) = &o.window {
+        return run_window(sc, o, spec, strategy, jobs);
+    }
     let bar = progress_bar(end - start);
     let started = Instant::now();
     let stop = Stop::new(o.max_time);
     let complete;
     let report = if strategy.is_exhaustive() {
         // Depth-first search is one sequence of decisions: it runs on one thread.
-        let mut ex = Exploration::new(sc, strategy, o.seed, o.runs);
+        let mut ex = Exploration::new(sc, strategy, o.seed, total);
         while !ex.is_finished() {
             if stop.now() {
                 break;
@@ -276,9 +413,12 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts) -> CliResult<Explored> {
     };
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let mut out = assemble(sc, o.strategy.name(), o.seed, o.runs, (start, end), report);
+    let mut out = assemble(sc, o.strategy.name(), o.seed, total, (start, end), report);
     out.complete = complete;
-    Ok(Explored { out, secs })
+    // An exhaustive search that used up its --runs was cut short, not
+    // interrupted: its report says so and the exit is normal.
+    let stopped = !out.complete && out.report.runs < end - start;
+    Ok(Explored { out, secs, stopped })
 }
 
 fn assemble(
@@ -316,6 +456,9 @@ fn assemble(
         verdicts,
         failing,
         scenario: sc.scenario.to_canonical_toml(),
+        window: None,
+        prefixes: None,
+        bound: None,
     }
 }
 
@@ -331,6 +474,29 @@ fn verdict_word(v: Verdict) -> &'static str {
 /// search speaks for its whole bound.
 fn never_means(out: &ExploreOutput) -> String {
     let runs = out.report.runs;
+    if let Some(w) = &out.window {
+        let win = w.window.as_ref().map_or(String::new(), |x| x.describe());
+        let of = format!(
+            "for these {} prefixes ({} reached the trigger)",
+            w.prefixes, w.reached
+        );
+        return match Strategy::parse(&out.strategy) {
+            Some(Strategy::Exhaustive { .. }) if out.complete => format!(
+                "\"never\" means: in none of the {runs} interleavings with at most {} \
+                 deviation(s) in the window {win}, {of}",
+                w.bound
+            ),
+            Some(Strategy::Exhaustive { .. }) => format!(
+                "the exhaustive window search is incomplete: \"never\" means only in none of \
+                 the {runs} runs explored in the window {win}, {of}; evidence, not proof"
+            ),
+            _ => format!(
+                "\"never\" means: in none of the {runs} sampled runs in the window {win} ({} \
+                 per prefix), {of}; evidence, not proof",
+                w.runs_per_prefix
+            ),
+        };
+    }
     match Strategy::parse(&out.strategy) {
         Some(Strategy::Exhaustive { bound, window }) if out.complete => {
             let pruned = match out.report.pruned {
@@ -378,25 +544,48 @@ fn print_verdicts(out: &ExploreOutput) {
 fn print_explore(name: &str, out: &ExploreOutput) {
     let r = &out.report;
     outln!("{} ({})", term(&out.title), term(name));
-    outln!(
-        "strategy {}, runs {}..{} of {}, base seed {}",
-        out.strategy,
-        out.range.0,
-        out.range.1,
-        out.total_runs,
-        out.base_seed
-    );
-    if !out.complete && out.strategy == "exhaustive" && r.runs == out.range.1 - out.range.0 {
+    if let Some(w) = &out.window {
+        let per = match (out.strategy.as_str(), w.runs_per_prefix) {
+            ("exhaustive", MAX_RUNS) => format!("no cap on runs per prefix, bound {}", w.bound),
+            ("exhaustive", n) => format!("at most {n} runs per prefix, bound {}", w.bound),
+            (_, n) => format!("{n} runs per prefix"),
+        };
         outln!(
-            "INCOMPLETE: the exhaustive search stopped at its {} runs before it covered its bound",
-            r.runs
+            "strategy {}, window {}, prefixes {}..{} of {} (seeds from {}), {} reached the \
+             trigger, {per}",
+            out.strategy,
+            w.window.as_ref().map_or(String::new(), |x| x.describe()),
+            out.range.0,
+            out.range.1,
+            w.prefixes,
+            out.base_seed,
+            w.reached,
         );
-    } else if !out.complete {
+        if !out.complete {
+            outln!("INCOMPLETE: the window search did not cover everything it was asked to");
+        }
+    } else {
         outln!(
-            "INCOMPLETE: stopped early, after {} of the {} runs",
-            r.runs,
-            out.range.1 - out.range.0
+            "strategy {}, runs {}..{} of {}, base seed {}",
+            out.strategy,
+            out.range.0,
+            out.range.1,
+            out.total_runs,
+            out.base_seed
         );
+        if !out.complete && out.strategy == "exhaustive" && r.runs == out.range.1 - out.range.0 {
+            outln!(
+                "INCOMPLETE: the exhaustive search stopped at its {} runs before it covered its \
+                 bound",
+                r.runs
+            );
+        } else if !out.complete {
+            outln!(
+                "INCOMPLETE: stopped early, after {} of the {} runs",
+                r.runs,
+                out.range.1 - out.range.0
+            );
+        }
     }
     outln!(
         "{} runs, {} distinct executions, {} decisions{}",
@@ -438,10 +627,9 @@ fn print_explore(name: &str, out: &ExploreOutput) {
 }
 
 /// After the partial report is printed: exit 130 with what was done.
-fn interrupted(out: &ExploreOutput) -> CliResult<()> {
-    // An exhaustive search that used up its --runs is cut short but was not
-    // interrupted: its report says "incomplete" and the exit is normal.
-    if out.complete || out.report.runs >= out.range.1 - out.range.0 {
+fn interrupted(e: &Explored) -> CliResult<()> {
+    let out = &e.out;
+    if !e.stopped {
         return Ok(());
     }
     Err(CliError::Interrupted(format!(
@@ -477,7 +665,7 @@ pub fn explore_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) 
             r.runs as f64 / e.secs.max(1e-9)
         );
     }
-    interrupted(&e.out)
+    interrupted(&e)
 }
 
 pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<()> {
@@ -508,7 +696,7 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
         print_verdicts(&ex.out);
     }
     // A partial exploration answers nothing about [expect].
-    interrupted(&ex.out)?;
+    interrupted(&ex)?;
     if bad.is_empty() {
         if !json {
             outln!("[expect] holds");
@@ -565,6 +753,13 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
             || o.base_seed != first.base_seed
             || o.model_version != first.model_version
             || o.total_runs != first.total_runs
+            || o.prefixes != first.prefixes
+            || o.bound != first.bound
+            || o.window.as_ref().map(|w| (&w.window, w.runs_per_prefix))
+                != first
+                    .window
+                    .as_ref()
+                    .map(|w| (&w.window, w.runs_per_prefix))
         {
             return input_err(format!(
                 "{} is from another exploration (scenario, strategy, seed, run count or model \
@@ -614,7 +809,7 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
     let reports: Vec<ExploreReport> = by_start.iter().map(|(o, _)| o.report.clone()).collect();
     let merged = explore::merge(&reports);
     let range = (0, first.total_runs);
-    let out = assemble(
+    let mut out = assemble(
         &sc,
         &first.strategy,
         first.base_seed,
@@ -622,6 +817,17 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
         range,
         merged,
     );
+    if first.window.is_some() {
+        let parts: Vec<WindowReport> = by_start
+            .iter()
+            .filter_map(|(o, _)| o.window.clone())
+            .collect();
+        let w = merge_window(&parts);
+        out.complete = w.complete;
+        out.prefixes = first.prefixes;
+        out.bound = first.bound;
+        out.window = Some(w);
+    }
     if json {
         print_json(&serde_json::to_value(&out).unwrap_or_default());
     } else {

@@ -1135,3 +1135,142 @@ exit_group
     );
     assert!(!bad(&e) && e.contains("w\\u{1b}[5m"), "{e:?}");
 }
+
+/// A window exploration: R2 searched exhaustively in the millisecond after
+/// the kill is complete and never writes zeros; the report says what was
+/// explored.
+#[test]
+fn explore_window_exhaustive_completes_on_r2() {
+    let e = json(&[
+        "explore",
+        "--preset",
+        "r2",
+        "--strategy",
+        "exhaustive",
+        "--window",
+        "kill:1ms",
+        "--prefixes",
+        "2",
+        "--bound",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(e["complete"], true, "{e}");
+    assert_eq!(e["prefixes"], 2);
+    assert_eq!(e["bound"], 1);
+    assert_eq!(e["window"]["window"]["trigger"]["kind"], "kill");
+    assert_eq!(e["window"]["window"]["len_ns"], 1_000_000);
+    assert_eq!(e["window"]["reached"], 2);
+    assert!(e["report"]["runs"].as_u64().unwrap() > 2, "{e}");
+    assert!(
+        e["report"]["histogram"].get("zeros_in_file").is_none(),
+        "{e}"
+    );
+    let t = ok(&[
+        "explore",
+        "--preset",
+        "r2",
+        "--strategy",
+        "exhaustive",
+        "--window",
+        "kill:1ms",
+        "--prefixes",
+        "2",
+    ]);
+    assert!(
+        t.stdout
+            .contains("with at most 1 deviation(s) in the window the 1.00 ms after `kill`")
+            && t.stdout
+                .contains("for these 2 prefixes (2 reached the trigger)"),
+        "{}",
+        t.stdout
+    );
+}
+
+/// Cut by --runs, the same search is incomplete, and says so.
+#[test]
+fn explore_window_cut_short_is_incomplete() {
+    let args = [
+        "explore",
+        "--preset",
+        "r1",
+        "--strategy",
+        "exhaustive",
+        "--window",
+        "kill",
+        "--prefixes",
+        "1",
+        "--runs",
+        "3",
+    ];
+    let mut j = args.to_vec();
+    j.push("--json");
+    let e = json(&j);
+    assert_eq!(e["complete"], false, "{e}");
+    assert_eq!(e["report"]["runs"], 3);
+    let t = ok(&args);
+    assert!(
+        t.stdout.contains("INCOMPLETE") && t.stdout.contains("evidence, not proof"),
+        "{}",
+        t.stdout
+    );
+    bad_input(
+        &["explore", "--preset", "r1", "--window", "kil"],
+        "unknown window trigger",
+    );
+    bad_input(
+        &[
+            "explore", "--preset", "r1", "--window", "kill", "--bound", "2",
+        ],
+        "--bound needs --strategy exhaustive",
+    );
+    bad_input(
+        &[
+            "explore",
+            "--preset",
+            "r1",
+            "--window",
+            "kill",
+            "--prefixes",
+            "0",
+        ],
+        "--prefixes must be between 1",
+    );
+}
+
+/// Window explorations give the same JSON for any --jobs, and shards merge
+/// into the whole.
+#[test]
+fn explore_window_is_the_same_for_any_jobs_and_shards() {
+    let base = [
+        "explore",
+        "--preset",
+        "r1",
+        "--window",
+        "kill",
+        "--prefixes",
+        "2",
+        "--runs",
+        "2",
+        "--json",
+    ];
+    let with = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        ok(&a).stdout
+    };
+    let one = with(&["--jobs", "1"]);
+    assert_eq!(one, with(&["--jobs", "2"]));
+    let s0 = tmp("w0.json", &with(&["--shard", "0/2"]));
+    let s1 = tmp("w1.json", &with(&["--shard", "1/2"]));
+    let merged = json(&[
+        "merge",
+        s0.to_str().unwrap(),
+        s1.to_str().unwrap(),
+        "--json",
+    ]);
+    let whole: Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(merged["report"], whole["report"]);
+    assert_eq!(merged["window"], whole["window"]);
+    assert_eq!(merged["complete"], true);
+}

@@ -171,6 +171,8 @@ struct Prefix {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowReport {
     pub window: Option<Window>,
+    /// The sample size per prefix, or the exhaustive search's cap per prefix.
+    pub runs_per_prefix: u64,
     pub prefixes: u32,
     /// Prefixes whose run reached the trigger (the others have no window).
     pub reached: u32,
@@ -189,7 +191,7 @@ pub struct WindowExploration {
     prefixes: u32,
     next_prefix: u32,
     end_prefix: u32,
-    /// Sampling: runs per prefix. Exhaustive: a cap on all runs.
+    /// Runs per prefix: the sample size, or the exhaustive search's cap.
     runs: u64,
     total_runs: u64,
     cur: Option<Prefix>,
@@ -201,7 +203,8 @@ pub struct WindowExploration {
 
 impl WindowExploration {
     /// `prefixes` prefixes, seeds `base_seed + p`; `runs` runs per prefix
-    /// for the sampling strategies, or a cap on all runs for exhaustive.
+    /// (for exhaustive, a cap: a prefix whose search needs more is cut, and
+    /// the exploration is not complete).
     pub fn new(
         sc: &ValidScenario,
         window: Window,
@@ -255,12 +258,12 @@ impl WindowExploration {
     }
 
     pub fn is_finished(&self) -> bool {
-        self.cut || (self.cur.is_none() && self.next_prefix >= self.end_prefix)
+        self.cur.is_none() && self.next_prefix >= self.end_prefix
     }
 
     /// Every prefix was taken and every deviation set (or run) of each done.
     pub fn search_complete(&self) -> bool {
-        !self.cut && self.cur.is_none() && self.next_prefix >= self.end_prefix
+        !self.cut && self.is_finished()
     }
 
     pub fn runs_done(&self) -> u64 {
@@ -322,10 +325,6 @@ impl WindowExploration {
             if self.cur.is_none() && !self.next_checkpoint() {
                 break;
             }
-            if self.strategy.is_exhaustive() && self.total_runs >= self.runs {
-                self.cut = true;
-                break;
-            }
             if self.one_run() {
                 ran += 1;
                 self.total_runs += 1;
@@ -365,6 +364,11 @@ impl WindowExploration {
                 let Some(devs) = p.stack.pop() else {
                     return false;
                 };
+                if p.runs >= self.runs {
+                    // The cap cuts this prefix's search short.
+                    self.cut = true;
+                    return false;
+                }
                 (None, devs)
             }
         };
@@ -422,6 +426,7 @@ impl WindowExploration {
     pub fn window_report(&self) -> WindowReport {
         WindowReport {
             window: Some(self.window.clone()),
+            runs_per_prefix: self.runs,
             prefixes: self.prefixes,
             reached: self.reached,
             bound: self.bound(),
