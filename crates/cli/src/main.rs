@@ -112,6 +112,19 @@ enum Cmd {
         #[arg(long)]
         trace: bool,
     },
+    /// When was this run's outcome decided? Replays fresh suffixes from
+    /// checkpoints of the linked run and estimates the chance of its worst
+    /// outcome from each.
+    Rewind {
+        /// A permalink; `-` reads it from stdin.
+        permalink: String,
+        /// Checkpoints between the start and the symptom, 2 to 100.
+        #[arg(long, default_value_t = 10)]
+        points: u32,
+        /// Suffixes replayed from each checkpoint, 1 to 10000.
+        #[arg(long, default_value_t = 16)]
+        samples: u32,
+    },
     /// Explore and evaluate the scenario's [expect] section; exit 1 if a
     /// verdict contradicts it.
     Check {
@@ -350,6 +363,14 @@ fn dispatch(cli: Cli) -> CliResult<()> {
         Cmd::Replay { permalink, trace } => {
             let (p, sc) = load_permalink(&permalink)?;
             output::run(&sc, p.source.clone(), trace, json, Some(&p))
+        }
+        Cmd::Rewind {
+            permalink,
+            points,
+            samples,
+        } => {
+            let (p, sc) = load_permalink(&permalink)?;
+            output::rewind(&sc, &p.source, points, samples, json)
         }
         Cmd::Explore { scenario, opts } => {
             let (name, sc) = load_scenario(&scenario)?;

@@ -3,7 +3,7 @@
 //! of what core returns, never a second opinion on it.
 
 use crate::sanitize::{records, term, term_lines};
-use crate::{link, CliError, CliResult};
+use crate::{input_err, link, CliError, CliResult};
 use oomlab_core::outcome::{Origin, RunResult};
 use oomlab_core::permalink::Permalink;
 use oomlab_core::{export, presets, shrink, trace, ChoiceSource, Outcome, Sim, ValidScenario};
@@ -398,6 +398,82 @@ pub fn export(
     } else {
         // The chrome format is JSON already.
         out!("{content}");
+    }
+    Ok(())
+}
+
+/// `oomlab rewind`: P(worst outcome | state at t) along the run.
+pub fn rewind(
+    sc: &ValidScenario,
+    source: &ChoiceSource,
+    points: u32,
+    samples: u32,
+    json: bool,
+) -> CliResult<()> {
+    if !(2..=100).contains(&points) {
+        return input_err(format!("--points must be between 2 and 100, got {points}"));
+    }
+    if !(1..=10_000).contains(&samples) {
+        return input_err(format!(
+            "--samples must be between 1 and 10000, got {samples}"
+        ));
+    }
+    let rw = oomlab_core::rewind::rewind(sc, source, points, samples).map_err(CliError::Input)?;
+    if json {
+        print_json(&serde_json::to_value(&rw).unwrap_or_default());
+        return Ok(());
+    }
+    outln!(
+        "P({} | state at t), {} suffixes with fresh decisions from each checkpoint:",
+        rw.outcome,
+        samples
+    );
+    for p in &rw.points {
+        outln!(
+            "  t={}  event {:>7}  {:>3}/{:<3}  p {:.2}  [{:.2}, {:.2}]",
+            oomlab_core::time::SimTime(p.t_ns),
+            p.event,
+            p.hits,
+            p.samples,
+            p.p,
+            p.low,
+            p.high
+        );
+    }
+    match &rw.point_of_no_return {
+        None => outln!("no point of no return: P stays below 0.95 somewhere up to the symptom"),
+        Some(n) => {
+            outln!(
+                "point of no return: t={} (event {}), P {:.2} from there on",
+                oomlab_core::time::SimTime(n.t_ns),
+                n.event,
+                n.p
+            );
+            outln!("the trace just before it:");
+            for l in trace::trace_text(&records(&n.records)).lines() {
+                outln!("  {l}");
+            }
+            outln!("threads then (kernel stack, innermost last):");
+            for t in n
+                .threads
+                .iter()
+                .filter(|t| t.pid != t.tgid || !t.kernel_stack.is_empty())
+            {
+                outln!(
+                    "  {} {}/{} cpu{} {:?}{}",
+                    crate::sanitize::term(&t.comm),
+                    t.tgid,
+                    t.pid,
+                    t.cpu,
+                    t.state,
+                    if t.kernel_stack.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in {}", t.kernel_stack.join(" <- "))
+                    }
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -1274,3 +1274,37 @@ fn explore_window_is_the_same_for_any_jobs_and_shards() {
     assert_eq!(merged["window"], whole["window"]);
     assert_eq!(merged["complete"], true);
 }
+
+/// `oomlab rewind` on a corrupting R1 run: points sorted by time, each with
+/// its interval, and the point of no return (or null) in the JSON.
+#[test]
+fn rewind_reports_points_and_the_point_of_no_return() {
+    let run = json(&["run", "--preset", "r1", "--seed", "3", "--json"]);
+    let link = run["permalink"].as_str().unwrap().to_string();
+    let r = json(&["rewind", &link, "--points", "3", "--samples", "2", "--json"]);
+    assert_eq!(r["outcome"], "zeros_in_file", "{r}");
+    let pts = r["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 3);
+    let ts: Vec<u64> = pts.iter().map(|p| p["t_ns"].as_u64().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{ts:?}");
+    for p in pts {
+        let (lo, pp, hi) = (
+            p["low"].as_f64().unwrap(),
+            p["p"].as_f64().unwrap(),
+            p["high"].as_f64().unwrap(),
+        );
+        assert!(lo <= pp && pp <= hi, "{p}");
+        assert_eq!(p["samples"], 2);
+    }
+    assert!(r.get("point_of_no_return").is_some());
+    let t = ok(&["rewind", &link, "--points", "3", "--samples", "2"]);
+    assert!(
+        t.stdout.starts_with("P(zeros_in_file | state at t)"),
+        "{}",
+        t.stdout
+    );
+    bad_input(
+        &["rewind", &link, "--points", "1"],
+        "--points must be between 2 and 100",
+    );
+}

@@ -313,6 +313,10 @@ impl Chooser {
     pub(crate) fn enter_window(&mut self, reseed: Option<u64>, devs: Vec<(u32, u32)>) {
         let mut d = devs;
         d.sort_unstable();
+        // What was still to be replayed or deviated no longer applies: the
+        // window's decisions are its own.
+        self.replay.truncate(self.pos);
+        self.devs = None;
         self.window = Some((self.recorded.len() as u32, reseed));
         self.overlay = d;
         self.reseed_if_due();

@@ -20,6 +20,7 @@ pub mod outcome;
 pub mod permalink;
 pub mod presets;
 pub mod program;
+pub mod rewind;
 pub mod rng;
 pub mod scenario;
 pub mod shrink;

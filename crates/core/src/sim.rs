@@ -795,16 +795,20 @@ impl Sim {
     }
 
     /// Makes this checkpoint the start of a window: from the next decision
-    /// on, a fresh seed (if any) and the deviations on top, exactly as
-    /// `ChoiceSource::Window` replays it from scratch.
+    /// on, a fresh seed (if any) and the deviations on top. For a seeded run
+    /// that is exactly what `ChoiceSource::Window` replays from scratch; a
+    /// replayed or deviated run keeps its source (its window runs have no
+    /// permalink of their own).
     pub fn enter_window(&mut self, reseed: Option<u64>, devs: Vec<(u32, u32)>) {
         let at = self.chooser.recorded().len() as u32;
-        self.source = ChoiceSource::Window {
-            seed: self.source.seed(),
-            at,
-            reseed,
-            devs: devs.clone(),
-        };
+        if let ChoiceSource::Seed(seed) = self.source {
+            self.source = ChoiceSource::Window {
+                seed,
+                at,
+                reseed,
+                devs: devs.clone(),
+            };
+        }
         self.chooser.enter_window(reseed, devs);
     }
 

@@ -119,3 +119,39 @@ fn r2_exhaustive_window_completes_without_zeros() {
     cut.run_chunk(u64::MAX);
     assert!(!cut.window_report().complete);
 }
+
+/// Rewind on R1's first corrupting run: the outcome is all but certain at
+/// the last checkpoint before the symptom, and the curve starts at t = 0.
+#[test]
+fn rewind_finds_r1_decided_before_its_symptom() {
+    use oomlab_core::rewind::{rewind, wilson};
+    let sc = presets::find("r1").unwrap().load();
+    let seed = (0..20)
+        .find(|&s| {
+            Sim::new(&sc, ChoiceSource::Seed(s))
+                .run_to_end(u64::MAX)
+                .has(Outcome::ZerosInFile)
+        })
+        .expect("a corrupting R1 seed");
+    let rw = rewind(&sc, &ChoiceSource::Seed(seed), 4, 6).unwrap();
+    assert_eq!(rw.outcome, "zeros_in_file");
+    assert_eq!(rw.points.len(), 4);
+    assert_eq!(rw.points[0].t_ns, 0);
+    assert!(rw.points.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
+    let last = rw.points.last().unwrap();
+    assert!(last.p >= 0.9, "{:?}", rw.points);
+    assert!(last.low <= last.p && last.p <= last.high);
+    let (lo, hi) = wilson(3, 6);
+    assert!(lo < 0.5 && hi > 0.5 && lo > 0.1 && hi < 0.9);
+    // A correct run has nothing to rewind to.
+    let ok = (0..20)
+        .find(|&s| {
+            !Sim::new(&sc, ChoiceSource::Seed(s))
+                .run_to_end(u64::MAX)
+                .outcomes
+                .iter()
+                .any(|o| o.severity() > 0)
+        })
+        .expect("a correct R1 seed");
+    assert!(rewind(&sc, &ChoiceSource::Seed(ok), 4, 2).is_err());
+}
