@@ -616,7 +616,10 @@ pub(crate) fn parse(text: &str) -> Result<Table, SynErr> {
 pub(crate) fn set(root: &mut Table, keys: &[&str], v: Val) -> Result<(), String> {
     let (last, parents) = keys.split_last().expect("at least one key");
     let mut t = root;
-    for k in parents {
+    let mut j = 0;
+    while j < parents.len() {
+        let k = parents[j];
+        j += 1;
         let i = match t.position(k) {
             Some(i) => i,
             None => {
@@ -631,7 +634,23 @@ pub(crate) fn set(root: &mut Table, keys: &[&str], v: Val) -> Result<(), String>
                 t.items.len() - 1
             }
         };
-        t = match &mut t.items[i].2.v {
+        let mut node = &mut t.items[i].2.v;
+        // `process.0.thread.1.count`: an array of tables takes an index.
+        while let Val::Arr(items, _) = node {
+            let n = items.len();
+            let idx = parents.get(j).and_then(|s| s.parse::<usize>().ok());
+            let Some(idx) = idx else {
+                return Err(format!(
+                    "`{k}` is an array: give the index of an entry, as in `{k}.0`"
+                ));
+            };
+            j += 1;
+            node = match items.get_mut(idx) {
+                Some(e) => &mut e.v,
+                None => return Err(format!("`{k}` has {n} entries; there is no entry {idx}")),
+            };
+        }
+        t = match node {
             Val::Tbl(x) => x,
             _ => return Err(format!("`{k}` is not a table")),
         };
