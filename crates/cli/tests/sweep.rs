@@ -174,7 +174,10 @@ fn bad_sweeps_are_input_errors() {
     for (args, says) in [
         (vec!["--vary", "machine.cpus"], "PATH=V1,V2"),
         (vec!["--vary", "machine.cpus=0"], "machine.cpus"),
-        (vec!["--vary", "process.9.thread.0.count=2"], "no entry 9"),
+        (
+            vec!["--vary", "process.9.thread.0.count=2"],
+            "give an index below 1",
+        ),
         (
             vec!["--vary", "machine.cpus=2", "--vary", "machine.cpus=4"],
             "twice",

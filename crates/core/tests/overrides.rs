@@ -27,8 +27,8 @@ fn an_index_reaches_into_an_array_of_tables() {
 fn a_bad_index_or_a_missing_one_is_an_error_with_its_path() {
     let sc = presets::find("r1").unwrap().load();
     for (o, says) in [
-        ("process.7.thread.0.count=3", "no entry 7"),
-        ("process.thread.0.count=3", "give the index"),
+        ("process.7.thread.0.count=3", "give an index below 1"),
+        ("process.thread.0.count=3", "give an index"),
         ("process.0.thread.0.count=0", "count"),
     ] {
         let e = apply_overrides(&sc, &[o.to_string()]).expect_err(o);

@@ -638,16 +638,11 @@ pub(crate) fn set(root: &mut Table, keys: &[&str], v: Val) -> Result<(), String>
         // `process.0.thread.1.count`: an array of tables takes an index.
         while let Val::Arr(items, _) = node {
             let n = items.len();
-            let idx = parents.get(j).and_then(|s| s.parse::<usize>().ok());
-            let Some(idx) = idx else {
-                return Err(format!(
-                    "`{k}` is an array: give the index of an entry, as in `{k}.0`"
-                ));
-            };
+            let e = parents.get(j).and_then(|s| s.parse::<usize>().ok());
             j += 1;
-            node = match items.get_mut(idx) {
+            node = match e.and_then(|i| items.get_mut(i)) {
                 Some(e) => &mut e.v,
-                None => return Err(format!("`{k}` has {n} entries; there is no entry {idx}")),
+                None => return Err(format!("`{k}` has {n} entries: give an index below {n}")),
             };
         }
         t = match node {
