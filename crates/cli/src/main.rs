@@ -134,7 +134,8 @@ enum Cmd {
     Export {
         /// A permalink; `-` reads it from stdin.
         permalink: String,
-        /// chrome: trace-event JSON for Perfetto; ftrace: `trace-cmd report`
+        /// chrome: trace-event JSON for Perfetto (the schedule, kernel
+        /// functions, memory counters and the run's metadata); ftrace: `trace-cmd report`
         /// text with 4.13's tracepoints; ascii: CPU-column race diagram;
         /// text: the dmesg-like trace.
         #[arg(long, value_enum)]
