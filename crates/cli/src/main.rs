@@ -32,6 +32,7 @@ macro_rules! out {
 mod explore;
 mod output;
 mod sanitize;
+mod sweep;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use oomlab_core::permalink::Permalink;
@@ -87,9 +88,13 @@ enum Cmd {
         #[command(flatten)]
         opts: explore::ExploreOpts,
     },
-    /// Combine the `--json` outputs of `explore --shard` runs into one.
+    /// Explore every combination of scenario parameters: outcome rates per
+    /// cell with 95% Wilson intervals.
+    Sweep(sweep::SweepOpts),
+    /// Combine the `--json` outputs of `explore --shard` (or `sweep --shard`)
+    /// runs into one.
     Merge {
-        /// JSON files written by `oomlab explore --json`.
+        /// JSON files written by `oomlab explore --json` or `oomlab sweep --json`.
         #[arg(value_name = "JSON", required = true)]
         files: Vec<PathBuf>,
     },
@@ -143,7 +148,8 @@ enum Cmd {
     Export {
         /// A permalink; `-` reads it from stdin.
         permalink: String,
-        /// chrome: trace-event JSON for Perfetto; ftrace: `trace-cmd report`
+        /// chrome: trace-event JSON for Perfetto (the schedule, kernel
+        /// functions, memory counters and the run's metadata); ftrace: `trace-cmd report`
         /// text with 4.13's tracepoints; ascii: CPU-column race diagram;
         /// text: the dmesg-like trace.
         #[arg(long, value_enum)]
@@ -380,7 +386,16 @@ fn dispatch(cli: Cli) -> CliResult<()> {
             let (name, sc) = load_scenario(&scenario)?;
             explore::check_cmd(&name, &sc, &opts, json)
         }
-        Cmd::Merge { files } => explore::merge_cmd(&files, json),
+        Cmd::Sweep(opts) => sweep::sweep_cmd(&opts, json),
+        Cmd::Merge { files } => {
+            let is_sweep =
+                std::fs::read_to_string(&files[0]).is_ok_and(|t| sweep::is_sweep_json(&t));
+            if is_sweep {
+                sweep::merge_cmd(&files, json)
+            } else {
+                explore::merge_cmd(&files, json)
+            }
+        }
         Cmd::Shrink {
             permalink,
             outcome,

@@ -312,7 +312,8 @@ pub fn shrink(
 /// `export --format`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum ExportFormat {
-    /// Trace-event JSON for Perfetto.
+    /// Trace-event JSON for Perfetto: the schedule, kernel functions,
+    /// counters and metadata.
     Chrome,
     /// `trace-cmd report` text with 4.13's tracepoints.
     Ftrace,
@@ -367,9 +368,10 @@ pub fn export(
     let tr = sim.trace();
     // The text forms get escaped user text; the chrome form is JSON, exact.
     let content = match format {
-        ExportFormat::Chrome => export::chrome_trace(tr),
-        // A replay of the same run: sched_switch and sched_wakeup need the
+        // Replays of the same run: the schedule, the kernel stacks and the
+        // counters (chrome), sched_switch and sched_wakeup (ftrace) need the
         // tasks' states, which the trace does not carry.
+        ExportFormat::Chrome => export::chrome_trace_run(sc, src.clone()),
         ExportFormat::Ftrace => term_lines(&export::ftrace(sc, src.clone())),
         ExportFormat::Ascii => export::ascii_diagram(&records(tr), export::last_evidence(&r), rows),
         ExportFormat::Text => export::text(&records(tr)),

@@ -488,6 +488,16 @@ fn export_chrome_is_trace_event_json() {
         names.contains(&"cpu0") && names.contains(&"oom_reaper/10"),
         "{names:?}"
     );
+    // The replayed run: the schedule as slices, counters, and the run's
+    // metadata (core's tests check their structure).
+    let ph = |p: &str| evs.iter().filter(|e| e["ph"] == p).count();
+    assert!(ph("X") > ph("s") * 2, "task slices besides the IPIs");
+    assert!(ph("C") > 0, "counters");
+    assert_eq!(
+        v["otherData"]["model_version"],
+        oomlab_core::MODEL_VERSION.to_string()
+    );
+    assert!(v["otherData"]["outcomes"].is_string());
 }
 
 #[test]

@@ -4,7 +4,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use oomlab_core::export::{
-    ascii_diagram, chrome_trace, ftrace, last_evidence, text, CHROME_PID_CPUS, CHROME_PID_TASKS,
+    ascii_diagram, chrome_trace, chrome_trace_run, ftrace, last_evidence, text,
+    CHROME_IPI_TID_BASE, CHROME_PID_CPUS, CHROME_PID_MEMORY, CHROME_PID_TASKS,
 };
 use oomlab_core::{presets, ChoiceSource, Sim};
 use serde_json::Value;
@@ -72,9 +73,165 @@ fn chrome_trace_is_valid_trace_event_json() {
     // One CPU track per CPU of the scenario that did something.
     let cpus = used_tracks
         .iter()
-        .filter(|(p, _)| *p == CHROME_PID_CPUS as u64)
+        .filter(|(p, t)| *p == CHROME_PID_CPUS as u64 && *t < CHROME_IPI_TID_BASE as u64)
         .count();
     assert!((2..=8).contains(&cpus), "{cpus} CPU tracks");
+    // IPI slices are on the CPUs' IPI tracks, next to the CPU tracks.
+    assert!(used_tracks
+        .iter()
+        .any(|(p, t)| *p == CHROME_PID_CPUS as u64 && *t >= CHROME_IPI_TID_BASE as u64));
+}
+
+/// A slice: start and end in µs, and its name.
+type Span = (f64, f64, String);
+
+/// The replayed export: the schedule as slices that never overlap on a CPU
+/// and nest on a task, the kernel functions, the counters, the metadata.
+#[test]
+fn chrome_trace_run_has_the_schedule_functions_counters_and_metadata() {
+    let sc = presets::find("r1").unwrap().load();
+    let seed = (0..40)
+        .find(|s| r1_trace(*s).1.is_some())
+        .expect("R1 corrupts for some seed below 40");
+    let mut sim = Sim::new(&sc, ChoiceSource::Seed(seed));
+    let r = sim.run_to_end(u64::MAX);
+    let v: Value =
+        serde_json::from_str(&chrome_trace_run(&sc, ChoiceSource::Seed(seed))).expect("valid JSON");
+    let evs = v["traceEvents"].as_array().expect("traceEvents array");
+    // Per track, its slices as (start, end, name) in µs.
+    let mut slices: BTreeMap<(u64, u64), Vec<Span>> = BTreeMap::new();
+    let mut counters: BTreeMap<String, u32> = BTreeMap::new();
+    let mut flows: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    let mut named = std::collections::BTreeSet::new();
+    let mut sort: BTreeMap<(String, u64, u64), u64> = BTreeMap::new();
+    let mut instants = 0;
+    for e in evs {
+        let ph = e["ph"].as_str().expect("ph");
+        let ts = e["ts"].as_f64().expect("ts is a number");
+        let pid = e["pid"].as_u64().expect("pid");
+        let tid = e["tid"].as_u64().expect("tid");
+        let name = e["name"].as_str().expect("name").to_string();
+        match ph {
+            "M" if name.ends_with("_sort_index") => {
+                let i = e["args"]["sort_index"]
+                    .as_u64()
+                    .expect("numeric sort index");
+                sort.insert((name, pid, tid), i);
+            }
+            "M" => {
+                assert!(e["args"]["name"].is_string());
+                if name == "thread_name" {
+                    named.insert((pid, tid));
+                }
+            }
+            "X" => {
+                let dur = e["dur"].as_f64().expect("dur");
+                assert!(dur > 0.0, "a slice of no time: {e}");
+                slices
+                    .entry((pid, tid))
+                    .or_default()
+                    .push((ts, ts + dur, name));
+            }
+            "C" => {
+                assert_eq!(pid, CHROME_PID_MEMORY as u64);
+                let n = e["args"]["pages"].as_u64();
+                assert!(n.is_some(), "counter value is a number: {e}");
+                *counters.entry(name).or_default() += 1;
+            }
+            "i" => instants += 1,
+            "s" | "f" => flows.entry(e["id"].as_u64().unwrap()).or_default().push(ph),
+            other => panic!("unexpected phase {other}"),
+        }
+    }
+    assert!(instants >= r.trace_len, "every record is still there");
+    for (id, f) in &flows {
+        assert_eq!(f, &["s", "f"], "flow {id}");
+    }
+    assert!(!flows.is_empty());
+
+    let eps = 1e-6;
+    let mut cpu_modes = std::collections::BTreeSet::new();
+    let mut depth_max = 0;
+    for ((pid, tid), list) in &mut slices {
+        assert!(named.contains(&(*pid, *tid)), "track {pid}/{tid} is named");
+        list.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        let mut stack: Vec<Span> = Vec::new();
+        for s in list.iter() {
+            while stack.last().is_some_and(|t| t.1 <= s.0 + eps) {
+                stack.pop();
+            }
+            if let Some(t) = stack.last() {
+                assert!(s.1 <= t.1 + eps, "{pid}/{tid}: {s:?} overlaps {t:?}");
+                assert!(
+                    !(*pid == CHROME_PID_CPUS as u64 && *tid < CHROME_IPI_TID_BASE as u64),
+                    "cpu{tid}: {s:?} overlaps {t:?}"
+                );
+            }
+            stack.push(s.clone());
+            depth_max = depth_max.max(stack.len());
+            if *pid == CHROME_PID_CPUS as u64 && *tid < CHROME_IPI_TID_BASE as u64 {
+                cpu_modes.insert(s.2.rsplit(' ').next().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(
+        cpu_modes.into_iter().collect::<Vec<_>>(),
+        ["kernel", "user"],
+        "CPU slices are split by mode"
+    );
+    assert!(depth_max >= 5, "kernel stacks nest: depth {depth_max}");
+    let task_names: std::collections::BTreeSet<&str> = slices
+        .iter()
+        .filter(|((p, _), _)| *p == CHROME_PID_TASKS as u64)
+        .flat_map(|(_, l)| l.iter().map(|s| s.2.as_str()))
+        .collect();
+    for f in [
+        "user",
+        "SyS_write",
+        "__btrfs_buffered_write",
+        "write_begin",
+        "iov_iter_copy_from_user_atomic",
+        "write_end",
+        "handle_mm_fault",
+        "__alloc_pages_slowpath",
+        "__alloc_pages_direct_reclaim",
+        "out_of_memory",
+        "oom_reap_task",
+        "attempt 1",
+        "__oom_reap_task_mm",
+        "do_exit",
+    ] {
+        assert!(task_names.contains(f), "no {f} slice: {task_names:?}");
+    }
+    for c in [
+        "nr_free_pages",
+        "wmark_min",
+        "wmark_low",
+        "wmark_high",
+        "nr_dirty",
+        "nr_writeback",
+    ] {
+        assert!(counters.contains_key(c), "no {c} counter: {counters:?}");
+    }
+    assert!(counters["nr_free_pages"] > 100, "free pages move");
+    assert!(counters.keys().any(|k| k.starts_with("rss a.out/")));
+
+    // CPUs first, then tasks, then memory; cpu0 first among the CPUs.
+    let p = |pid: u32| sort[&("process_sort_index".to_string(), pid as u64, 0)];
+    assert!(p(CHROME_PID_CPUS) < p(CHROME_PID_TASKS));
+    assert!(p(CHROME_PID_TASKS) < p(CHROME_PID_MEMORY));
+    let meta = &v["otherData"];
+    assert_eq!(meta["title"], sc.scenario.title.as_str());
+    assert_eq!(
+        meta["model_version"],
+        oomlab_core::MODEL_VERSION.to_string().as_str()
+    );
+    let codes: Vec<&str> = r.outcomes.iter().map(|o| o.code()).collect();
+    assert_eq!(meta["outcomes"], codes.join(", ").as_str());
+    assert!(codes.contains(&"zeros_in_file"));
+    let link = oomlab_core::permalink::Permalink::decode(meta["permalink"].as_str().unwrap())
+        .expect("the permalink decodes");
+    assert_eq!(link.source.seed(), seed);
 }
 
 #[test]
@@ -232,6 +389,10 @@ fn tp_printk_formats() -> Vec<(&'static str, regex::Regex)> {
         ),
         ("mm_vmscan_direct_reclaim_end", r"nr_reclaimed=\d+".into()),
         (
+            "reclaim_retry_zone",
+            r"node=\d+ zone=[A-Za-z0-9]+ * order=\d+ reclaimable=\d+ available=\d+ min_wmark=\d+ no_progress_loops=\d+ wmark_check=[01]".into(),
+        ),
+        (
             "mm_filemap_add_to_page_cache",
             r"dev \d+:\d+ ino [0-9a-f]+ page=[0-9a-f]+ pfn=\d+ ofs=\d+".into(),
         ),
@@ -311,6 +472,10 @@ fn ftrace_lines_parse_with_the_tracepoints_formats() {
         "sched_wakeup",
         "signal_generate",
         "signal_deliver",
+        "mm_vmscan_direct_reclaim_begin",
+        "mm_vmscan_direct_reclaim_end",
+        "reclaim_retry_zone",
+        "mm_filemap_add_to_page_cache",
     ] {
         assert!(
             counts.contains_key(ev),

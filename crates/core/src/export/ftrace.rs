@@ -18,13 +18,17 @@
 //! the time after it), with `order=0 may_writepage=1 classzone_idx=2`
 //! (ZONE_NORMAL) and `gfp_flags` from whether the allocation may enter the
 //! filesystem; inode numbers are the file's index in the scenario plus 12
-//! (ext4's first regular inode), on device 8:1. There is no
-//! `reclaim_retry_zone` line: the trace has no record of
-//! `should_reclaim_retry`. x86 has no tracepoint for sending an IPI, so the
+//! (ext4's first regular inode), on device 8:1. `reclaim_retry_zone` comes
+//! from the allocation's state around the step that ran
+//! `should_reclaim_retry` (the trace has no record of it), for the model's
+//! one zone (node 0, `Normal`, order 0), with the model's `reclaimable`
+//! (clean page cache, slab and dirty pages; see `mm/page_alloc.rs`) and
+//! `wmark_check` as `available > min`. x86 has no tracepoint for sending an IPI, so the
 //! sends are `oomlab_` lines and the deliveries are the vector entry and exit
 //! events.
 
 use crate::kernel::sched::TaskState;
+use crate::mm::page_alloc::MAX_RECLAIM_RETRIES;
 use crate::sim::{Frame, Mode, Sim, Tid};
 use crate::trace::TraceRecord;
 use crate::{ChoiceSource, ValidScenario};
@@ -166,6 +170,12 @@ pub fn ftrace(sc: &ValidScenario, source: ChoiceSource) -> String {
     }
     loop {
         let ev_cpu = sim.next_event_cpu();
+        // The task that will run on that CPU, if its allocation is about to
+        // decide whether to retry reclaim.
+        let retry_pending = ev_cpu.and_then(|c| sim.cpus[c as usize].curr).filter(|t| {
+            matches!(sim.tasks[*t].frames.last(),
+                    Some(Frame::Alloc(a)) if a.after_reclaim())
+        });
         // Who runs where before the step: the header of a record made by
         // no task (an interrupt) names the interrupted task.
         let before: Vec<Option<Tid>> = curr.clone();
@@ -189,6 +199,34 @@ pub fn ftrace(sc: &ValidScenario, source: ChoiceSource) -> String {
         for (c, (a, b)) in before.iter().zip(&now_curr).enumerate() {
             if a != b {
                 switches.insert(c as u32, (*a, *b));
+            }
+        }
+        // should_reclaim_retry ran in this step if the allocation waited for
+        // it before and has decided after: trace_reclaim_retry_zone, unless
+        // no_progress_loops ran out first (4.13 returns before the zone loop).
+        if let Some(tid) = ev_cpu.and_then(|c| before.get(c as usize).copied().flatten()) {
+            let t = &sim.tasks[tid];
+            let decided = match t.frames.last() {
+                Some(Frame::Alloc(a)) if retry_pending == Some(tid) => a.retry_decided(),
+                _ => None,
+            };
+            if let Some(loops) = decided.filter(|l| *l <= MAX_RECLAIM_RETRIES) {
+                let reclaimable = sim.mem.nr_reclaimable() + sim.mem.nr_dirty;
+                let available = sim.mem.nr_free() + reclaimable;
+                let min = sim.mem.wmark.min;
+                out.line(
+                    &who_of(&sim, Some(tid)),
+                    ev_cpu.unwrap_or(0),
+                    ns,
+                    "reclaim_retry_zone",
+                    &format!(
+                        "node=0 zone={:<8} order=0 reclaimable={reclaimable} \
+                         available={available} min_wmark={min} no_progress_loops={loops} \
+                         wmark_check={}",
+                        "Normal",
+                        u8::from(available > min)
+                    ),
+                );
             }
         }
         let waker_cpu = ev_cpu.unwrap_or(0);

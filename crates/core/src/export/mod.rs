@@ -1,15 +1,19 @@
 //! Exports of a run's trace for tools outside oomlab: Chrome trace-event JSON
-//! (Perfetto, chrome://tracing), ftrace text as `trace-cmd report` prints it
+//! (Perfetto, chrome://tracing; `chrome.rs` for the replayed run's schedule,
+//! kernel functions and counters), ftrace text as `trace-cmd report` prints it
 //! (`ftrace.rs`), the CPU-column race diagram of kernel commit messages
 //! (`ascii.rs`), and the dmesg-like text.
 //!
-//! Pure functions of the trace records: no I/O, so the browser can offer the
+//! Pure functions of the trace records, or of a replay of the run that
+//! changes nothing in it: no I/O, so the browser can offer the
 //! same downloads as the command line.
 
 mod ascii;
+mod chrome;
 mod ftrace;
 
 pub use ascii::{ascii_diagram, last_evidence};
+pub use chrome::{chrome_trace_run, CHROME_PID_MEMORY};
 pub use ftrace::ftrace;
 
 use crate::trace::{TraceKind, TraceRecord};
@@ -121,70 +125,91 @@ fn meta(out: &mut String, first: &mut bool, what: &str, pid: u32, tid: u32, name
 }
 
 /// Chrome trace-event JSON (the "JSON Object Format") that Perfetto and
-/// chrome://tracing open.
+/// chrome://tracing open, from the trace records alone.
 ///
 /// Layout: process 1 "CPUs" has one track per CPU, process 2 "tasks" one track
 /// per task; every record is an instant event on its CPU's track and on its
 /// task's track, with the message and record index in `args`. An IPI is a
-/// 1 ns slice on the sender's CPU at send time and on the target CPU at
-/// delivery time, joined by a flow ("s" then "f", same `id`) so the viewer
-/// draws the arrow across CPUs: the latency the race lives in.
+/// 1 ns slice on the sender's and on the target's IPI track (a track per CPU
+/// after the CPU tracks) at send and at delivery time, joined by a flow ("s"
+/// then "f", same `id`) so the viewer draws the arrow across CPUs: the latency
+/// the race lives in. [`chrome_trace_run`] adds the schedule, the kernel
+/// functions, the counters and the run's metadata from a replay.
 pub fn chrome_trace(records: &[TraceRecord]) -> String {
     let mut out = String::with_capacity(records.len() * 160 + 256);
     out.push_str("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
     let mut first = true;
+    record_tracks(&mut out, &mut first, records);
+    record_events(&mut out, &mut first, records);
+    out.push_str("\n]}\n");
+    out
+}
 
+/// The tid of CPU `c`'s IPI track in the CPUs process.
+pub(crate) fn ipi_tid(c: u32) -> u32 {
+    CHROME_IPI_TID_BASE + c
+}
+
+/// IPI tracks are `CHROME_IPI_TID_BASE + cpu` in the CPUs process, so that
+/// the 1 ns IPI slices never overlap a task's slice on the CPU's own track.
+pub const CHROME_IPI_TID_BASE: u32 = 1000;
+
+/// Names the CPU, IPI and task tracks the records use.
+fn record_tracks(out: &mut String, first: &mut bool, records: &[TraceRecord]) {
     let mut cpus: BTreeMap<u32, ()> = BTreeMap::new();
+    let mut ipi_cpus: BTreeMap<u32, ()> = BTreeMap::new();
     let mut tasks: BTreeMap<u32, &str> = BTreeMap::new();
     for r in records {
         if let Some(c) = r.cpu {
             cpus.insert(c, ());
         }
-        if let Some((to, _)) = r.ipi_to {
+        if let (Some(c), Some((to, _))) = (r.cpu, r.ipi_to) {
             cpus.insert(to, ());
+            ipi_cpus.insert(c, ());
+            ipi_cpus.insert(to, ());
         }
         if let Some(p) = r.pid {
             // The first name wins: a task's comm is stable for the run.
             tasks.entry(p).or_insert(&r.comm);
         }
     }
-    meta(
-        &mut out,
-        &mut first,
-        "process_name",
-        CHROME_PID_CPUS,
-        0,
-        "CPUs",
-    );
-    meta(
-        &mut out,
-        &mut first,
-        "process_name",
-        CHROME_PID_TASKS,
-        0,
-        "tasks",
-    );
+    meta(out, first, "process_name", CHROME_PID_CPUS, 0, "CPUs");
+    meta(out, first, "process_name", CHROME_PID_TASKS, 0, "tasks");
     for c in cpus.keys() {
         meta(
-            &mut out,
-            &mut first,
+            out,
+            first,
             "thread_name",
             CHROME_PID_CPUS,
             *c,
             &format!("cpu{c}"),
         );
     }
+    for c in ipi_cpus.keys() {
+        meta(
+            out,
+            first,
+            "thread_name",
+            CHROME_PID_CPUS,
+            ipi_tid(*c),
+            &format!("cpu{c} IPIs"),
+        );
+    }
     for (p, comm) in &tasks {
         meta(
-            &mut out,
-            &mut first,
+            out,
+            first,
             "thread_name",
             CHROME_PID_TASKS,
             *p,
             &format!("{comm}/{p}"),
         );
     }
+}
 
+/// Every record as instants on its CPU's and its task's track, and IPIs as
+/// slices joined by flows.
+fn record_events(out: &mut String, first: &mut bool, records: &[TraceRecord]) {
     let mut flow_id = 0u64;
     for r in records {
         let mut args = String::from(",\"s\":\"t\",\"args\":{\"msg\":");
@@ -198,8 +223,8 @@ pub fn chrome_trace(records: &[TraceRecord]) -> String {
         let cat = kind_name(r.kind);
         if let Some(c) = r.cpu {
             push_ev(
-                &mut out,
-                &mut first,
+                out,
+                first,
                 Ev {
                     ph: "i",
                     ts: ts(r.t.ns()),
@@ -213,8 +238,8 @@ pub fn chrome_trace(records: &[TraceRecord]) -> String {
         }
         if let Some(p) = r.pid {
             push_ev(
-                &mut out,
-                &mut first,
+                out,
+                first,
                 Ev {
                     ph: "i",
                     ts: ts(r.t.ns()),
@@ -235,52 +260,52 @@ pub fn chrome_trace(records: &[TraceRecord]) -> String {
                 x
             };
             push_ev(
-                &mut out,
-                &mut first,
+                out,
+                first,
                 Ev {
                     ph: "X",
                     ts: ts(r.t.ns()),
                     pid: CHROME_PID_CPUS,
-                    tid: from,
+                    tid: ipi_tid(from),
                     name: "ipi send",
                     cat: "ipi",
                     extra: slice(),
                 },
             );
             push_ev(
-                &mut out,
-                &mut first,
+                out,
+                first,
                 Ev {
                     ph: "s",
                     ts: ts(r.t.ns()),
                     pid: CHROME_PID_CPUS,
-                    tid: from,
+                    tid: ipi_tid(from),
                     name: "ipi",
                     cat: "ipi",
                     extra: format!(",\"id\":{flow_id}"),
                 },
             );
             push_ev(
-                &mut out,
-                &mut first,
+                out,
+                first,
                 Ev {
                     ph: "X",
                     ts: ts(at.ns()),
                     pid: CHROME_PID_CPUS,
-                    tid: to,
+                    tid: ipi_tid(to),
                     name: "ipi delivered",
                     cat: "ipi",
                     extra: slice(),
                 },
             );
             push_ev(
-                &mut out,
-                &mut first,
+                out,
+                first,
                 Ev {
                     ph: "f",
                     ts: ts(at.ns()),
                     pid: CHROME_PID_CPUS,
-                    tid: to,
+                    tid: ipi_tid(to),
                     name: "ipi",
                     cat: "ipi",
                     // Bind to the enclosing slice: the "ipi delivered" one.
@@ -289,6 +314,4 @@ pub fn chrome_trace(records: &[TraceRecord]) -> String {
             );
         }
     }
-    out.push_str("\n]}\n");
-    out
 }

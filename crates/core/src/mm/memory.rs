@@ -346,6 +346,11 @@ enum MmapPhase {
 }
 
 impl MmapFrame {
+    /// `munmap(2)` rather than `mmap(2)` (read by the exports).
+    pub(crate) fn is_unmap(&self) -> bool {
+        matches!(self.what, MmapWhat::Unmap)
+    }
+
     pub(crate) fn returned(&mut self, ret: Ret) {
         self.phase = match self.phase {
             MmapPhase::SlabAlloc => MmapPhase::Locked(ret.page()),

@@ -203,6 +203,11 @@ impl ProcessMreleaseFrame {
 }
 
 impl OomReapTaskFrame {
+    /// `__oom_reap_task_mm` attempts so far (read by the exports).
+    pub(crate) fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     pub(crate) fn returned(&mut self, ret: Ret) {
         let Ret::Bool(ok) = ret else {
             panic!("__oom_reap_task_mm returns a bool");

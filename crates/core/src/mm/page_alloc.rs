@@ -226,7 +226,38 @@ enum AllocPhase {
     AfterOom,
 }
 
-const MAX_RECLAIM_RETRIES: u32 = 16;
+pub(crate) const MAX_RECLAIM_RETRIES: u32 = 16;
+
+/// Read by the exports, which replay a run and never change it.
+impl AllocFrame {
+    /// The part of the allocation the task is in, below
+    /// `__alloc_pages_nodemask`: None on the fast path; else the slow path and,
+    /// while the time of a direct reclaim runs, `__alloc_pages_direct_reclaim`.
+    pub(crate) fn slow_path_stages(&self) -> &'static [&'static str] {
+        match self.phase {
+            AllocPhase::Fast => &[],
+            AllocPhase::InShrinkSlab(_) | AllocPhase::AfterReclaim(_) => {
+                &["__alloc_pages_slowpath", "__alloc_pages_direct_reclaim"]
+            }
+            AllocPhase::Retry | AllocPhase::MayOom | AllocPhase::AfterOom => {
+                &["__alloc_pages_slowpath"]
+            }
+        }
+    }
+
+    /// The allocation waits for `should_reclaim_retry` (its direct reclaim is
+    /// over).
+    pub(crate) fn after_reclaim(&self) -> bool {
+        matches!(self.phase, AllocPhase::AfterReclaim(_))
+    }
+
+    /// `should_reclaim_retry` has run and decided: retry or try the OOM
+    /// killer; with the `no_progress_loops` it counted.
+    pub(crate) fn retry_decided(&self) -> Option<u32> {
+        matches!(self.phase, AllocPhase::Retry | AllocPhase::MayOom)
+            .then_some(self.no_progress_loops)
+    }
+}
 
 impl AllocFrame {
     pub(crate) fn returned(&mut self, ret: Ret) {

@@ -682,12 +682,26 @@ pub fn parse(text: &str) -> Result<Table, SynErr> {
 pub(crate) fn set(root: &mut Table, keys: &[&str], v: Val) -> Result<(), String> {
     let (last, parents) = keys.split_last().expect("at least one key");
     let mut t = root;
-    for k in parents {
+    let mut j = 0;
+    while j < parents.len() {
+        let k = parents[j];
+        j += 1;
         let i = match t.position(k) {
             Some(i) => i,
             None => t.push(k.to_string(), 0, Node::new(0, Val::Tbl(Table::default()))),
         };
-        t = match &mut t.items[i].2.v {
+        let mut node = &mut t.items[i].2.v;
+        // `process.0.thread.1.count`: an array of tables takes an index.
+        while let Val::Arr(items, _) = node {
+            let n = items.len();
+            let e = parents.get(j).and_then(|s| s.parse::<usize>().ok());
+            j += 1;
+            node = match e.and_then(|i| items.get_mut(i)) {
+                Some(e) => &mut e.v,
+                None => return Err(format!("`{k}` has {n} entries: give an index below {n}")),
+            };
+        }
+        t = match node {
             Val::Tbl(x) => x,
             _ => return Err(format!("`{k}` is not a table")),
         };

@@ -1,9 +1,34 @@
 //! The TOML editor: a textarea over a backdrop that marks error lines and
 //! columns, with a line-number gutter. The textarea grows with its content, so
-//! gutter, backdrop and text scroll together inside one container.
+//! gutter, backdrop and text scroll together inside one container. A scenario
+//! file can be opened or dropped on the editor (its text becomes the edit, and
+//! is checked like typed text) and the text saved as a `.toml` file.
 
 use crate::state::EditorError;
 use yew::prelude::*;
+
+/// A scenario file larger than this is refused before it is read.
+const MAX_FILE_BYTES: f64 = 1_048_576.0;
+
+/// Reads `file` as text and hands it to `on` as an edit; `status` says why
+/// a file was not taken.
+fn open_file(file: web_sys::File, on: Callback<String>, status: UseStateHandle<String>) {
+    let name = file.name();
+    if file.size() > MAX_FILE_BYTES {
+        status.set(name + ": over 1 MiB");
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+        match text.ok().and_then(|v| v.as_string()) {
+            Some(text) => {
+                status.set(String::new());
+                on.emit(text);
+            }
+            None => status.set(name + ": not text"),
+        }
+    });
+}
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -64,10 +89,51 @@ pub fn editor(p: &Props) -> Html {
         }
         None => html! { <div class="bl">{ if l.is_empty() { " " } else { l } }</div> },
     });
+    let status = use_state(String::new);
+    let on_pick = {
+        let (on, status) = (p.on_edit.clone(), status.clone());
+        Callback::from(move |e: Event| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            if let Some(f) = input.files().and_then(|l| l.get(0)) {
+                open_file(f, on.clone(), status.clone());
+            }
+            // The same file can be opened again after an edit.
+            input.set_value("");
+        })
+    };
+    let on_drop = {
+        let (on, status) = (p.on_edit.clone(), status.clone());
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            if let Some(f) = e
+                .data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|l| l.get(0))
+            {
+                open_file(f, on.clone(), status.clone());
+            }
+        })
+    };
+    // Without this the browser opens a dropped file instead of handing it over.
+    let on_dragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let on_save = {
+        let text = p.text.clone();
+        Callback::from(move |_: MouseEvent| {
+            let _ = crate::components::export::download("scenario.toml", "application/toml", &text);
+        })
+    };
     let unplaced: Vec<&EditorError> = p.errors.iter().filter(|e| e.line.is_none()).collect();
     html! {
-        <div class="editor-wrap">
-            <label for="scenario-text" class="label">{ "Scenario TOML" }</label>
+        <div class="editor-wrap" ondrop={on_drop} ondragover={on_dragover}>
+            <div class="editor-files">
+                <label for="scenario-text" class="label">{ "Scenario TOML" }</label>
+                <label class="small-btn" title="Open a scenario file, or drop one here">
+                    { "Open…" }
+                    <input id="scenario-open" type="file" accept=".toml,text/plain,application/toml" hidden=true onchange={on_pick} />
+                </label>
+                <button id="scenario-save" class="small-btn" onclick={on_save}>{ "Save .toml" }</button>
+                <span id="scenario-file-status" class="muted small" aria-live="polite">{ (*status).clone() }</span>
+            </div>
             <div class={classes!("editor", (!p.errors.is_empty()).then_some("invalid"))}>
                 <div class="gutter" aria-hidden="true">
                     { for (0..n).map(|i| {

@@ -1,7 +1,7 @@
-//! Export of the run view's run: Chrome trace-event JSON to download (opens
-//! in Perfetto), and the CPU-column ASCII diagram or the dmesg-like text to
-//! copy. The text is also shown, so it can be selected where the clipboard
-//! is not available.
+//! Export of the run view's run: files to download (the records as Chrome
+//! trace-event JSON for Perfetto, the dmesg-like text, the CPU-column ASCII
+//! diagram), and the ASCII diagram or the text to copy. Copied text is also shown, so it can be selected where
+//! the clipboard is not available.
 
 use crate::view::RunView;
 use oomlab_core::export;
@@ -15,7 +15,8 @@ pub struct Props {
     pub on_copy: Callback<String>,
 }
 
-fn download(name: &str, mime: &str, body: &str) -> Option<()> {
+/// Offers `body` as a file named `name` (the browser's download).
+pub(crate) fn download(name: &str, mime: &str, body: &str) -> Option<()> {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(body));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
@@ -33,15 +34,31 @@ fn download(name: &str, mime: &str, body: &str) -> Option<()> {
 #[function_component(ExportBar)]
 pub fn export_bar(p: &Props) -> Html {
     let shown = use_state(|| None::<(&'static str, String)>);
-    let perfetto = {
+    // A file is made when it is asked for. The Perfetto file is the trace
+    // records' (the command line's `export --format chrome` and `ftrace`
+    // replay the run for the schedule, counters and tracepoints; their code
+    // would not fit the bundle's budget).
+    let file = |what: &'static str| {
         let v = p.view.clone();
         Callback::from(move |_: MouseEvent| {
-            let json = export::chrome_trace(&v.trace);
-            let _ = download(
-                &format!("oomlab-{}.json", v.seed),
-                "application/json",
-                &json,
-            );
+            let (name, mime, body) = match what {
+                "perfetto" => (
+                    format!("oomlab-{}.json", v.seed),
+                    "application/json",
+                    export::chrome_trace(&v.trace),
+                ),
+                "ascii" => (
+                    format!("oomlab-{}.race.txt", v.seed),
+                    "text/plain",
+                    export::ascii_diagram(&v.trace, export::last_evidence(&v.result), 60),
+                ),
+                _ => (
+                    format!("oomlab-{}.trace.txt", v.seed),
+                    "text/plain",
+                    export::text(&v.trace),
+                ),
+            };
+            let _ = download(&name, mime, &body);
         })
     };
     let copy = |what: &'static str| {
@@ -61,7 +78,9 @@ pub fn export_bar(p: &Props) -> Html {
     html! {
         <div class="export">
             <span class="muted small">{ "Export:" }</span>
-            <button id="export-perfetto" class="small-btn" onclick={perfetto} title="Chrome trace-event JSON: open it in ui.perfetto.dev">{ "Perfetto JSON ⤓" }</button>
+            <button id="export-perfetto" class="small-btn" onclick={file("perfetto")} title="Chrome trace-event JSON: open it in ui.perfetto.dev">{ "Perfetto JSON ⤓" }</button>
+            <button id="export-text-file" class="small-btn" onclick={file("text")} title="The dmesg-like text">{ "Text ⤓" }</button>
+            <button id="export-ascii-file" class="small-btn" onclick={file("ascii")} title="The race diagram">{ "ASCII ⤓" }</button>
             <button id="export-ascii" class="small-btn" onclick={copy("ascii")} title="The CPU-column race diagram, for a commit message">{ "Copy ASCII diagram" }</button>
             <button id="export-text" class="small-btn" onclick={copy("text")} title="dmesg-like text of the whole trace">{ "Copy text" }</button>
             if let Some((what, text)) = &*shown {
