@@ -22,10 +22,10 @@ use crate::fs::writeback::FlusherFrame;
 use crate::fs::writeback::BIO_POOL_SIZE;
 use crate::fs::xfs::icache::XfsIcache;
 use crate::fs::xfs::log::XlogFrame;
-use crate::fs::FileSnap;
 use crate::fs::FsState;
 use crate::fs::Inode;
 use crate::fs::InodeId;
+pub use crate::ids::Tid;
 use crate::kernel::exit::ExitFrame;
 use crate::kernel::sched::TaskState;
 use crate::kernel::signal::GroupExitFrame;
@@ -35,7 +35,6 @@ use crate::mm::memory::FaultFrame;
 use crate::mm::memory::FaultResult;
 use crate::mm::memory::Mm;
 use crate::mm::memory::MmId;
-use crate::mm::memory::MmSnap;
 use crate::mm::memory::MmapFrame;
 use crate::mm::memory::VmaCache;
 use crate::mm::memory::MMF_UNSTABLE;
@@ -56,8 +55,8 @@ use crate::outcome::{classify, Observations, RunResult};
 use crate::program::Program;
 use crate::rng::Fnv1a;
 use crate::scenario::FsType;
-use crate::scenario::Watermarks;
 use crate::scenario::{Toggles, ValidScenario};
+pub use crate::snapshot::{CpuSnap, Snapshot, TaskSnap};
 use crate::trace::FnvWriter;
 
 pub use crate::time::SimTime;
@@ -68,46 +67,6 @@ use std::collections::BinaryHeap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// A task's index in `Sim::tasks` (not its pid, which the trace shows).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Tid(pub u32);
-
-impl Tid {
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-
-    pub fn from_index(i: usize) -> Tid {
-        Tid(i as u32)
-    }
-}
-
-impl std::fmt::Debug for Tid {
-    // As the bare index, so that debug output reads as it did.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::fmt::Display for Tid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::ops::Index<Tid> for Vec<Task> {
-    type Output = Task;
-    fn index(&self, t: Tid) -> &Task {
-        &self[t.index()]
-    }
-}
-
-impl std::ops::IndexMut<Tid> for Vec<Task> {
-    fn index_mut(&mut self, t: Tid) -> &mut Task {
-        &mut self[t.index()]
-    }
-}
 pub type CpuId = u32;
 
 /// The closed set of things that can happen at a point in time.
@@ -492,41 +451,6 @@ pub struct Sim {
     pub(crate) trace_hash: u64,
 }
 
-/// A point-in-time view for the UI.
-#[derive(Clone, Debug, Serialize)]
-pub struct Snapshot {
-    pub t: SimTime,
-    pub steps: u64,
-    pub free_pages: u64,
-    pub watermarks: Watermarks,
-    pub cpus: Vec<CpuSnap>,
-    pub tasks: Vec<TaskSnap>,
-    pub mms: Vec<MmSnap>,
-    pub files: Vec<FileSnap>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct CpuSnap {
-    pub id: u32,
-    pub curr: Option<u32>,
-    pub runqueue: Vec<u32>,
-    pub paused: bool,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct TaskSnap {
-    pub pid: u32,
-    pub tgid: u32,
-    pub comm: String,
-    pub state: TaskState,
-    pub mode: Mode,
-    pub cpu: u32,
-    pub on_cpu: bool,
-    pub flags: Vec<&'static str>,
-    pub blocked_on: Option<&'static str>,
-    pub kernel_stack: Vec<&'static str>,
-}
-
 impl Sim {
     pub fn new(sc: &ValidScenario, source: ChoiceSource) -> Sim {
         Self::with_player(sc, source, None)
@@ -834,32 +758,6 @@ impl Sim {
 
     pub fn steps(&self) -> u64 {
         self.steps
-    }
-
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            t: self.now,
-            steps: self.steps,
-            free_pages: self.mem.nr_free(),
-            watermarks: self.sc.watermarks,
-            cpus: self
-                .cpus
-                .iter()
-                .map(|c| CpuSnap {
-                    id: c.id,
-                    curr: c.curr.map(|t| self.tasks[t].pid),
-                    runqueue: c.rq.iter().map(|t| self.tasks[*t].pid).collect(),
-                    paused: c.paused_until.is_some(),
-                })
-                .collect(),
-            tasks: self.tasks.iter().map(|t| t.snap()).collect(),
-            mms: self
-                .mms
-                .iter()
-                .map(|m| m.snap(self.toggles.reap_mlocked))
-                .collect(),
-            files: self.inodes.iter().map(|i| i.snap()).collect(),
-        }
     }
 
     // -- trace ---------------------------------------------------------------

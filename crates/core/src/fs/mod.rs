@@ -23,6 +23,7 @@ pub mod recovery;
 pub mod writeback;
 pub mod xfs;
 
+pub use crate::ids::InodeId;
 use crate::mm::page_alloc::Pfn;
 use crate::scenario::{FsParams, PAGE_SIZE};
 use crate::sim::{Sim, Tid};
@@ -114,50 +115,6 @@ pub struct ReadBack {
     pub runs: Vec<(u64, Run)>,
     /// After a crash (true) or a clean unmount.
     pub crashed: bool,
-}
-
-/// A file's index in `Sim::inodes` (its VFS inode, not an XFS inode-cache
-/// object).
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct InodeId(pub u32);
-
-impl InodeId {
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-
-    pub fn from_index(i: usize) -> InodeId {
-        InodeId(i as u32)
-    }
-}
-
-impl std::fmt::Debug for InodeId {
-    // As the bare index, so that debug output reads as it did.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::fmt::Display for InodeId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::ops::Index<InodeId> for Vec<Inode> {
-    type Output = Inode;
-    fn index(&self, i: InodeId) -> &Inode {
-        &self[i.index()]
-    }
-}
-
-impl std::ops::IndexMut<InodeId> for Vec<Inode> {
-    fn index_mut(&mut self, i: InodeId) -> &mut Inode {
-        &mut self[i.index()]
-    }
 }
 
 #[derive(Clone, Debug)]

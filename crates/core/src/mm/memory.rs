@@ -10,6 +10,7 @@
 
 use crate::costs;
 use crate::fs::InodeId;
+pub use crate::ids::MmId;
 use crate::kernel::entry::{locked_or_sleep, Fr};
 use crate::locking::RwSem;
 use crate::mm::page_alloc::Pfn;
@@ -26,51 +27,6 @@ pub const MMF_OOM_SKIP: u32 = 1 << 1;
 pub const MMF_OOM_VICTIM: u32 = 1 << 2;
 /// 5.18: the mm is queued for the reaper (its timer is armed).
 pub const MMF_OOM_REAP_QUEUED: u32 = 1 << 3;
-
-/// An address space's index in `Sim::mms`.
-// `Default` (mm 0) is for frames that have not looked their mm up yet: they
-// always set it before use.
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct MmId(pub u32);
-
-impl MmId {
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-
-    pub fn from_index(i: usize) -> MmId {
-        MmId(i as u32)
-    }
-}
-
-impl std::fmt::Debug for MmId {
-    // As the bare index, so that debug output reads as it did.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::fmt::Display for MmId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::ops::Index<MmId> for Vec<Mm> {
-    type Output = Mm;
-    fn index(&self, m: MmId) -> &Mm {
-        &self[m.index()]
-    }
-}
-
-impl std::ops::IndexMut<MmId> for Vec<Mm> {
-    fn index_mut(&mut self, m: MmId) -> &mut Mm {
-        &mut self[m.index()]
-    }
-}
 
 /// A page-table entry of a small page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -9,6 +9,7 @@
 
 use crate::choice::ChoiceKind;
 use crate::costs;
+pub use crate::ids::Pfn;
 use crate::kernel::entry::Fr;
 use crate::kernel::sched::TaskState;
 use crate::locking::MutexId;
@@ -17,7 +18,6 @@ use crate::sim::{
     Frame, Ret, Sim, Step, Tid, PF_MEMALLOC, PF_WQ_WORKER, TIF_MEMDIE, TIF_NEED_RESCHED,
 };
 use crate::trace::TraceKind;
-use serde::Serialize;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,50 +28,6 @@ pub enum PageKind {
     Shmem,
     PageCache,
     Slab,
-}
-
-/// A page frame number: an index into physical memory's per-page arrays.
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct Pfn(pub u32);
-
-impl Pfn {
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-
-    pub fn from_index(i: usize) -> Pfn {
-        Pfn(i as u32)
-    }
-}
-
-impl std::fmt::Debug for Pfn {
-    // As the bare number, so that debug output reads as it did.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::fmt::Display for Pfn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-// Any per-page array is indexed by page frame.
-impl<T> std::ops::Index<Pfn> for Vec<T> {
-    type Output = T;
-    fn index(&self, p: Pfn) -> &T {
-        &self[p.index()]
-    }
-}
-
-impl<T> std::ops::IndexMut<Pfn> for Vec<T> {
-    fn index_mut(&mut self, p: Pfn) -> &mut T {
-        &mut self[p.index()]
-    }
 }
 
 /// Physical memory: per-pfn state and the free list.
