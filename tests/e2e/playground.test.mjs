@@ -169,6 +169,12 @@ describe("playground", () => {
         // A syntax error is placed at its line and column too.
         await area.fill(good.replace(/^cpus = \d+$/m, "cpus = = 8"));
         await page.locator(`#editor-errors li[data-line="${line}"][data-column]`).waitFor();
+        // The knobs read the text with core's reader: text that does not
+        // parse shows no values and cannot be edited through them.
+        assert.equal(await page.locator("#f-cpus").isDisabled(), true);
+        assert.equal(await page.locator("#f-cpus").inputValue(), "");
+        assert.equal(await page.locator("#f-fs").inputValue(), "");
+        assert.match(await page.locator("#knobs-note").textContent(), /until the TOML below parses/);
         await screenshot(page, "editor-inline-error");
         // Run still works: the last valid scenario runs.
         await page.click("#run");
@@ -177,6 +183,8 @@ describe("playground", () => {
         await area.fill(good);
         await page.locator("#editor-errors li").waitFor({ state: "detached" });
         assert.equal(await page.locator("#f-cpus").getAttribute("aria-invalid"), "false");
+        assert.equal(await page.locator("#f-cpus").isDisabled(), false);
+        assert.equal(await page.locator("#f-cpus").inputValue(), good.match(/^cpus = (\d+)$/m)[1]);
         await runSeed(page, 2);
         assert.ok((await outcomes(page)).length > 0);
       },

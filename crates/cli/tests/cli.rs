@@ -1318,3 +1318,133 @@ fn rewind_reports_points_and_the_point_of_no_return() {
         "--points must be between 2 and 100",
     );
 }
+
+// ------------------------------------------------------------ hostile input
+
+fn tmp_bytes(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = tmp(name, "");
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn oversized_and_non_utf8_files_are_refused_quickly() {
+    // An endless file: no more than the cap is read.
+    bad_input_fast(
+        &["run", "/dev/zero"],
+        "/dev/zero is larger than 1048576 bytes",
+    );
+    let big = tmp("big.toml", &"#".repeat((1 << 20) + 1));
+    bad_input_fast(&["run", big.to_str().unwrap()], "larger than 1048576 bytes");
+    let o = oomlab_stdin(&["run", "-"], &"#\n".repeat(600_000));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("stdin is larger than"), "{}", o.stderr);
+    // Invalid UTF-8 (then a NUL and an ESC): the byte offset, never the bytes.
+    let mut b = b"version = 1\n[machine]\ncpus = 1\n".to_vec();
+    let at = b.len() + 9;
+    b.extend_from_slice(b"title = \"\xff\x00\x1b[31m\"\n");
+    let p = tmp_bytes("bad-utf8.toml", &b);
+    let e = bad_input_fast(
+        &["run", p.to_str().unwrap()],
+        &format!("line 4, column 10: invalid UTF-8 at byte {at}"),
+    );
+    assert!(!e.contains('\0') && !e.contains('\x1b'), "{e:?}");
+    // A NUL in a quoted key is valid UTF-8; it is escaped when printed.
+    let p = tmp(
+        "nul-key.toml",
+        "version = 1\n[machine]\ncpus = 1\nmemory = \"64M\"\n\"a\\u0000b\" = 1\n",
+    );
+    let e = bad_input_fast(&["run", p.to_str().unwrap()], "line 5, column 1: machine.a");
+    assert!(!e.contains('\0'), "{e:?}");
+}
+
+#[test]
+fn scenario_errors_name_the_field_once_and_where_it_is() {
+    let r1 = presets::find("r1").unwrap().text;
+    let line_of = |t: &str, l: &str| t.lines().position(|x| x == l).unwrap() + 1;
+    // A version of the wrong type is not a missing one.
+    let p = tmp(
+        "version-str.toml",
+        &r1.replace("version = 1", "version = \"1\""),
+    );
+    let e = bad_input_fast(
+        &["run", p.to_str().unwrap()],
+        "line 1, column 11: version: invalid type: string \"1\"",
+    );
+    assert!(!e.contains("missing"), "{e}");
+    // An unknown key is echoed once.
+    let text = r1.replace("cpus = 8", "cpus = 8\nbogus_key = 1");
+    let p = tmp("unknown-key.toml", &text);
+    let e = bad_input_fast(
+        &["run", p.to_str().unwrap()],
+        "machine.bogus_key: unknown field",
+    );
+    assert_eq!(e.matches("bogus_key").count(), 1, "{e}");
+    assert!(
+        e.contains(&format!(
+            "line {}, column 1",
+            line_of(&text, "bogus_key = 1")
+        )),
+        "{e}"
+    );
+    // Too many threads: at the count that passes the cap.
+    let text = r1.replace("count = 8", "count = 2000");
+    let p = tmp("threads.toml", &text);
+    bad_input_fast(
+        &["run", p.to_str().unwrap()],
+        &format!(
+            "line {}, column 1: process[0].thread[0].count: at most 1024 threads in all, got 2001",
+            line_of(&text, "count = 2000")
+        ),
+    );
+    // A title too long for one line of the gallery.
+    let text = r1.replacen("title = \"", &format!("title = \"{}", "t".repeat(200)), 1);
+    let p = tmp("title.toml", &text);
+    bad_input_fast(
+        &["run", p.to_str().unwrap()],
+        "line 2, column 1: title: is at most 200 characters",
+    );
+    // A write longer than its buffer.
+    let p = tmp(
+        "long-write.toml",
+        &scenario_with("", 1, "buf b = heap 4K\nopen fd \"/f\"\nwrite fd b 8K"),
+    );
+    bad_input_fast(
+        &["run", p.to_str().unwrap()],
+        "line 19, column 12: programs.big",
+    );
+}
+
+/// A scenario as large as a scenario may be, with content that does not
+/// compress: `run` prints its link, and `replay` takes that link back.
+#[test]
+fn the_link_of_the_largest_scenario_replays() {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut comment = String::new();
+    while comment.len() < 1_040_000 {
+        comment.push_str("# ");
+        for _ in 0..70 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Printable ASCII but `"` and `\`, which would end or escape the string.
+            let c = (b'!' + (x % 94) as u8) as char;
+            comment.push(if c == '"' || c == '\\' { '~' } else { c });
+        }
+        comment.push('\n');
+    }
+    let text = scenario_with("", 1, &format!("{comment}buf b = heap 4K"));
+    assert!(
+        text.len() > 1_040_000 && text.len() <= 1 << 20,
+        "{}",
+        text.len()
+    );
+    let p = tmp("largest.toml", &text);
+    let run = json(&["run", p.to_str().unwrap(), "--json"]);
+    let link = run["permalink"].as_str().expect("a permalink");
+    assert!(link.len() > 1_000_000, "{}", link.len());
+    let o = oomlab_stdin(&["replay", "-", "--json"], link);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let replayed: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(replayed["outcomes"], run["outcomes"]);
+}

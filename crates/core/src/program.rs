@@ -298,6 +298,8 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
     let mut ops: Vec<Op> = Vec::new();
     let mut lines: Vec<u32> = Vec::new();
     let mut loop_stack: Vec<(usize, u32)> = Vec::new();
+    // Each `write` with a LEN: its op and the LEN's column.
+    let mut write_lens: Vec<(usize, u32)> = Vec::new();
     for (lineno, line) in text.lines().enumerate() {
         let ln = lineno as u32 + 1;
         let err = |(col, message): (u32, String)| ProgramError {
@@ -504,6 +506,9 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
                     None => None,
                 };
                 if kw == "write" {
+                    if let (Some(_), Some(t)) = (len, toks.get(3)) {
+                        write_lens.push((ops.len(), t.col));
+                    }
                     Op::Write {
                         fd: p.lookup(&toks[1], true).map_err(err)?,
                         buf: p.lookup(&toks[2], false).map_err(err)?,
@@ -611,6 +616,7 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
             message: "this `loop` is never closed with `}`".into(),
         });
     }
+    check_write_lengths(&ops, &lines, &p.vars, &write_lens)?;
     Ok(Program {
         ops,
         vars: p.vars,
@@ -619,9 +625,68 @@ pub fn parse_program(text: &str) -> Result<Program, ProgramError> {
     })
 }
 
+/// A `write` reads LEN bytes from its buffer, so LEN must fit the buffer
+/// under every definition of that name (a loop can reach a write with any
+/// of them): then no write at run time reads past its mapping's end, where
+/// the kernel would return `-EFAULT` or a short count.
+fn check_write_lengths(
+    ops: &[Op],
+    lines: &[u32],
+    vars: &[String],
+    write_lens: &[(usize, u32)],
+) -> Result<(), ProgramError> {
+    let mut smallest: Vec<Option<u64>> = vec![None; vars.len()];
+    for op in ops {
+        if let Op::Buf { var, size, .. } | Op::Map { var, size, .. } = op {
+            let s = &mut smallest[*var as usize];
+            *s = Some(s.map_or(*size, |m| m.min(*size)));
+        }
+    }
+    for &(i, column) in write_lens {
+        let Op::Write {
+            buf,
+            len: Some(len),
+            ..
+        } = ops[i]
+        else {
+            continue;
+        };
+        if let Some(size) = smallest[buf as usize].filter(|&s| len > s) {
+            return Err(ProgramError {
+                line: lines[i],
+                column,
+                message: format!(
+                    "writes {len} bytes from `{}`, which is {size} bytes: LEN is at most the buffer's size",
+                    vars[buf as usize]
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_write_longer_than_its_buffer_is_located() {
+        let e = parse_program("buf b = heap 4K\nopen fd \"/f\"\nwrite fd b 8K\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 12), "{e:?}");
+        assert!(
+            e.message
+                .contains("writes 8192 bytes from `b`, which is 4096 bytes"),
+            "{e:?}"
+        );
+        // Any definition of the name counts: a loop reaches the write with both.
+        let e = parse_program(
+            "buf b = heap 8K\nopen fd \"/f\"\nloop 2 {\n  write fd b 8K\n  buf b = stack 4K\n}\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (4, 14), "{e:?}");
+        // Up to the size is fine, and so is the default length.
+        parse_program("buf b = heap 4K\nopen fd \"/f\"\nwrite fd b 4K\nwrite fd b\n").unwrap();
+    }
 
     #[test]
     fn parses_writer() {

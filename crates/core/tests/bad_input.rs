@@ -295,3 +295,16 @@ fn bytes_are_checked_before_they_are_read() {
     let e = errs(&format!("{BASE}{}", "#".repeat(MAX_SCENARIO_TEXT)));
     assert!(e[0].message.contains("larger than"), "{e:?}");
 }
+
+#[test]
+fn a_write_longer_than_its_buffer_is_refused_where_it_is() {
+    let text = BASE.replace("program = \"writer\"", "program = \"w\"")
+        + "[programs]\nw = \"\"\"\nbuf b = stack 4K\nopen fd \"/f\"\nwrite fd b 8K\n\"\"\"\n";
+    let e = errs(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].path, "programs.w");
+    // `8K` on scenario line 13, column 12.
+    assert_eq!((e[0].line, e[0].column), (Some(13), Some(12)), "{e:?}");
+    assert_eq!(&text.lines().nth(12).unwrap()[11..], "8K");
+    assert!(e[0].message.contains("at most the buffer's size"), "{e:?}");
+}

@@ -145,3 +145,24 @@ proptest! {
         prop_assert_eq!(&back.unwrap().scenario.title, &s);
     }
 }
+
+/// The schema's known keys are the ones docs/scenarios.md describes: each is
+/// named in a table (`` `key` ``) or set in an example (`key = `), under its
+/// table's section.
+#[test]
+fn every_key_of_the_schema_is_documented() {
+    let doc = include_str!("../../../docs/scenarios.md");
+    let mut checked = 0;
+    for (table, keys) in oomlab_core::scenario::schema::TABLES {
+        for k in *keys {
+            let named = doc.contains(&format!("`{k}`"))
+                || doc.contains(&format!("\n{k} = "))
+                || doc.contains(&format!("[{k}]"))
+                || doc.contains(&format!("[[{k}]]"))
+                || doc.contains(&format!("[[{table}.{k}]]"));
+            assert!(named, "`{table}.{k}` is not in docs/scenarios.md");
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "{checked}");
+}

@@ -363,6 +363,8 @@ impl Sim {
                     return Step::Busy(costs::USER_OP_NS);
                 };
                 let n = len.unwrap_or(blen);
+                // `parse_program` refuses a LEN past any definition of the buffer.
+                debug_assert!(n <= blen, "write of {n} bytes from a {blen}-byte buffer");
                 let pos = if append {
                     self.inodes[inode].i_size
                 } else {

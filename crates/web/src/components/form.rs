@@ -62,6 +62,8 @@ pub fn scenario_form(p: &Props) -> Html {
         let e = err(f);
         let explicit = get(f);
         let current = explicit.clone().unwrap_or_default();
+        // Text that does not parse has no value to show: no option is.
+        let parses = doc.parses();
         html! {
             <div class={classes!("field", e.is_some().then_some("invalid"))}>
                 <label for={f.id()}>{ label }</label>
@@ -70,11 +72,13 @@ pub fn scenario_form(p: &Props) -> Html {
                         let v = ev.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
                         on.emit((f, v));
                     })}>
-                    if let Some(d) = default {
+                    if !parses {
+                        <option value="" selected=true>{ "—" }</option>
+                    } else if let Some(d) = default {
                         <option value="" selected={explicit.is_none()}>{ format!("preset default ({d})") }</option>
                     }
                     { for options.iter().map(|o| html! {
-                        <option value={*o} selected={current == *o}>{ *o }</option>
+                        <option value={*o} selected={parses && current == *o}>{ *o }</option>
                     }) }
                 </select>
             </div>
@@ -92,7 +96,9 @@ pub fn scenario_form(p: &Props) -> Html {
     let a3_default = t.map(|t| yes_no(t.pf_memalloc_pid));
     html! {
         <details class="form" open=true>
-            <summary>{ "Knobs" }<span class="muted small">{ " — two-way synced with the TOML below" }</span></summary>
+            <summary>{ "Knobs" }<span id="knobs-note" class="muted small">{
+                if doc.parses() { " — two-way synced with the TOML below" } else { " — off until the TOML below parses" }
+            }</span></summary>
             <fieldset disabled={!doc.parses()}>
                 <legend>{ "Machine" }</legend>
                 { input(Field::Cpus, "CPUs", "number") }
