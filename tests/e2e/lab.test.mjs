@@ -18,6 +18,7 @@ import {
   screenshot,
   serveDist,
   waitForApp,
+  waitForFirstRun,
   waitForRun,
   withPage,
 } from "./harness.mjs";
@@ -105,7 +106,7 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         await page.click("#mode-explore");
         await page.fill("#ex-runs", String(RUNS));
         await page.press("#ex-runs", "Tab");
@@ -318,7 +319,7 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         await page.click("#mode-challenge");
         await page.locator("#decision").waitFor({ timeout: 60_000 });
         await screenshot(page, "challenge-decision");
@@ -345,7 +346,7 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         await page.click("#mode-challenge");
         await page.locator("#decision").waitFor({ timeout: 60_000 });
         await playSolution(page, "l2");
@@ -374,7 +375,7 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-perfetto")]);
         assert.match(download.suggestedFilename(), /^oomlab-\d+\.json$/);
         const body = await (await download.createReadStream()).toArray();

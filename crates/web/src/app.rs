@@ -102,6 +102,35 @@ fn prefers_dark() -> bool {
         .is_some_and(|m| m.matches())
 }
 
+/// Focuses a form field by id, or else the editor at `line` (an edge: DOM
+/// focus and selection).
+fn focus_error(field: Option<&'static str>, line: Option<u32>) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(el) = field.and_then(|id| doc.get_element_by_id(id)) {
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            el.scroll_into_view_with_bool(false);
+            let _ = el.focus();
+            return;
+        }
+    }
+    if let Some(area) = doc
+        .get_element_by_id("scenario-text")
+        .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    {
+        let text = area.value();
+        let start: usize = text
+            .split_inclusive('\n')
+            .take(line.unwrap_or(1).saturating_sub(1) as usize)
+            .map(|l| l.encode_utf16().count())
+            .sum();
+        area.scroll_into_view_with_bool(false);
+        let _ = area.focus();
+        let _ = area.set_selection_range(start as u32, start as u32);
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum CopyState {
     Idle,
@@ -389,11 +418,14 @@ pub fn app() -> Html {
     };
     let on_edit = {
         let d = state.dispatcher();
-        Callback::from(move |t: String| d.dispatch(Action::EditText(t)))
+        use_callback((), move |t: String, _| d.dispatch(Action::EditText(t)))
     };
+    // Stable callbacks: the form's props then change only with the text,
+    // so an unrelated render (a hover elsewhere) never re-renders it and
+    // resets a field the user is typing in.
     let on_field = {
         let d = state.dispatcher();
-        Callback::from(move |(f, v)| d.dispatch(Action::SetField(f, v)))
+        use_callback((), move |(f, v), _| d.dispatch(Action::SetField(f, v)))
     };
     let on_seed = {
         let d = state.dispatcher();
@@ -526,6 +558,45 @@ pub fn app() -> Html {
             html! { <div class="timeline-placeholder muted">{ "The timeline appears after the first run." }</div> }
         }
     };
+    // An invalid scenario cannot run; the first error stands beside Run and
+    // a click on it moves the focus to its field (or its line in the editor).
+    let run_error = state.errors.first().map(|e| {
+        let target = AppState::error_field(e).map(|f| f.id());
+        let line = e.line;
+        let more = state.errors.len() - 1;
+        let place = match (e.path.is_empty(), e.line, e.column) {
+            (false, Some(l), _) => format!("{} (line {l})", e.path),
+            (false, None, _) => e.path.clone(),
+            (true, Some(l), Some(c)) => format!("line {l}, column {c}"),
+            (true, Some(l), None) => format!("line {l}"),
+            (true, None, _) => "the scenario".to_string(),
+        };
+        let onclick = Callback::from(move |_: MouseEvent| focus_error(target, line));
+        html! {
+            <button id="run-error" class="run-error" role="alert" onclick={onclick}
+                data-field={target} title="Go to the field">
+                { format!("⚠ {place}: {}", e.message) }
+                if more > 0 { { format!(" (+{more} more)") } }
+            </button>
+        }
+    });
+    // The run header names what is shown: the scenario of the run in view,
+    // "(modified)" when it is no preset as loaded.
+    let run_title = match &state.view {
+        Some(v) => {
+            let modified = v.preset.is_none();
+            html! {
+                <h2 id="run-title" class="run-title" data-preset={v.preset} data-modified={modified.to_string()}>
+                    <span class="run-title-text">{ &v.scenario.scenario.title }</span>
+                    if modified {
+                        <span class="tag modified-tag" title="This scenario differs from every built-in preset">{ "(modified)" }</span>
+                    }
+                    <span class="muted mono small">{ format!(" · seed {}", v.seed) }</span>
+                </h2>
+            }
+        }
+        None => html! { <h2 id="run-title" class="run-title">{ "Run" }</h2> },
+    };
     let mode_body = match state.mode {
         Mode::Run => html! {
             <>
@@ -604,16 +675,19 @@ pub fn app() -> Html {
             <div class="panes">
                 <section class="pane scenario-pane" aria-label="Scenario">
                     <h2>{ "Scenario" }</h2>
-                    <Presets current={state.preset.clone()} on_pick={on_preset} />
+                    <Presets current={state.preset.clone()} modified_from={if state.preset.is_none() { state.base_preset.clone() } else { None }} on_pick={on_preset} />
                     <ScenarioForm text={state.text.clone()} valid={state.valid.clone()} errors={state.errors.clone()} on_set={on_field} />
                     <Editor text={state.text.clone()} errors={state.errors.clone()} on_edit={on_edit} />
                 </section>
                 <section class="pane run-pane" aria-label="Run">
+                    { run_title }
                     <div class="runbar">
                         <label for="seed">{ "Seed" }</label>
                         <input id="seed" type="number" min="0" class="mono" value={state.seed.to_string()}
                             oninput={on_seed} onkeydown={on_seed_key} />
-                        <button id="run" class="primary" onclick={dispatch(|| Action::Run)} disabled={state.valid.is_none()}>{ "Run" }</button>
+                        <button id="run" class="primary" onclick={dispatch(|| Action::Run)} disabled={!state.can_run()}
+                            aria-describedby={(!state.errors.is_empty()).then_some("run-error")}>{ "Run" }</button>
+                        { run_error }
                         <button id="random-seed" onclick={on_random}>{ "Random seed" }</button>
                         <button id="cancel" onclick={dispatch(|| Action::Cancel)} disabled={!running}>{ "Cancel" }</button>
                         <span id="status" class={classes!("status", running.then_some("busy"))} aria-live="polite">{ progress }</span>

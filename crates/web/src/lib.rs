@@ -8,6 +8,7 @@ pub mod ab;
 pub mod explorer;
 pub mod form;
 pub mod game;
+pub mod outcomes;
 pub mod state;
 pub mod stepper;
 pub mod view;

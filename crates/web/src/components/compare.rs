@@ -24,14 +24,13 @@ pub struct Props {
 
 fn side_verdict(side: &'static str, v: &RunView) -> Html {
     let r = &v.result;
-    let worst = r.outcomes.iter().map(|o| o.severity()).max().unwrap_or(0);
     html! {
-        <div class={classes!("verdict", "ab-verdict", format!("sev-{worst}"))} data-side={side}
+        <div class={classes!("verdict", "ab-verdict", super::verdict::worst_tone(&r.outcomes))} data-side={side}
             data-worst={r.outcomes.first().map(|o| o.code())}>
             <div class="chips">
                 <strong class="ab-side">{ side }</strong>
                 { for r.outcomes.iter().map(|o| html! {
-                    <span class={classes!("chip", format!("sev-{}", o.severity()))} data-code={o.code()}>{ o.code() }</span>
+                    { super::verdict::chip(*o) }
                 }) }
             </div>
             <p class="small explain-text">{ r.explain() }</p>

@@ -4,9 +4,10 @@
 //! `[expect]` verdicts, labelled sampled or exhaustive-within-bound.
 
 use crate::explorer::{ExploreStatus, ExplorerState, StrategyKind};
+use crate::outcomes::{describe_code, Tone};
 use crate::state::Action;
-use oomlab_core::explore::{ExploreReport, Verdict};
-use oomlab_core::Outcome;
+use oomlab_core::explore::{ExploreReport, RunRef, Verdict};
+use oomlab_core::ChoiceSource;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -16,10 +17,6 @@ pub struct Props {
     pub hardware: u32,
     pub valid: bool,
     pub on: Callback<Action>,
-}
-
-fn severity(code: &str) -> u8 {
-    Outcome::from_code(code).map_or(0, |o| o.severity())
 }
 
 fn fmt_s(s: f64) -> String {
@@ -33,7 +30,7 @@ fn fmt_s(s: f64) -> String {
 /// Bars, worst outcome first, then by count.
 fn histogram(r: &ExploreReport) -> Html {
     let mut rows: Vec<(&String, u64)> = r.histogram.iter().map(|(k, v)| (k, *v)).collect();
-    rows.sort_by_key(|(k, n)| (std::cmp::Reverse(severity(k)), std::cmp::Reverse(*n)));
+    rows.sort_by_key(|(k, n)| (std::cmp::Reverse(Tone::of_code(k)), std::cmp::Reverse(*n)));
     let runs = r.runs.max(1) as f64;
     let (w, bar_h, gap, label_w) = (560.0, 20.0, 6.0, 150.0);
     let h = rows.len() as f64 * (bar_h + gap) + gap;
@@ -46,8 +43,10 @@ fn histogram(r: &ExploreReport) -> Html {
                 let y = gap + i as f64 * (bar_h + gap);
                 let frac = *n as f64 / runs;
                 let pct = 100.0 * frac;
+                let tone = Tone::of_code(code).class();
                 html! {
-                    <g class={classes!("bar", format!("sev-{}", severity(code)))} data-code={(*code).clone()} data-count={n.to_string()}>
+                    <g class={classes!("bar", tone)} data-code={(*code).clone()} data-count={n.to_string()} data-tone={tone}>
+                        <title>{ describe_code(code) }</title>
                         <text class="bar-label" x={(label_w - 6.0).to_string()} y={(y + bar_h * 0.7).to_string()} text-anchor="end">{ *code }</text>
                         <rect class="bar-bg" x={label_w.to_string()} y={y.to_string()} width={bar_w.to_string()} height={bar_h.to_string()} rx="3" />
                         <rect class="bar-fill" x={label_w.to_string()} y={y.to_string()} width={(bar_w * frac).max(1.5).to_string()} height={bar_h.to_string()} rx="3" />
@@ -58,6 +57,21 @@ fn histogram(r: &ExploreReport) -> Html {
                 }
             }) }
         </svg>
+    }
+}
+
+/// The seed of a sampled run, which `oomlab run --seed` reproduces.
+fn run_seed(f: &RunRef) -> Option<u64> {
+    match f.source {
+        ChoiceSource::Seed(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn run_label(f: &RunRef) -> String {
+    match run_seed(f) {
+        Some(s) => format!("seed {s}"),
+        None => format!("run {}", f.index),
     }
 }
 
@@ -220,6 +234,9 @@ pub fn explorer_panel(p: &Props) -> Html {
                 </p>
             } else {
                 <h3>{ "Outcomes" }</h3>
+                <p class="muted small" id="histogram-overlap">
+                    { "A run can have several outcomes (zeros_in_file together with user_ran_after_reap, say), so the bars add up to more than the runs; each bar is the share of runs that had that outcome." }
+                </p>
                 { histogram(r) }
                 <p class="muted small">{ format!("{} distinct executions, {} decisions{}", r.distinct_states, r.choice_points,
                     if r.pruned > 0 { format!(", {} pruned by state hash", r.pruned) } else { String::new() }) }</p>
@@ -229,9 +246,9 @@ pub fn explorer_panel(p: &Props) -> Html {
                 }
                 <ul class="buckets" id="buckets">
                     { for r.buckets.iter().map(|b| {
-                        let sev = b.first.first().and_then(|f| f.outcomes.first()).map_or(0, |c| severity(c));
+                        let tone = b.first.first().and_then(|f| f.outcomes.first()).map_or(Tone::Info, |c| Tone::of_code(c));
                         html! {
-                            <li class={classes!("bucket", format!("sev-{sev}"))} data-count={b.count.to_string()}>
+                            <li class={classes!("bucket", tone.class())} data-count={b.count.to_string()}>
                                 <div><strong class="mono">{ format!("{} ×", b.count) }</strong>{ " " }<span class="mono small">{ &b.signature }</span></div>
                                 <div class="bucket-runs">
                                     <span class="muted small">{ "first runs:" }</span>
@@ -240,9 +257,10 @@ pub fn explorer_panel(p: &Props) -> Html {
                                         let rr = f.clone();
                                         html! {
                                             <button class="small-btn mono run-link" data-index={f.index.to_string()}
-                                                title="Open this run in the run view"
+                                                data-seed={run_seed(f).map(|s| s.to_string())}
+                                                title={format!("Open this run (run {} of the exploration) in the run view", f.index)}
                                                 onclick={Callback::from(move |_: MouseEvent| on.emit(Action::OpenBucketRun(rr.clone())))}>
-                                                { format!("#{}", f.index) }
+                                                { run_label(f) }
                                             </button>
                                         }
                                     }) }
