@@ -219,9 +219,10 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
         await until(page, () => document.querySelector("#shrink-panel").dataset.status === "done", null, 300_000);
         perf.shrink_r1_first_failure_ms = Date.now() - t0;
         // The shrunk run replaces the run view.
+        // The status names it as the shrunk run, not as the seed's run.
         await until(page, (b) => {
           const s = document.querySelector("#status").textContent;
-          return s.startsWith("Seed ") && s !== b;
+          return /^Shrunk run of seed \d+ \(\d+ non-default decisions?\): /.test(s) && s !== b;
         }, before);
         assert.equal(await page.locator("#verdict").getAttribute("data-worst"), "zeros_in_file");
         const devs = page.locator("#shrink-devs");

@@ -324,6 +324,68 @@ pub fn app() -> Html {
         }
     });
 
+    // "?" shows the keyboard shortcuts (outside text fields); Escape hides them.
+    let help = use_state(|| false);
+    {
+        let help = help.clone();
+        use_effect_with((), move |_| {
+            let cb =
+                Closure::<dyn Fn(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+                    let typing = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .is_some_and(|el| {
+                            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                        });
+                    match e.key().as_str() {
+                        "?" if !typing => help.set(!*help),
+                        "Escape" => help.set(false),
+                        _ => {}
+                    }
+                });
+            let doc = web_sys::window().and_then(|w| w.document());
+            if let Some(d) = &doc {
+                let _ = d.add_event_listener_with_callback("keydown", cb.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(d) = doc {
+                    let _ = d.remove_event_listener_with_callback(
+                        "keydown",
+                        cb.as_ref().unchecked_ref(),
+                    );
+                }
+                drop(cb);
+            }
+        });
+    }
+    let help_overlay = (*help).then(|| {
+        let help = help.clone();
+        html! {
+            <div id="shortcuts" class="shortcuts" role="dialog" aria-modal="true" aria-labelledby="shortcuts-title">
+                <div class="shortcuts-box">
+                    <h2 id="shortcuts-title">{ "Keyboard shortcuts" }</h2>
+                    <dl class="mono small">
+                        <dt>{ "?" }</dt><dd>{ "show or hide this list" }</dd>
+                        <dt>{ "Esc" }</dt><dd>{ "close it" }</dd>
+                        <dt>{ "Enter (in Seed)" }</dt><dd>{ "run with that seed" }</dd>
+                        <dt>{ "+ / −" }</dt><dd>{ "timeline: zoom in / out (when it has the focus)" }</dd>
+                        <dt>{ "← / →" }</dt><dd>{ "timeline: pan; step-through: one step back / on" }</dd>
+                        <dt>{ "Tab" }</dt><dd>{ "the first stop is \u{201c}Skip to Run\u{201d}" }</dd>
+                    </dl>
+                    <button id="shortcuts-close" onclick={Callback::from(move |_: MouseEvent| help.set(false))}>{ "Close" }</button>
+                </div>
+            </div>
+        }
+    });
+    let on_skip = Callback::from(|_: MouseEvent| {
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("seed"))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    });
     let copy = use_state(|| CopyState::Idle);
     let link_out = use_state(String::new);
     let on_copy_link = {
@@ -500,9 +562,18 @@ pub fn app() -> Html {
             .view
             .as_ref()
             .map(|v| {
+                // A shrunk run is its few deviations from the default
+                // decisions, not the seed's schedule.
+                let what = match &v.source {
+                    oomlab_core::ChoiceSource::Deviations { seed, devs } => format!(
+                        "Shrunk run of seed {seed} ({} non-default decision{})",
+                        devs.len(),
+                        if devs.len() == 1 { "" } else { "s" }
+                    ),
+                    _ => format!("Seed {}", v.seed),
+                };
                 format!(
-                    "Seed {}: {} steps, {:.3} s simulated, {} trace records",
-                    v.seed,
+                    "{what}: {} steps, {:.3} s simulated, {} trace records",
                     v.result.steps,
                     v.result.end_time.0 as f64 / 1e9,
                     v.result.trace_len
@@ -639,6 +710,13 @@ pub fn app() -> Html {
     };
 
     let details = match (&state.view, state.tab) {
+        // The challenge's run is not the run view's: its panels would show
+        // another run.
+        (Some(_), _) if state.mode == Mode::Challenge => html! {
+            <p class="muted placeholder" id="details-challenge">
+                { "The challenge's run is shown in its panel. When it ends, \u{201c}Open in the run view\u{201d} shows its file, memory and trace here." }
+            </p>
+        },
         (None, _) => {
             html! { <p class="muted placeholder">{ "Run a scenario to see its files, memory and trace." }</p> }
         }
@@ -653,6 +731,9 @@ pub fn app() -> Html {
 
     html! {
         <div class="app">
+            // A button, not a link: the URL fragment holds the permalink.
+            <button id="skip-to-run" class="skip-link" onclick={on_skip}>{ "Skip to Run" }</button>
+            { for help_overlay }
             <header class="topbar">
                 <h1>{ "oomlab" }</h1>
                 <span class="tagline">{ "OOM killer × OOM reaper × write(2): where the zeros come from" }</span>

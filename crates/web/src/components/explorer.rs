@@ -99,17 +99,36 @@ pub fn explorer_panel(p: &Props) -> Html {
             }
         })
     };
+    // A value out of range is refused with a message beside the fields (and
+    // Start waits), never silently replaced by another value.
+    let invalid = use_state(Vec::<(&'static str, String)>::new);
+    let hardware = p.hardware.max(1);
     let num_input = |id: &'static str, value: String, f: fn(u64) -> Action, placeholder: String| {
         let on = p.on.clone();
+        let invalid = invalid.clone();
+        let bad = invalid.iter().any(|(i, _)| *i == id);
         html! {
-            <input id={id} type="number" min="0" class="mono" value={value} disabled={busy} placeholder={placeholder}
+            <input id={id} type="number" min={if id == "ex-seed" { "0" } else { "1" }} value={value} disabled={busy} placeholder={placeholder}
+                aria-invalid={bad.to_string()} class={classes!("mono", bad.then_some("invalid"))}
                 onchange={Callback::from(move |e: Event| {
                     let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
-                    match v.trim().parse::<u64>() {
-                        Ok(n) => on.emit(f(n)),
-                        Err(_) if v.trim().is_empty() => on.emit(f(0)),
-                        Err(_) => {}
+                    let v = v.trim();
+                    let parsed = if v.is_empty() && id == "ex-workers" { Ok(0) } else { v.parse::<u64>().map_err(|_| ()) };
+                    let problem = match (id, parsed) {
+                        (_, Err(())) => Some(format!("`{v}` is not a whole number of 0 or more")),
+                        ("ex-runs", Ok(0)) => Some("Runs must be at least 1".to_string()),
+                        ("ex-runs", Ok(n)) if n > crate::explorer::MAX_RUNS => Some(format!("Runs can be at most {}", crate::explorer::MAX_RUNS)),
+                        ("ex-workers", Ok(n)) if n > u64::from(hardware) => Some(format!(
+                            "at most {hardware} workers: this machine has {hardware} logical CPU{}", if hardware == 1 { "" } else { "s" })),
+                        _ => None,
+                    };
+                    let mut list: Vec<_> = invalid.iter().filter(|(i, _)| *i != id).cloned().collect();
+                    match (problem, parsed) {
+                        (Some(m), _) => list.push((id, m)),
+                        (None, Ok(n)) => on.emit(f(n)),
+                        (None, Err(())) => {}
                     }
+                    invalid.set(list);
                 })} />
         }
     };
@@ -205,7 +224,7 @@ pub fn explorer_panel(p: &Props) -> Html {
                     |n| Action::ExploreWorkers(n as u32), format!("auto ({})", p.hardware)) }
             </div>
             <div class="runbar">
-                <button id="ex-start" class="primary" disabled={busy || !p.valid} onclick={start}>
+                <button id="ex-start" class="primary" disabled={busy || !p.valid || !invalid.is_empty()} onclick={start}>
                     { if ex.job.is_some() && !busy { "Start again" } else { "Start" } }
                 </button>
                 <button id="ex-pause" disabled={!busy} onclick={pause}>
@@ -216,6 +235,11 @@ pub fn explorer_panel(p: &Props) -> Html {
                     { status }
                 </span>
             </div>
+            if !invalid.is_empty() {
+                <p id="ex-invalid" class="run-error small" role="alert">
+                    { invalid.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join("; ") }
+                </p>
+            }
             <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax={total.to_string()} aria-valuenow={ex.done.to_string()}>
                 <div class="progress-fill" style={format!("width:{:.2}%", 100.0 * frac)}></div>
             </div>
