@@ -295,7 +295,15 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
         const kill = await step();
         assert.ok(!(await flags()).includes("MMF_UNSTABLE"), await flags());
         assert.equal(await page.locator('#step-mm [data-flag="MMF_UNSTABLE"]').getAttribute("data-set"), "false");
-        await screenshot(page, "step-at-kill");
+        // The timeline sits right under the step controls, and shows the
+        // step's last record.
+        assert.equal(await page.locator("#step-view #timeline").count(), 1);
+        const controls = await page.locator("#step-fwd").boundingBox();
+        const tl = await page.locator("#step-view #timeline").boundingBox();
+        assert.ok(tl.y - controls.y < 260, `the timeline is ${tl.y - controls.y} px below the step buttons`);
+        const tv = await page.locator("#timeline").evaluate((c) => [Number(c.dataset.viewStartNs), Number(c.dataset.viewEndNs), c.dataset.focus]);
+        assert.ok(tv[2] !== "", "the step's last record is focused");
+        await screenshot(page, "step-at-kill", { fullPage: false });
         await page.click("#step-next-reap");
         await until(page, (k) => Number(document.querySelector("#step-view").dataset.step) > k, kill);
         assert.ok((await flags()).includes("MMF_UNSTABLE"), await flags());

@@ -698,8 +698,9 @@ pub fn app() -> Html {
         Mode::Step => match &state.view {
             Some(v) => html! {
                 <>
-                <StepView view={v.clone()} step={state.step} total={state.step_total} on={on_action.clone()} />
-                { timeline(critical_marks.clone()) }
+                <StepView view={v.clone()} step={state.step} total={state.step_total} on={on_action.clone()}>
+                    { timeline(critical_marks.clone()) }
+                </StepView>
                 </>
             },
             None => html! { <p class="muted placeholder">{ "Run a scenario first." }</p> },
@@ -720,6 +721,13 @@ pub fn app() -> Html {
         (None, _) => {
             html! { <p class="muted placeholder">{ "Run a scenario to see its files, memory and trace." }</p> }
         }
+        // Step-through shows the state at the step in its own panels; these
+        // tabs would silently show the end of the run.
+        (Some(_), Tab::File | Tab::Memory) if state.mode == Mode::Step => html! {
+            <p class="muted placeholder" id="details-step">
+                { format!("At step {}, the files, the victim's mm and the tasks are in the step view; this tab shows the end of the run, so it is hidden while stepping. The Trace tab follows the step.", state.step) }
+            </p>
+        },
         (Some(v), Tab::File) => html! {
             <HexView view={v.clone()} file={state.file} od={state.od} on_od={on_od} on_file={on_file} on_focus={on_focus.clone()} />
         },

@@ -19,6 +19,10 @@ pub struct Props {
     pub step: u64,
     pub total: Option<u64>,
     pub on: Callback<Action>,
+    /// Shown right under the step controls (the timeline, which follows
+    /// the step's last record).
+    #[prop_or_default]
+    pub children: Html,
 }
 
 type Shared = Rc<RefCell<Option<(String, Stepper)>>>;
@@ -90,6 +94,7 @@ pub fn step_view(p: &Props) -> Html {
         return html! {
             <div class="stepview" id="step-view" data-ready="false">
                 <p class="status busy">{ format!("Recording checkpoints… {} trace records so far", *built) }</p>
+                <div class="step-timeline">{ p.children.clone() }</div>
             </div>
         };
     };
@@ -175,6 +180,7 @@ pub fn step_view(p: &Props) -> Html {
                 { format!("step {k} of {total} · t = {} · {} trace records · free pages {}", super::fmt_ns(st.t), st.trace_len, st.free_pages) }
             </p>
             <p class="mono small step-last" title="The last trace record written">{ last_line }</p>
+            <div class="step-timeline">{ p.children.clone() }</div>
             <div class="step-grid">
                 <section>
                     <h3>{ "Victim mm" }</h3>

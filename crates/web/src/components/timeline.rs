@@ -952,12 +952,16 @@ pub fn timeline(p: &Props) -> Html {
     let on_key = {
         let zoom = zoom.clone();
         let pan = pan.clone();
-        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
-            "+" | "=" => zoom(0.8, None),
-            "-" | "_" => zoom(1.25, None),
-            "ArrowLeft" => pan(-0.1),
-            "ArrowRight" => pan(0.1),
-            _ => {}
+        Callback::from(move |e: KeyboardEvent| {
+            match e.key().as_str() {
+                "+" | "=" => zoom(0.8, None),
+                "-" | "_" => zoom(1.25, None),
+                "ArrowLeft" => pan(-0.1),
+                "ArrowRight" => pan(0.1),
+                _ => return,
+            }
+            // The timeline's own keys: a step view around it must not step.
+            e.stop_propagation();
         })
     };
     let btn = |label: &'static str,
