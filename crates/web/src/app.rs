@@ -1,6 +1,7 @@
-//! The root component and the effects at the edges: the chunked runner, the
-//! URL (history), the theme and the clipboard. Components below are
-//! display-only: they take props and `on*` callbacks.
+//! The root component: it holds the reducer, calls the effect hooks
+//! (`hooks/`), and lays out the display-only components, which take props
+//! and `on*` callbacks. The clipboard and focus moves happen in callbacks
+//! here.
 
 use crate::components::{
     challenge::ChallengePanel, compare::ComparePanel, editor::Editor, explorer::ExplorerPanel,
@@ -8,19 +9,13 @@ use crate::components::{
     shrink::ShrinkPanel, stepview::StepView, timeline::Timeline, traceview::TraceView,
     verdict::Verdict,
 };
-use crate::explorer::ExploreStatus;
-use crate::game::{self, GameView};
+use crate::hooks::location_hash;
 use crate::state::{
-    Action, AppState, BannerKind, HistoryMode, Mode, RunPurpose, RunRequest, RunStatus,
-    ShrinkStatus, Tab, Theme,
+    Action, AppState, BannerKind, Mode, RunPurpose, RunStatus, ShrinkStatus, Tab, Theme,
 };
-use crate::view::{self, RunView};
-use crate::workers::{self, ExplorePool, ShrinkWorker};
+use crate::workers;
 use oomlab_core::hexdump::OdStyle;
-use oomlab_core::Sim;
-use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -36,70 +31,6 @@ pub(crate) fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
-}
-
-/// Steps the simulation in slices of about 12 ms, yielding to the browser in
-/// between, so the page never freezes; stops as soon as the run is superseded
-/// or cancelled.
-async fn run_chunks(
-    r: Rc<RunRequest>,
-    active: Rc<RefCell<u64>>,
-    d: UseReducerDispatcher<AppState>,
-) {
-    let mut sim = Sim::new(&r.scenario, r.source.clone());
-    let mut samples = Vec::new();
-    let mut modes = view::ModeTracker::default();
-    loop {
-        let start = now_ms();
-        let mut more = true;
-        while more && now_ms() - start < 12.0 {
-            for _ in 0..view::SAMPLE_EVERY {
-                if !sim.step() {
-                    more = false;
-                    break;
-                }
-                modes.observe(&sim);
-            }
-            samples.push(view::sample(&sim));
-        }
-        if *active.borrow() != r.id {
-            return;
-        }
-        if !more {
-            break;
-        }
-        d.dispatch(Action::Progress {
-            id: r.id,
-            steps: sim.steps(),
-            t_ns: sim.now().0,
-        });
-        yew::platform::time::sleep(Duration::ZERO).await;
-        if *active.borrow() != r.id {
-            return;
-        }
-    }
-    let spans = modes.finish(&sim);
-    let v = RunView::build(&r.scenario, &r.source, &mut sim, samples).with_user_spans(spans);
-    d.dispatch(Action::Finished {
-        id: r.id,
-        view: Rc::new(v),
-    });
-}
-
-fn location_hash() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default()
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
-fn prefers_dark() -> bool {
-    web_sys::window()
-        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
-        .is_some_and(|m| m.matches())
 }
 
 /// Focuses a form field by id, or else the editor at `line` (an edge: DOM
@@ -141,223 +72,16 @@ enum CopyState {
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(AppState::new);
-    let active = use_mut_ref(|| 0u64);
-    *active.borrow_mut() = state.request.as_ref().map_or(0, |r| r.id);
 
-    // Mount: the URL becomes an action; back/forward too.
-    {
-        let d = state.dispatcher();
-        use_effect_with((), move |_| {
-            let hash = location_hash();
-            if hash.len() > 1 {
-                d.dispatch(Action::OpenLink(hash));
-            } else {
-                d.dispatch(Action::Run);
-            }
-            let d2 = d.clone();
-            let cb = Closure::<dyn Fn()>::new(move || {
-                d2.dispatch(Action::OpenLink(location_hash()));
-            });
-            if let Some(w) = web_sys::window() {
-                let _ = w.add_event_listener_with_callback("popstate", cb.as_ref().unchecked_ref());
-            }
-            move || {
-                if let Some(w) = web_sys::window() {
-                    let _ = w.remove_event_listener_with_callback(
-                        "popstate",
-                        cb.as_ref().unchecked_ref(),
-                    );
-                }
-                drop(cb);
-            }
-        });
-    }
-
-    // Runner.
-    {
-        let d = state.dispatcher();
-        let req = state.request.clone();
-        let active = active.clone();
-        use_effect_with(req.as_ref().map(|r| r.id), move |_| {
-            if let Some(r) = req {
-                yew::platform::spawn_local(run_chunks(r, active, d));
-            }
-        });
-    }
-
-    // Explorer: a pool of workers per exploration; pause, resume and stop
-    // follow the reducer's status.
-    let pool = {
-        let d = state.dispatcher();
-        use_mut_ref(move || ExplorePool::new(d))
-    };
-    {
-        let pool = pool.clone();
-        let job = state.explorer.job.clone();
-        let status = state.explorer.status;
-        use_effect_with(job.as_ref().map(|j| j.id), move |_| {
-            if let (Some(j), ExploreStatus::Running) = (job, status) {
-                pool.borrow().borrow_mut().start(j);
-            }
-        });
-    }
-    {
-        let pool = pool.clone();
-        use_effect_with(state.explorer.status, move |st| {
-            let p = pool.borrow().clone();
-            let mut p = p.borrow_mut();
-            match st {
-                ExploreStatus::Paused => p.pause(),
-                ExploreStatus::Running => p.resume(),
-                ExploreStatus::Idle => {}
-                ExploreStatus::Done | ExploreStatus::Cancelled | ExploreStatus::Stale => p.cancel(),
-            }
-        });
-    }
-
-    // Shrink: one worker per request, stopped when the shrink ends.
-    {
-        let d = state.dispatcher();
-        let worker = use_mut_ref(|| None::<ShrinkWorker>);
-        let sh = state.shrink.clone();
-        let key = sh.as_ref().map(|s| {
-            (
-                s.request.id,
-                matches!(s.status, ShrinkStatus::Running { .. }),
-            )
-        });
-        use_effect_with(key, move |k| {
-            if let Some(w) = worker.borrow_mut().take() {
-                w.stop();
-            }
-            if let (Some((_, true)), Some(s)) = (k, sh) {
-                match workers::start_shrink(&s.request, d.clone()) {
-                    Ok(w) => *worker.borrow_mut() = Some(w),
-                    Err(e) => d.dispatch(Action::ShrinkFailed {
-                        id: s.request.id,
-                        message: format!("cannot start a worker: {e:?}"),
-                    }),
-                }
-            }
-        });
-    }
-
-    // Challenge: the game (with its checkpoints) lives here; the reducer
-    // gets a snapshot after every command.
-    {
-        let d = state.dispatcher();
-        let the_game = use_mut_ref(|| None::<(String, oomlab_core::challenge::Game)>);
-        let cmd = state.game.cmd.clone();
-        use_effect_with(cmd.as_ref().map(|c| c.0), move |_| {
-            if let Some((id, cmd)) = cmd {
-                yew::platform::spawn_local(async move {
-                    // Let "busy" paint before a long command.
-                    yew::platform::time::sleep(Duration::ZERO).await;
-                    let view = {
-                        let mut g = the_game.borrow_mut();
-                        game::apply(&mut g, &cmd).map(|_| {
-                            let (level, game) = g.as_ref().expect("a game after a command");
-                            Rc::new(GameView::of(level, game))
-                        })
-                    };
-                    d.dispatch(Action::GameUpdated { id, view });
-                });
-            }
-        });
-    }
-
-    // URL: replaceState for edits, pushState for a new run.
-    {
-        let url = state.url.clone();
-        use_effect_with(state.url_gen, move |_| {
-            if let (Some((frag, mode)), Some(w)) = (url, web_sys::window()) {
-                if let Ok(h) = w.history() {
-                    let u = format!("#{frag}");
-                    if location_hash() != u {
-                        let _ = match mode {
-                            HistoryMode::Push => {
-                                h.push_state_with_url(&JsValue::NULL, "", Some(&u))
-                            }
-                            HistoryMode::Replace => {
-                                h.replace_state_with_url(&JsValue::NULL, "", Some(&u))
-                            }
-                        };
-                    }
-                }
-            }
-        });
-    }
-
-    // Theme: restored from and saved to localStorage (an edge, not the reducer).
-    {
-        let d = state.dispatcher();
-        use_effect_with((), move |_| {
-            let saved = storage().and_then(|s| s.get_item("oomlab-theme").ok().flatten());
-            match saved.as_deref() {
-                Some("dark") => d.dispatch(Action::SetTheme(Theme::Dark)),
-                Some("light") => d.dispatch(Action::SetTheme(Theme::Light)),
-                _ => {}
-            }
-        });
-    }
-    use_effect_with(state.theme, |t| {
-        if let Some(s) = storage() {
-            let _ = match t {
-                Theme::Auto => s.remove_item("oomlab-theme"),
-                Theme::Dark => s.set_item("oomlab-theme", "dark"),
-                Theme::Light => s.set_item("oomlab-theme", "light"),
-            };
-        }
-    });
-    // Theme: an attribute on <html>; "auto" follows prefers-color-scheme.
-    let dark = match state.theme {
-        Theme::Dark => true,
-        Theme::Light => false,
-        Theme::Auto => prefers_dark(),
-    };
-    use_effect_with(dark, move |dark| {
-        if let Some(el) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.document_element())
-        {
-            let _ = el.set_attribute("data-theme", if *dark { "dark" } else { "light" });
-        }
-    });
-
-    // "?" shows the keyboard shortcuts (outside text fields); Escape hides them.
-    let help = use_state(|| false);
-    {
-        let help = help.clone();
-        use_effect_with((), move |_| {
-            let cb =
-                Closure::<dyn Fn(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
-                    let typing = e
-                        .target()
-                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                        .is_some_and(|el| {
-                            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-                        });
-                    match e.key().as_str() {
-                        "?" if !typing => help.set(!*help),
-                        "Escape" => help.set(false),
-                        _ => {}
-                    }
-                });
-            let doc = web_sys::window().and_then(|w| w.document());
-            if let Some(d) = &doc {
-                let _ = d.add_event_listener_with_callback("keydown", cb.as_ref().unchecked_ref());
-            }
-            move || {
-                if let Some(d) = doc {
-                    let _ = d.remove_event_listener_with_callback(
-                        "keydown",
-                        cb.as_ref().unchecked_ref(),
-                    );
-                }
-                drop(cb);
-            }
-        });
-    }
+    crate::hooks::use_link_router(&state);
+    crate::hooks::use_runner(&state);
+    crate::hooks::use_explore_pool(&state);
+    crate::hooks::use_shrink_worker(&state);
+    crate::hooks::use_game(&state);
+    crate::hooks::use_url_writer(&state);
+    let dark = crate::hooks::use_theme(&state);
+    let help = crate::hooks::use_shortcut_key();
+    let stepper = crate::hooks::stepper::use_stepper(&state);
     let help_overlay = (*help).then(|| {
         let help = help.clone();
         html! {
@@ -698,7 +422,8 @@ pub fn app() -> Html {
         Mode::Step => match &state.view {
             Some(v) => html! {
                 <>
-                <StepView view={v.clone()} step={state.step} total={state.step_total} on={on_action.clone()}>
+                <StepView view={v.clone()} step={state.step} total={state.step_total} on={on_action.clone()}
+                    built={stepper.built} shown={stepper.shown.clone()} on_next={stepper.on_next.clone()}>
                     { timeline(critical_marks.clone()) }
                 </StepView>
                 </>
