@@ -61,6 +61,7 @@ describe("file view after a crash", () => {
           assert.ok(tags.some((x) => x.startsWith("linux ")), `${id}: ${tags}`);
           assert.ok(tags.some((x) => /^(ext4|xfs|btrfs)/.test(x)), `${id}: ${tags}`);
         }
+        assert.match(await page.locator("#preset-r5 .showcase-tag").textContent(), /^seed \d+ → stale_beyond_isize$/);
         assert.deepEqual(await page.locator("#preset-r5 .tag").allTextContents(), [
           "linux 4.13-rc",
           "ext4 data=writeback",

@@ -148,3 +148,15 @@ export async function waitForRun(page, seed, timeout = 60_000) {
 export async function outcomes(page) {
   return page.locator("#verdict .chip").evaluateAll((els) => els.map((e) => e.dataset.code));
 }
+
+/** The seed preset `id` opens on (its card's data-showcase-seed). */
+export async function presetSeed(page, id) {
+  const card = page.locator(`#preset-${id}`);
+  await card.waitFor({ timeout: 20_000 });
+  return Number(await card.getAttribute("data-showcase-seed"));
+}
+
+/** Waits for the page's first run: R1 on its showcase seed. */
+export async function waitForFirstRun(page, timeout) {
+  await waitForRun(page, await presetSeed(page, "r1"), timeout);
+}

@@ -18,6 +18,7 @@ import {
   screenshot,
   serveDist,
   waitForApp,
+  waitForFirstRun,
   waitForRun,
   withPage,
 } from "./harness.mjs";
@@ -105,7 +106,7 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         await page.click("#mode-explore");
         await page.fill("#ex-runs", String(RUNS));
         await page.press("#ex-runs", "Tab");
@@ -218,9 +219,10 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
         await until(page, () => document.querySelector("#shrink-panel").dataset.status === "done", null, 300_000);
         perf.shrink_r1_first_failure_ms = Date.now() - t0;
         // The shrunk run replaces the run view.
+        // The status names it as the shrunk run, not as the seed's run.
         await until(page, (b) => {
           const s = document.querySelector("#status").textContent;
-          return s.startsWith("Seed ") && s !== b;
+          return /^Shrunk run of seed \d+ \(\d+ non-default decisions?\): /.test(s) && s !== b;
         }, before);
         assert.equal(await page.locator("#verdict").getAttribute("data-worst"), "zeros_in_file");
         const devs = page.locator("#shrink-devs");
@@ -293,7 +295,15 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
         const kill = await step();
         assert.ok(!(await flags()).includes("MMF_UNSTABLE"), await flags());
         assert.equal(await page.locator('#step-mm [data-flag="MMF_UNSTABLE"]').getAttribute("data-set"), "false");
-        await screenshot(page, "step-at-kill");
+        // The timeline sits right under the step controls, and shows the
+        // step's last record.
+        assert.equal(await page.locator("#step-view #timeline").count(), 1);
+        const controls = await page.locator("#step-fwd").boundingBox();
+        const tl = await page.locator("#step-view #timeline").boundingBox();
+        assert.ok(tl.y - controls.y < 260, `the timeline is ${tl.y - controls.y} px below the step buttons`);
+        const tv = await page.locator("#timeline").evaluate((c) => [Number(c.dataset.viewStartNs), Number(c.dataset.viewEndNs), c.dataset.focus]);
+        assert.ok(tv[2] !== "", "the step's last record is focused");
+        await screenshot(page, "step-at-kill", { fullPage: false });
         await page.click("#step-next-reap");
         await until(page, (k) => Number(document.querySelector("#step-view").dataset.step) > k, kill);
         assert.ok((await flags()).includes("MMF_UNSTABLE"), await flags());
@@ -318,7 +328,7 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         await page.click("#mode-challenge");
         await page.locator("#decision").waitFor({ timeout: 60_000 });
         await screenshot(page, "challenge-decision");
@@ -345,7 +355,7 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         await page.click("#mode-challenge");
         await page.locator("#decision").waitFor({ timeout: 60_000 });
         await playSolution(page, "l2");
@@ -374,7 +384,7 @@ describe("explorer, shrink, compare, step-through, challenge", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-perfetto")]);
         assert.match(download.suggestedFilename(), /^oomlab-\d+\.json$/);
         const body = await (await download.createReadStream()).toArray();

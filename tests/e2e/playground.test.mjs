@@ -10,6 +10,7 @@ import {
   screenshot,
   serveDist,
   waitForApp,
+  waitForFirstRun,
   waitForRun,
   withPage,
 } from "./harness.mjs";
@@ -152,7 +153,7 @@ describe("playground", () => {
       server.url,
       async (page) => {
         await waitForApp(page);
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         const area = page.locator("#scenario-text");
         const good = await area.inputValue();
         const lines = good.split("\n");
@@ -166,6 +167,14 @@ describe("playground", () => {
         assert.equal(await page.locator(`.gutter .ln.err`).first().textContent(), String(line));
         assert.equal(await page.locator("#f-cpus").getAttribute("aria-invalid"), "true");
         assert.equal(await area.inputValue(), bad, "the invalid text is kept");
+        // Run is disabled, with the error beside it: an invalid text never
+        // runs an older scenario in its place. A click on the error goes to
+        // its field.
+        assert.equal(await page.locator("#run").isDisabled(), true);
+        const runError = page.locator("#run-error");
+        assert.match(await runError.textContent(), new RegExp(`machine\\.cpus \\(line ${line}\\)`));
+        await runError.click();
+        await page.waitForFunction(() => document.activeElement?.id === "f-cpus");
         // A syntax error is placed at its line and column too.
         await area.fill(good.replace(/^cpus = \d+$/m, "cpus = = 8"));
         await page.locator(`#editor-errors li[data-line="${line}"][data-column]`).waitFor();
@@ -176,9 +185,12 @@ describe("playground", () => {
         assert.equal(await page.locator("#f-fs").inputValue(), "");
         assert.match(await page.locator("#knobs-note").textContent(), /until the TOML below parses/);
         await screenshot(page, "editor-inline-error");
-        // Run still works: the last valid scenario runs.
-        await page.click("#run");
-        await waitForRun(page, 1);
+        // A syntax error has no field: the click goes to its line in the editor.
+        assert.equal(await page.locator("#run").isDisabled(), true);
+        assert.match(await runError.textContent(), new RegExp(`^⚠ line ${line}, column \\d+: `));
+        await runError.click();
+        await page.waitForFunction(() => document.activeElement?.id === "scenario-text");
+        await screenshot(page, "run-disabled-with-error");
 
         await area.fill(good);
         await page.locator("#editor-errors li").waitFor({ state: "detached" });
@@ -192,11 +204,35 @@ describe("playground", () => {
     );
   });
 
+  test("CPUs set to 1 brings sockets down with it, so the scenario stays valid", async (t) => {
+    await withPage(
+      t,
+      browser,
+      server.url,
+      async (page) => {
+        await waitForFirstRun(page);
+        assert.equal(await page.locator("#f-sockets").inputValue(), "2");
+        await page.fill("#f-cpus", "1");
+        await page.locator("#f-cpus").dispatchEvent("change");
+        await page.waitForFunction(() => document.querySelector("#f-sockets").value === "1");
+        assert.equal(await page.locator("#run").isDisabled(), false);
+        assert.equal(await page.locator("#run-error").count(), 0);
+        // Sockets that cannot split the CPUs: Run is disabled, the error says why.
+        await page.fill("#f-sockets", "3");
+        await page.locator("#f-sockets").dispatchEvent("change");
+        await page.locator("#run-error").waitFor();
+        assert.equal(await page.locator("#run").isDisabled(), true);
+        assert.equal(await page.locator("#run-error").getAttribute("data-field"), "f-sockets");
+      },
+      { viewport: VIEWPORT },
+    );
+  });
+
   test("truncated, unknown-version and other-model permalinks show banners, no console errors", async (t) => {
     // A valid link from a first page, to damage.
     let link;
     await withPage(t, browser, server.url, async (page) => {
-      await waitForRun(page, 1);
+      await waitForFirstRun(page);
       link = (await page.evaluate(() => location.hash)).slice("#run=".length);
     });
     const truncated = link.slice(0, Math.floor(link.length / 2));
@@ -235,7 +271,7 @@ describe("playground", () => {
         assert.match(await banner.textContent(), /model version 999/);
         await screenshot(page, "permalink-other-model");
         await page.click("#rerun-current");
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         assert.equal(await page.locator("#banner").count(), 0);
       },
       { viewport: VIEWPORT },
@@ -286,7 +322,7 @@ describe("playground", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         await page.click("#tab-trace");
         const row = page.locator("#trace .trace-row").nth(3);
         const idx = await row.getAttribute("data-idx");
@@ -327,7 +363,7 @@ describe("playground", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         const hash = await page.evaluate(() => location.hash);
         const thrown = await page.evaluate(async () => {
           const m = await import("./pkg/oomlab_web.js");
@@ -357,7 +393,7 @@ describe("playground", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
         await screenshot(page, "run-dark");
         await page.click("#theme-toggle"); // auto -> dark (explicit)
@@ -365,7 +401,7 @@ describe("playground", () => {
         assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light");
         // The choice survives a reload, against the dark system preference.
         await page.reload();
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "light");
       },
       { colorScheme: "dark", viewport: VIEWPORT },
@@ -375,7 +411,7 @@ describe("playground", () => {
       browser,
       server.url,
       async (page) => {
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         // Details is a bottom drawer here: closed, it leaves only its tab
         // bar on screen; the handle and a tab open it.
         const top = () => page.evaluate(() => document.querySelector("#details").getBoundingClientRect().top);

@@ -449,3 +449,40 @@ fn r8_unfair_trylock_never_gives_up_and_frees_memory() {
         "the reaper freed memory in {freed} runs"
     );
 }
+
+/// A front end opens each preset on its showcase seed: that run must show the
+/// outcome the preset's story names.
+#[test]
+fn every_showcase_seed_shows_its_story_outcome() {
+    let want = [
+        ("r1", Outcome::ZerosInFile),
+        ("r2", Outcome::FixEngaged),
+        ("r4", Outcome::ZerosInFile),
+        ("r5", Outcome::StaleBeyondIsize),
+        ("r6", Outcome::Overkill),
+        ("r7", Outcome::ReaperGaveUp),
+    ];
+    for (id, o) in want {
+        assert_eq!(presets::find(id).unwrap().story_outcome, o, "{id}");
+    }
+    for p in presets::PRESETS {
+        let r = run(&p.load(), ChoiceSource::Seed(p.showcase_seed));
+        assert!(
+            r.has(p.story_outcome),
+            "{} seed {}: {:?} lacks {}",
+            p.id,
+            p.showcase_seed,
+            r.outcomes,
+            p.story_outcome.code()
+        );
+        // A story about anything but corruption is not upstaged by it.
+        if p.story_outcome.severity() < 3 {
+            assert!(
+                r.outcomes.iter().all(|o| o.severity() < 3),
+                "{}: {:?}",
+                p.id,
+                r.outcomes
+            );
+        }
+    }
+}

@@ -37,19 +37,19 @@ pub const TOGGLES: [ToggleDef; 5] = [
     },
     ToggleDef {
         path: "kernel.reaper_trylock",
-        label: "reaper trylock (A1)",
+        label: "reaper trylock (fix 1: unfair)",
         values: &["fair", "unfair"],
         id: "ab-reaper-trylock",
     },
     ToggleDef {
         path: "kernel.fs_shrinkers_direct_reclaim",
-        label: "fs shrinkers in direct reclaim (A2: false)",
+        label: "fs shrinkers in direct reclaim (fix 2: false)",
         values: &["true", "false"],
         id: "ab-fs-shrinkers",
     },
     ToggleDef {
         path: "kernel.pf_memalloc_pid",
-        label: "pf_memalloc_pid (A3)",
+        label: "pf_memalloc_pid (fix 3: true)",
         values: &["false", "true"],
         id: "ab-pf-memalloc-pid",
     },

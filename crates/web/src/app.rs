@@ -1,6 +1,7 @@
-//! The root component and the effects at the edges: the chunked runner, the
-//! URL (history), the theme and the clipboard. Components below are
-//! display-only: they take props and `on*` callbacks.
+//! The root component: it holds the reducer, calls the effect hooks
+//! (`hooks/`), and lays out the display-only components, which take props
+//! and `on*` callbacks. The clipboard and focus moves happen in callbacks
+//! here.
 
 use crate::components::{
     challenge::ChallengePanel, compare::ComparePanel, editor::Editor, explorer::ExplorerPanel,
@@ -8,19 +9,13 @@ use crate::components::{
     shrink::ShrinkPanel, stepview::StepView, timeline::Timeline, traceview::TraceView,
     verdict::Verdict,
 };
-use crate::explorer::ExploreStatus;
-use crate::game::{self, GameView};
+use crate::hooks::location_hash;
 use crate::state::{
-    Action, AppState, BannerKind, HistoryMode, Mode, RunPurpose, RunRequest, RunStatus,
-    ShrinkStatus, Tab, Theme,
+    Action, AppState, BannerKind, Mode, RunPurpose, RunStatus, ShrinkStatus, Tab, Theme,
 };
-use crate::view::{self, RunView};
-use crate::workers::{self, ExplorePool, ShrinkWorker};
+use crate::workers;
 use oomlab_core::hexdump::OdStyle;
-use oomlab_core::Sim;
-use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -38,68 +33,33 @@ pub(crate) fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
-/// Steps the simulation in slices of about 12 ms, yielding to the browser in
-/// between, so the page never freezes; stops as soon as the run is superseded
-/// or cancelled.
-async fn run_chunks(
-    r: Rc<RunRequest>,
-    active: Rc<RefCell<u64>>,
-    d: UseReducerDispatcher<AppState>,
-) {
-    let mut sim = Sim::new(&r.scenario, r.source.clone());
-    let mut samples = Vec::new();
-    let mut modes = view::ModeTracker::default();
-    loop {
-        let start = now_ms();
-        let mut more = true;
-        while more && now_ms() - start < 12.0 {
-            for _ in 0..view::SAMPLE_EVERY {
-                if !sim.step() {
-                    more = false;
-                    break;
-                }
-                modes.observe(&sim);
-            }
-            samples.push(view::sample(&sim));
-        }
-        if *active.borrow() != r.id {
-            return;
-        }
-        if !more {
-            break;
-        }
-        d.dispatch(Action::Progress {
-            id: r.id,
-            steps: sim.steps(),
-            t_ns: sim.now().0,
-        });
-        yew::platform::time::sleep(Duration::ZERO).await;
-        if *active.borrow() != r.id {
+/// Focuses a form field by id, or else the editor at `line` (an edge: DOM
+/// focus and selection).
+fn focus_error(field: Option<&'static str>, line: Option<u32>) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(el) = field.and_then(|id| doc.get_element_by_id(id)) {
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            el.scroll_into_view_with_bool(false);
+            let _ = el.focus();
             return;
         }
     }
-    let spans = modes.finish(&sim);
-    let v = RunView::build(&r.scenario, &r.source, &mut sim, samples).with_user_spans(spans);
-    d.dispatch(Action::Finished {
-        id: r.id,
-        view: Rc::new(v),
-    });
-}
-
-fn location_hash() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default()
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
-fn prefers_dark() -> bool {
-    web_sys::window()
-        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
-        .is_some_and(|m| m.matches())
+    if let Some(area) = doc
+        .get_element_by_id("scenario-text")
+        .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    {
+        let text = area.value();
+        let start: usize = text
+            .split_inclusive('\n')
+            .take(line.unwrap_or(1).saturating_sub(1) as usize)
+            .map(|l| l.encode_utf16().count())
+            .sum();
+        area.scroll_into_view_with_bool(false);
+        let _ = area.focus();
+        let _ = area.set_selection_range(start as u32, start as u32);
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -112,189 +72,44 @@ enum CopyState {
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(AppState::new);
-    let active = use_mut_ref(|| 0u64);
-    *active.borrow_mut() = state.request.as_ref().map_or(0, |r| r.id);
 
-    // Mount: the URL becomes an action; back/forward too.
-    {
-        let d = state.dispatcher();
-        use_effect_with((), move |_| {
-            let hash = location_hash();
-            if hash.len() > 1 {
-                d.dispatch(Action::OpenLink(hash));
-            } else {
-                d.dispatch(Action::Run);
-            }
-            let d2 = d.clone();
-            let cb = Closure::<dyn Fn()>::new(move || {
-                d2.dispatch(Action::OpenLink(location_hash()));
-            });
-            if let Some(w) = web_sys::window() {
-                let _ = w.add_event_listener_with_callback("popstate", cb.as_ref().unchecked_ref());
-            }
-            move || {
-                if let Some(w) = web_sys::window() {
-                    let _ = w.remove_event_listener_with_callback(
-                        "popstate",
-                        cb.as_ref().unchecked_ref(),
-                    );
-                }
-                drop(cb);
-            }
-        });
-    }
-
-    // Runner.
-    {
-        let d = state.dispatcher();
-        let req = state.request.clone();
-        let active = active.clone();
-        use_effect_with(req.as_ref().map(|r| r.id), move |_| {
-            if let Some(r) = req {
-                yew::platform::spawn_local(run_chunks(r, active, d));
-            }
-        });
-    }
-
-    // Explorer: a pool of workers per exploration; pause, resume and stop
-    // follow the reducer's status.
-    let pool = {
-        let d = state.dispatcher();
-        use_mut_ref(move || ExplorePool::new(d))
-    };
-    {
-        let pool = pool.clone();
-        let job = state.explorer.job.clone();
-        let status = state.explorer.status;
-        use_effect_with(job.as_ref().map(|j| j.id), move |_| {
-            if let (Some(j), ExploreStatus::Running) = (job, status) {
-                pool.borrow().borrow_mut().start(j);
-            }
-        });
-    }
-    {
-        let pool = pool.clone();
-        use_effect_with(state.explorer.status, move |st| {
-            let p = pool.borrow().clone();
-            let mut p = p.borrow_mut();
-            match st {
-                ExploreStatus::Paused => p.pause(),
-                ExploreStatus::Running => p.resume(),
-                ExploreStatus::Idle => {}
-                ExploreStatus::Done | ExploreStatus::Cancelled | ExploreStatus::Stale => p.cancel(),
-            }
-        });
-    }
-
-    // Shrink: one worker per request, stopped when the shrink ends.
-    {
-        let d = state.dispatcher();
-        let worker = use_mut_ref(|| None::<ShrinkWorker>);
-        let sh = state.shrink.clone();
-        let key = sh.as_ref().map(|s| {
-            (
-                s.request.id,
-                matches!(s.status, ShrinkStatus::Running { .. }),
-            )
-        });
-        use_effect_with(key, move |k| {
-            if let Some(w) = worker.borrow_mut().take() {
-                w.stop();
-            }
-            if let (Some((_, true)), Some(s)) = (k, sh) {
-                match workers::start_shrink(&s.request, d.clone()) {
-                    Ok(w) => *worker.borrow_mut() = Some(w),
-                    Err(e) => d.dispatch(Action::ShrinkFailed {
-                        id: s.request.id,
-                        message: format!("cannot start a worker: {e:?}"),
-                    }),
-                }
-            }
-        });
-    }
-
-    // Challenge: the game (with its checkpoints) lives here; the reducer
-    // gets a snapshot after every command.
-    {
-        let d = state.dispatcher();
-        let the_game = use_mut_ref(|| None::<(String, oomlab_core::challenge::Game)>);
-        let cmd = state.game.cmd.clone();
-        use_effect_with(cmd.as_ref().map(|c| c.0), move |_| {
-            if let Some((id, cmd)) = cmd {
-                yew::platform::spawn_local(async move {
-                    // Let "busy" paint before a long command.
-                    yew::platform::time::sleep(Duration::ZERO).await;
-                    let view = {
-                        let mut g = the_game.borrow_mut();
-                        game::apply(&mut g, &cmd).map(|_| {
-                            let (level, game) = g.as_ref().expect("a game after a command");
-                            Rc::new(GameView::of(level, game))
-                        })
-                    };
-                    d.dispatch(Action::GameUpdated { id, view });
-                });
-            }
-        });
-    }
-
-    // URL: replaceState for edits, pushState for a new run.
-    {
-        let url = state.url.clone();
-        use_effect_with(state.url_gen, move |_| {
-            if let (Some((frag, mode)), Some(w)) = (url, web_sys::window()) {
-                if let Ok(h) = w.history() {
-                    let u = format!("#{frag}");
-                    if location_hash() != u {
-                        let _ = match mode {
-                            HistoryMode::Push => {
-                                h.push_state_with_url(&JsValue::NULL, "", Some(&u))
-                            }
-                            HistoryMode::Replace => {
-                                h.replace_state_with_url(&JsValue::NULL, "", Some(&u))
-                            }
-                        };
-                    }
-                }
-            }
-        });
-    }
-
-    // Theme: restored from and saved to localStorage (an edge, not the reducer).
-    {
-        let d = state.dispatcher();
-        use_effect_with((), move |_| {
-            let saved = storage().and_then(|s| s.get_item("oomlab-theme").ok().flatten());
-            match saved.as_deref() {
-                Some("dark") => d.dispatch(Action::SetTheme(Theme::Dark)),
-                Some("light") => d.dispatch(Action::SetTheme(Theme::Light)),
-                _ => {}
-            }
-        });
-    }
-    use_effect_with(state.theme, |t| {
-        if let Some(s) = storage() {
-            let _ = match t {
-                Theme::Auto => s.remove_item("oomlab-theme"),
-                Theme::Dark => s.set_item("oomlab-theme", "dark"),
-                Theme::Light => s.set_item("oomlab-theme", "light"),
-            };
+    crate::hooks::use_link_router(&state);
+    crate::hooks::use_runner(&state);
+    crate::hooks::use_explore_pool(&state);
+    crate::hooks::use_shrink_worker(&state);
+    crate::hooks::use_game(&state);
+    crate::hooks::use_url_writer(&state);
+    let dark = crate::hooks::use_theme(&state);
+    let help = crate::hooks::use_shortcut_key();
+    let stepper = crate::hooks::stepper::use_stepper(&state);
+    let help_overlay = (*help).then(|| {
+        let help = help.clone();
+        html! {
+            <div id="shortcuts" class="shortcuts" role="dialog" aria-modal="true" aria-labelledby="shortcuts-title">
+                <div class="shortcuts-box">
+                    <h2 id="shortcuts-title">{ "Keyboard shortcuts" }</h2>
+                    <dl class="mono small">
+                        <dt>{ "?" }</dt><dd>{ "show or hide this list" }</dd>
+                        <dt>{ "Esc" }</dt><dd>{ "close it" }</dd>
+                        <dt>{ "Enter (in Seed)" }</dt><dd>{ "run with that seed" }</dd>
+                        <dt>{ "+ / −" }</dt><dd>{ "timeline: zoom in / out (when it has the focus)" }</dd>
+                        <dt>{ "← / →" }</dt><dd>{ "timeline: pan; step-through: one step back / on" }</dd>
+                        <dt>{ "Tab" }</dt><dd>{ "the first stop is \u{201c}Skip to Run\u{201d}" }</dd>
+                    </dl>
+                    <button id="shortcuts-close" onclick={Callback::from(move |_: MouseEvent| help.set(false))}>{ "Close" }</button>
+                </div>
+            </div>
         }
     });
-    // Theme: an attribute on <html>; "auto" follows prefers-color-scheme.
-    let dark = match state.theme {
-        Theme::Dark => true,
-        Theme::Light => false,
-        Theme::Auto => prefers_dark(),
-    };
-    use_effect_with(dark, move |dark| {
+    let on_skip = Callback::from(|_: MouseEvent| {
         if let Some(el) = web_sys::window()
             .and_then(|w| w.document())
-            .and_then(|d| d.document_element())
+            .and_then(|d| d.get_element_by_id("seed"))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
         {
-            let _ = el.set_attribute("data-theme", if *dark { "dark" } else { "light" });
+            let _ = el.focus();
         }
     });
-
     let copy = use_state(|| CopyState::Idle);
     let link_out = use_state(String::new);
     let on_copy_link = {
@@ -389,11 +204,14 @@ pub fn app() -> Html {
     };
     let on_edit = {
         let d = state.dispatcher();
-        Callback::from(move |t: String| d.dispatch(Action::EditText(t)))
+        use_callback((), move |t: String, _| d.dispatch(Action::EditText(t)))
     };
+    // Stable callbacks: the form's props then change only with the text,
+    // so an unrelated render (a hover elsewhere) never re-renders it and
+    // resets a field the user is typing in.
     let on_field = {
         let d = state.dispatcher();
-        Callback::from(move |(f, v)| d.dispatch(Action::SetField(f, v)))
+        use_callback((), move |(f, v), _| d.dispatch(Action::SetField(f, v)))
     };
     let on_seed = {
         let d = state.dispatcher();
@@ -468,9 +286,18 @@ pub fn app() -> Html {
             .view
             .as_ref()
             .map(|v| {
+                // A shrunk run is its few deviations from the default
+                // decisions, not the seed's schedule.
+                let what = match &v.source {
+                    oomlab_core::ChoiceSource::Deviations { seed, devs } => format!(
+                        "Shrunk run of seed {seed} ({} non-default decision{})",
+                        devs.len(),
+                        if devs.len() == 1 { "" } else { "s" }
+                    ),
+                    _ => format!("Seed {}", v.seed),
+                };
                 format!(
-                    "Seed {}: {} steps, {:.3} s simulated, {} trace records",
-                    v.seed,
+                    "{what}: {} steps, {:.3} s simulated, {} trace records",
                     v.result.steps,
                     v.result.end_time.0 as f64 / 1e9,
                     v.result.trace_len
@@ -526,6 +353,45 @@ pub fn app() -> Html {
             html! { <div class="timeline-placeholder muted">{ "The timeline appears after the first run." }</div> }
         }
     };
+    // An invalid scenario cannot run; the first error stands beside Run and
+    // a click on it moves the focus to its field (or its line in the editor).
+    let run_error = state.errors.first().map(|e| {
+        let target = AppState::error_field(e).map(|f| f.id());
+        let line = e.line;
+        let more = state.errors.len() - 1;
+        let place = match (e.path.is_empty(), e.line, e.column) {
+            (false, Some(l), _) => format!("{} (line {l})", e.path),
+            (false, None, _) => e.path.clone(),
+            (true, Some(l), Some(c)) => format!("line {l}, column {c}"),
+            (true, Some(l), None) => format!("line {l}"),
+            (true, None, _) => "the scenario".to_string(),
+        };
+        let onclick = Callback::from(move |_: MouseEvent| focus_error(target, line));
+        html! {
+            <button id="run-error" class="run-error" role="alert" onclick={onclick}
+                data-field={target} title="Go to the field">
+                { format!("⚠ {place}: {}", e.message) }
+                if more > 0 { { format!(" (+{more} more)") } }
+            </button>
+        }
+    });
+    // The run header names what is shown: the scenario of the run in view,
+    // "(modified)" when it is no preset as loaded.
+    let run_title = match &state.view {
+        Some(v) => {
+            let modified = v.preset.is_none();
+            html! {
+                <h2 id="run-title" class="run-title" data-preset={v.preset} data-modified={modified.to_string()}>
+                    <span class="run-title-text">{ &v.scenario.scenario.title }</span>
+                    if modified {
+                        <span class="tag modified-tag" title="This scenario differs from every built-in preset">{ "(modified)" }</span>
+                    }
+                    <span class="muted mono small">{ format!(" · seed {}", v.seed) }</span>
+                </h2>
+            }
+        }
+        None => html! { <h2 id="run-title" class="run-title">{ "Run" }</h2> },
+    };
     let mode_body = match state.mode {
         Mode::Run => html! {
             <>
@@ -556,8 +422,10 @@ pub fn app() -> Html {
         Mode::Step => match &state.view {
             Some(v) => html! {
                 <>
-                <StepView view={v.clone()} step={state.step} total={state.step_total} on={on_action.clone()} />
-                { timeline(critical_marks.clone()) }
+                <StepView view={v.clone()} step={state.step} total={state.step_total} on={on_action.clone()}
+                    built={stepper.built} shown={stepper.shown.clone()} on_next={stepper.on_next.clone()}>
+                    { timeline(critical_marks.clone()) }
+                </StepView>
                 </>
             },
             None => html! { <p class="muted placeholder">{ "Run a scenario first." }</p> },
@@ -568,9 +436,23 @@ pub fn app() -> Html {
     };
 
     let details = match (&state.view, state.tab) {
+        // The challenge's run is not the run view's: its panels would show
+        // another run.
+        (Some(_), _) if state.mode == Mode::Challenge => html! {
+            <p class="muted placeholder" id="details-challenge">
+                { "The challenge's run is shown in its panel. When it ends, \u{201c}Open in the run view\u{201d} shows its file, memory and trace here." }
+            </p>
+        },
         (None, _) => {
             html! { <p class="muted placeholder">{ "Run a scenario to see its files, memory and trace." }</p> }
         }
+        // Step-through shows the state at the step in its own panels; these
+        // tabs would silently show the end of the run.
+        (Some(_), Tab::File | Tab::Memory) if state.mode == Mode::Step => html! {
+            <p class="muted placeholder" id="details-step">
+                { format!("At step {}, the files, the victim's mm and the tasks are in the step view; this tab shows the end of the run, so it is hidden while stepping. The Trace tab follows the step.", state.step) }
+            </p>
+        },
         (Some(v), Tab::File) => html! {
             <HexView view={v.clone()} file={state.file} od={state.od} on_od={on_od} on_file={on_file} on_focus={on_focus.clone()} />
         },
@@ -582,6 +464,9 @@ pub fn app() -> Html {
 
     html! {
         <div class="app">
+            // A button, not a link: the URL fragment holds the permalink.
+            <button id="skip-to-run" class="skip-link" onclick={on_skip}>{ "Skip to Run" }</button>
+            { for help_overlay }
             <header class="topbar">
                 <h1>{ "oomlab" }</h1>
                 <span class="tagline">{ "OOM killer × OOM reaper × write(2): where the zeros come from" }</span>
@@ -604,16 +489,19 @@ pub fn app() -> Html {
             <div class="panes">
                 <section class="pane scenario-pane" aria-label="Scenario">
                     <h2>{ "Scenario" }</h2>
-                    <Presets current={state.preset.clone()} on_pick={on_preset} />
+                    <Presets current={state.preset.clone()} modified_from={if state.preset.is_none() { state.base_preset.clone() } else { None }} on_pick={on_preset} />
                     <ScenarioForm text={state.text.clone()} valid={state.valid.clone()} errors={state.errors.clone()} on_set={on_field} />
                     <Editor text={state.text.clone()} errors={state.errors.clone()} on_edit={on_edit} />
                 </section>
                 <section class="pane run-pane" aria-label="Run">
+                    { run_title }
                     <div class="runbar">
                         <label for="seed">{ "Seed" }</label>
                         <input id="seed" type="number" min="0" class="mono" value={state.seed.to_string()}
                             oninput={on_seed} onkeydown={on_seed_key} />
-                        <button id="run" class="primary" onclick={dispatch(|| Action::Run)} disabled={state.valid.is_none()}>{ "Run" }</button>
+                        <button id="run" class="primary" onclick={dispatch(|| Action::Run)} disabled={!state.can_run()}
+                            aria-describedby={(!state.errors.is_empty()).then_some("run-error")}>{ "Run" }</button>
+                        { run_error }
                         <button id="random-seed" onclick={on_random}>{ "Random seed" }</button>
                         <button id="cancel" onclick={dispatch(|| Action::Cancel)} disabled={!running}>{ "Cancel" }</button>
                         <span id="status" class={classes!("status", running.then_some("busy"))} aria-live="polite">{ progress }</span>

@@ -8,6 +8,7 @@ pub mod ab;
 pub mod explorer;
 pub mod form;
 pub mod game;
+pub mod outcomes;
 pub mod state;
 pub mod stepper;
 pub mod view;
@@ -17,6 +18,8 @@ pub mod wire;
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod components;
+#[cfg(target_arch = "wasm32")]
+mod hooks;
 #[cfg(target_arch = "wasm32")]
 mod panic;
 #[cfg(target_arch = "wasm32")]

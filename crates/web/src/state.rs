@@ -167,7 +167,11 @@ pub struct AppState {
     pub errors: Vec<EditorError>,
     /// The last valid scenario; it keeps running while the text is invalid.
     pub valid: Option<Rc<ValidScenario>>,
+    /// The preset the editor's scenario is, unmodified (the highlighted card).
     pub preset: Option<String>,
+    /// The preset the editor's scenario was last loaded from or equal to,
+    /// kept through edits so the page can say "(modified)".
+    pub base_preset: Option<String>,
     pub seed: u64,
     next_id: u64,
     pub request: Option<Rc<RunRequest>>,
@@ -304,9 +308,8 @@ pub enum Action {
     OpenGameRun,
 }
 
+/// The first screen: R1 on its showcase seed, which writes zeros into a file.
 pub const DEFAULT_PRESET: &str = "r1";
-/// R1 with seed 1 corrupts a file: a good first impression.
-pub const DEFAULT_SEED: u64 = 1;
 
 impl Default for AppState {
     fn default() -> Self {
@@ -321,7 +324,8 @@ impl AppState {
             errors: Vec::new(),
             valid: None,
             preset: None,
-            seed: DEFAULT_SEED,
+            base_preset: None,
+            seed: 0,
             next_id: 1,
             request: None,
             status: RunStatus::Idle,
@@ -349,7 +353,7 @@ impl AppState {
         };
         if let Some(p) = presets::find(DEFAULT_PRESET) {
             s.set_text(p.text.to_string());
-            s.preset = Some(p.id.to_string());
+            s.seed = p.showcase_seed;
         }
         s
     }
@@ -364,19 +368,30 @@ impl AppState {
         Some(Permalink::new(sc, ChoiceSource::Seed(self.seed)).encode())
     }
 
+    /// The one way a valid scenario becomes the editor's: its text, no
+    /// errors, the preset it matches, and an exploration of another
+    /// scenario marked stale.
+    fn adopt_scenario(&mut self, text: String, sc: Rc<ValidScenario>) {
+        let canonical = sc.scenario.to_canonical_toml();
+        // An exploration of another scenario no longer describes the
+        // editor: it stops, and its results are marked stale.
+        if let Some(j) = &self.explorer.job {
+            if canonical != j.text {
+                self.explorer.mark_stale(self.last_ms);
+            }
+        }
+        self.preset = crate::view::matching_preset(&canonical).map(|p| p.id.to_string());
+        if self.preset.is_some() {
+            self.base_preset = self.preset.clone();
+        }
+        self.valid = Some(sc);
+        self.errors.clear();
+        self.text = text;
+    }
+
     fn set_text(&mut self, text: String) {
         match parse_scenario(&text) {
-            Ok(sc) => {
-                // An exploration of another scenario no longer describes
-                // the editor: it stops, and its results are marked stale.
-                if let Some(j) = &self.explorer.job {
-                    if sc.scenario.to_canonical_toml() != j.text {
-                        self.explorer.mark_stale(self.last_ms);
-                    }
-                }
-                self.valid = Some(Rc::new(sc));
-                self.errors.clear();
-            }
+            Ok(sc) => self.adopt_scenario(text, Rc::new(sc)),
             Err(errs) => {
                 self.errors = errs
                     .into_iter()
@@ -387,9 +402,10 @@ impl AppState {
                         message: e.message,
                     })
                     .collect();
+                self.preset = None;
+                self.text = text;
             }
         }
-        self.text = text;
     }
 
     fn write_url(&mut self, link: String, mode: HistoryMode) {
@@ -453,6 +469,21 @@ impl AppState {
         self.request.as_ref().map(|r| r.id)
     }
 
+    /// Run is possible: the editor's text is valid (an invalid text never
+    /// runs an older scenario in its place).
+    pub fn can_run(&self) -> bool {
+        self.errors.is_empty() && self.valid.is_some()
+    }
+
+    /// The form field an error belongs to, if any (a click on the error
+    /// jumps there; otherwise to its line in the editor).
+    pub fn error_field(e: &EditorError) -> Option<Field> {
+        Field::ALL
+            .iter()
+            .copied()
+            .find(|f| f.matches_error(&e.path))
+    }
+
     /// Errors that belong to a form field.
     pub fn field_errors(&self, f: Field) -> Vec<&EditorError> {
         self.errors
@@ -468,7 +499,7 @@ impl AppState {
             Action::LoadPreset(id) => {
                 if let Some(p) = presets::find(&id) {
                     s.set_text(p.text.to_string());
-                    s.preset = Some(p.id.to_string());
+                    s.seed = p.showcase_seed;
                     s.banner = None;
                     if let Some(sc) = s.valid.clone() {
                         let mode = s.new_run_mode();
@@ -481,7 +512,10 @@ impl AppState {
                 s.edited();
             }
             Action::SetField(f, v) => {
-                let t = form::set(&s.text, f, &v);
+                let mut t = form::set(&s.text, f, &v);
+                if f == Field::Cpus {
+                    t = sockets_follow_cpus(t, &v);
+                }
                 s.set_text(t);
                 s.edited();
             }
@@ -490,7 +524,7 @@ impl AppState {
                 s.edited();
             }
             Action::Run => {
-                if let Some(sc) = s.valid.clone() {
+                if let (true, Some(sc)) = (s.can_run(), s.valid.clone()) {
                     s.banner = None;
                     s.stale_link = None;
                     let mode = s.new_run_mode();
@@ -651,10 +685,7 @@ impl AppState {
                         .as_ref()
                         .is_some_and(|v| v.scenario.to_canonical_toml() == j.text);
                     if !same {
-                        s.text = j.text.clone();
-                        s.errors.clear();
-                        s.valid = Some(j.scenario.clone());
-                        s.preset = None;
+                        s.adopt_scenario(j.text.clone(), j.scenario.clone());
                     }
                     s.mode = Mode::Run;
                     s.banner = None;
@@ -781,10 +812,7 @@ impl AppState {
         match parse_scenario(&reply.scenario) {
             Ok(sc) => {
                 let sc = Rc::new(sc);
-                self.text = reply.scenario.clone();
-                self.errors.clear();
-                self.valid = Some(sc.clone());
-                self.preset = None;
+                self.adopt_scenario(reply.scenario.clone(), sc.clone());
                 self.critical = Critical(Rc::new(reply.critical.clone()));
                 self.critical_link = Some(Permalink::new(&sc, reply.source.clone()).encode());
                 self.mode = Mode::Run;
@@ -848,7 +876,6 @@ impl AppState {
         };
         if !p.is_current_model() {
             self.set_text(p.scenario_text.clone());
-            self.preset = None;
             if let ChoiceSource::Seed(seed) = p.source {
                 self.seed = seed;
             }
@@ -874,18 +901,13 @@ impl AppState {
         }
         match p.scenario() {
             Ok(sc) => {
-                if let Some(j) = &self.explorer.job {
-                    if sc.scenario.to_canonical_toml() != j.text {
-                        self.explorer.mark_stale(self.last_ms);
-                    }
-                }
-                self.text = p.scenario_text.clone();
-                self.errors.clear();
-                self.preset = None;
+                let sc = Rc::new(sc);
+                // A link's scenario is a preset or its own: not an edit of
+                // whatever the page held before.
+                self.base_preset = None;
+                self.adopt_scenario(p.scenario_text.clone(), sc.clone());
                 self.banner = None;
                 self.stale_link = None;
-                let sc = Rc::new(sc);
-                self.valid = Some(sc.clone());
                 self.seed = match &p.source {
                     ChoiceSource::Seed(s) => *s,
                     ChoiceSource::Replay { seed, .. } => *seed,
@@ -903,6 +925,26 @@ impl AppState {
             }
         }
     }
+}
+
+/// Sockets split the CPUs evenly: when the CPU count changes, sockets drop
+/// to the largest count that still divides it, so the edit stays valid.
+fn sockets_follow_cpus(text: String, cpus: &str) -> String {
+    let Ok(cpus) = cpus.trim().parse::<u32>() else {
+        return text;
+    };
+    let Some(sockets) = form::get(&text, Field::Sockets).and_then(|v| v.trim().parse::<u32>().ok())
+    else {
+        return text;
+    };
+    if cpus == 0 || (sockets <= cpus && cpus % sockets.max(1) == 0) {
+        return text;
+    }
+    let fit = (1..=sockets.min(cpus))
+        .rev()
+        .find(|d| cpus % d == 0)
+        .unwrap_or(1);
+    form::set(&text, Field::Sockets, &fit.to_string())
 }
 
 #[cfg(test)]
@@ -934,6 +976,54 @@ mod tests {
     }
 
     #[test]
+    fn presets_open_on_their_showcase_seed_and_the_highlight_follows_the_scenario() {
+        let s = AppState::new();
+        assert_eq!(s.seed, presets::find("r1").unwrap().showcase_seed);
+        let s = s
+            .apply(Action::SetSeed(77))
+            .apply(Action::LoadPreset("r4".into()));
+        assert_eq!(s.seed, presets::find("r4").unwrap().showcase_seed);
+        assert_eq!(s.preset.as_deref(), Some("r4"));
+        assert_eq!(
+            s.request.as_ref().unwrap().source,
+            ChoiceSource::Seed(s.seed)
+        );
+        // An edit leaves no preset highlighted, but remembers the base.
+        let e = s.apply(Action::EditText(s.text.replace("cpus = 8", "cpus = 4")));
+        assert!(e.errors.is_empty(), "{:?}", e.errors);
+        assert_eq!(
+            (e.preset.as_deref(), e.base_preset.as_deref()),
+            (None, Some("r4"))
+        );
+        // Undoing the edit highlights it again.
+        let u = e.apply(Action::EditText(s.text.clone()));
+        assert_eq!(u.preset.as_deref(), Some("r4"));
+        // A permalink of R5 highlights R5.
+        let sc = presets::find("r5").unwrap().load();
+        let link = Permalink::new(&sc, ChoiceSource::Seed(9)).encode();
+        let l = AppState::new().apply(Action::OpenLink(link));
+        assert_eq!(l.preset.as_deref(), Some("r5"));
+        assert_eq!(l.seed, 9);
+    }
+
+    #[test]
+    fn sockets_follow_the_cpu_count() {
+        for (cpus, sockets) in [("1", "1"), ("3", "1"), ("6", "2"), ("8", "2"), ("4", "2")] {
+            let s = AppState::new().apply(Action::SetField(Field::Cpus, cpus.into()));
+            assert!(s.errors.is_empty(), "cpus {cpus}: {:?}", s.errors);
+            assert!(s.can_run());
+            let m = &s.valid.as_ref().unwrap().scenario.machine;
+            assert_eq!(m.cpus.to_string(), cpus);
+            assert_eq!(m.sockets.to_string(), sockets, "cpus {cpus}");
+        }
+        // Sockets set by hand to something impossible is an error on that field.
+        let s = AppState::new().apply(Action::SetField(Field::Sockets, "3".into()));
+        assert!(!s.can_run());
+        let e = &s.errors[0];
+        assert_eq!(AppState::error_field(e), Some(Field::Sockets), "{e:?}");
+    }
+
+    #[test]
     fn invalid_text_keeps_last_valid_scenario_and_reports_line() {
         let s = replay(vec![Action::EditText(
             "version = 1\n[machine]\ncpus = = 3\n".into(),
@@ -942,9 +1032,10 @@ mod tests {
         assert!(s.errors.iter().any(|e| e.line == Some(3)), "{:?}", s.errors);
         let valid_title = s.valid.as_ref().unwrap().scenario.title.clone();
         assert!(valid_title.starts_with("R1"));
-        // Running still works: the last valid scenario runs.
+        // Run does nothing: it never runs the older scenario in its place.
+        assert!(!s.can_run());
         let s = s.apply(Action::Run);
-        assert!(s.running());
+        assert!(!s.running() && s.request.is_none());
         assert!(s.text.contains("= = 3"), "the text is kept");
     }
 

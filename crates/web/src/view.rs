@@ -8,7 +8,7 @@ use oomlab_core::permalink::Permalink;
 use oomlab_core::scenario::Watermarks;
 use oomlab_core::sim::Mode;
 use oomlab_core::trace::{TraceKind, TraceRecord};
-use oomlab_core::{ChoiceSource, RunResult, Sim, ValidScenario};
+use oomlab_core::{presets, ChoiceSource, RunResult, Sim, ValidScenario};
 use std::rc::Rc;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +89,22 @@ pub fn file_views(sim: &Sim) -> Vec<FileView> {
         .collect()
 }
 
+/// The built-in preset whose scenario is exactly this one (same canonical
+/// text), if any: what the page highlights and names as unmodified.
+pub fn matching_preset(canonical: &str) -> Option<&'static presets::Preset> {
+    thread_local! {
+        static CANON: Vec<String> = presets::PRESETS
+            .iter()
+            .map(|p| p.load().scenario.to_canonical_toml())
+            .collect();
+    }
+    CANON.with(|c| {
+        c.iter()
+            .position(|t| t == canonical)
+            .map(|i| &presets::PRESETS[i])
+    })
+}
+
 /// Scenario errors as one line, for a banner or a worker's reply.
 pub fn errors_line(errs: &[oomlab_core::ScenarioError]) -> String {
     errs.iter()
@@ -142,6 +158,8 @@ pub struct RunView {
     /// When each CPU ran a task in user mode, by start time; the rest of a
     /// task's band is kernel mode.
     pub user_spans: Vec<UserSpan>,
+    /// The preset this run's scenario is, unmodified.
+    pub preset: Option<&'static str>,
 }
 
 /// A stretch of user-mode execution on one CPU.
@@ -255,6 +273,7 @@ impl RunView {
             victim_vmas: vm.map(|m| m.vmas.clone()).unwrap_or_default(),
             victim_flags: vm.map(|m| m.flags.clone()).unwrap_or_default(),
             user_spans: Vec::new(),
+            preset: matching_preset(&sc.scenario.to_canonical_toml()).map(|p| p.id),
             result,
         }
     }
@@ -282,6 +301,52 @@ impl RunView {
         self.result.unstable_event
     }
 
+    /// The first sign of the victim's death: the first fatal signal (an
+    /// OOM kill) or the first `do_group_exit`, whichever came first.
+    pub fn death_at(&self) -> Option<u64> {
+        let kill = self.result.kills.first().map(|k| k.t.0);
+        let exit = self
+            .trace
+            .iter()
+            .find(|r| r.func == "do_group_exit")
+            .map(|r| r.t.0);
+        match (kill, exit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The race window the timeline opens on: from just before the kill
+    /// (or the group exit) to the last evidence, with a margin on each
+    /// side; the whole run when nothing died.
+    pub fn race_window(&self) -> (u64, u64) {
+        let end_run = self.result.end_time.0.max(1);
+        let Some(start) = self.death_at() else {
+            return (0, end_run);
+        };
+        // Stale blocks on disk show only after the crash that ends the run
+        // (the record that mapped them can come long before the kill).
+        let on_disk = self
+            .result
+            .first_bad()
+            .is_some_and(|b| matches!(b.origin, oomlab_core::outcome::Origin::Blocks { .. }));
+        let evidence = if on_disk {
+            Some(end_run)
+        } else {
+            oomlab_core::export::last_evidence(&self.result)
+                .and_then(|i| self.trace_pos(i))
+                .map(|p| self.trace[p].t.0)
+        };
+        let end = evidence
+            .or(self.result.unstable_at.map(|t| t.0))
+            .unwrap_or(start)
+            .max(start);
+        let pad = ((end - start) / 8).max(20_000);
+        let t0 = start.saturating_sub(pad);
+        let t1 = (end + pad).min(end_run).max(t0 + 1);
+        (t0, t1)
+    }
+
     /// Position in `trace` of the record with index `idx` (the trace may
     /// start after dropped records).
     pub fn trace_pos(&self, idx: u64) -> Option<usize> {
@@ -293,7 +358,6 @@ impl RunView {
 #[cfg(test)]
 pub(crate) mod tests_support {
     use super::*;
-    use oomlab_core::presets;
 
     pub(crate) fn run(id: &str, seed: u64) -> RunView {
         let sc = presets::find(id).unwrap().load();
@@ -329,6 +393,31 @@ pub(crate) mod tests_support {
 mod tests {
     use super::tests_support::{corrupting_r1_seed, run};
     use oomlab_core::hexdump::ByteClass;
+
+    #[test]
+    fn the_race_window_holds_the_kill_and_the_evidence_and_is_short() {
+        for (id, seed) in [("r1", 3), ("r4", 4), ("r2", 1), ("r5", 1)] {
+            let v = run(id, seed);
+            let (t0, t1) = v.race_window();
+            let death = v.death_at().expect("the victim dies");
+            assert!(t0 < death && death < t1, "{id}: {t0}..{t1} vs {death}");
+            let ev = oomlab_core::export::last_evidence(&v.result).expect("evidence");
+            let te = v.trace[v.trace_pos(ev).unwrap()].t.0;
+            // Stale disk bytes are evidence of the crash at the run's end.
+            let disk = v
+                .result
+                .first_bad()
+                .is_some_and(|b| matches!(b.origin, oomlab_core::outcome::Origin::Blocks { .. }));
+            assert_eq!(disk, id == "r5", "{id}: only R5's evidence is on disk");
+            let te = if disk { v.result.end_time.0 } else { te };
+            assert!(t0 <= te && te <= t1, "{id}: evidence at {te}");
+            let end = v.result.end_time.0;
+            assert!(
+                4 * (t1 - t0) <= end,
+                "{id}: {t0}..{t1} of {end} (death {death}, evidence {te})"
+            );
+        }
+    }
 
     #[test]
     fn corrupting_r1_run_has_zero_page_bytes_at_the_evidence() {

@@ -87,7 +87,10 @@ pub fn challenge_panel(p: &Props) -> Html {
             <p class="small">{ &v.story }</p>
             <div class="chips goal">
                 <span class="small">{ "Goal:" }</span>
-                { for v.goal.iter().map(|c| html! { <span class="chip sev-3 mono" data-code={c.clone()}>{ c }</span> }) }
+                { for v.goal.iter().map(|c| match oomlab_core::Outcome::from_code(c) {
+                    Some(o) => super::verdict::chip(o),
+                    None => html! { <span class="chip mono" data-code={c.clone()}>{ c }</span> },
+                }) }
                 <span class="small">{ "You decide:" }</span>
                 { for v.control.iter().map(|c| html! { <span class="chip mono">{ c }</span> }) }
                 <span class="small mono" id="budget">{ format!("{} of {} decisions used", v.made, v.budget) }</span>
@@ -175,8 +178,10 @@ fn end_screen(v: &GameView, p: &Props) -> Html {
             }
             <div class="chips">
                 { for v.outcomes.iter().map(|c| {
-                    let sev = oomlab_core::Outcome::from_code(c).map_or(0, |o| o.severity());
-                    html! { <span class={classes!("chip", "mono", format!("sev-{sev}"))} data-code={c.clone()}>{ c }</span> }
+                    match oomlab_core::Outcome::from_code(c) {
+                        Some(o) => super::verdict::chip(o),
+                        None => html! { <span class="chip mono" data-code={c.clone()}>{ c }</span> },
+                    }
                 }) }
             </div>
             <p class="small">{ &v.explain }</p>

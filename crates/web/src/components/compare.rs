@@ -24,14 +24,13 @@ pub struct Props {
 
 fn side_verdict(side: &'static str, v: &RunView) -> Html {
     let r = &v.result;
-    let worst = r.outcomes.iter().map(|o| o.severity()).max().unwrap_or(0);
     html! {
-        <div class={classes!("verdict", "ab-verdict", format!("sev-{worst}"))} data-side={side}
+        <div class={classes!("verdict", "ab-verdict", super::verdict::worst_tone(&r.outcomes))} data-side={side}
             data-worst={r.outcomes.first().map(|o| o.code())}>
             <div class="chips">
                 <strong class="ab-side">{ side }</strong>
                 { for r.outcomes.iter().map(|o| html! {
-                    <span class={classes!("chip", format!("sev-{}", o.severity()))} data-code={o.code()}>{ o.code() }</span>
+                    { super::verdict::chip(*o) }
                 }) }
             </div>
             <p class="small explain-text">{ r.explain() }</p>
@@ -109,7 +108,7 @@ pub fn compare_panel(p: &Props) -> Html {
     html! {
         <div class="compare" id="compare">
             <p class="small muted">
-                { format!("B replays A's {} recorded decisions exactly, with these kernel toggles set differently:", a.choices.len()) }
+                { format!("B feeds A's {} recorded decisions, in order, to a run with these kernel toggles set differently. The runs stay identical only until a flipped toggle changes what happens: from there on the same values answer different decisions (a missing oom_reaper thread, say, changes the first scheduling decision), so B is a neighbour of A, not A itself.", a.choices.len()) }
             </p>
             <div class="ab-toggles">
                 { for TOGGLES.iter().map(|d| {
@@ -179,7 +178,8 @@ fn result(ab: &Rc<AbView>, p: &Props) -> Html {
                 None => html! { <p class="small">{ "The two runs are identical: the flipped toggles never mattered for these decisions." }</p> },
                 Some((ra, rb)) => html! {
                     <>
-                    <p class="small"><strong>{ format!("First divergence at trace record {}", div.unwrap_or(0)) }</strong>{ ": everything before it is the same in both runs." }</p>
+                    <p class="small"><strong>{ format!("First divergence at trace record {}", div.unwrap_or(0)) }</strong>
+                        { if div == Some(0) { ": the runs differ from their first record, so B shares none of A's history." } else { ": everything before it is the same in both runs." } }</p>
                     <div class="mono small ab-lines">
                         <div><span class="ab-side">{ "A" }</span>{ ra.map_or("(trace ended)".to_string(), |r| r.to_line()) }</div>
                         <div><span class="ab-side">{ "B" }</span>{ rb.map_or("(trace ended)".to_string(), |r| r.to_line()) }</div>

@@ -4,9 +4,10 @@
 //! `[expect]` verdicts, labelled sampled or exhaustive-within-bound.
 
 use crate::explorer::{ExploreStatus, ExplorerState, StrategyKind};
+use crate::outcomes::{describe_code, Tone};
 use crate::state::Action;
-use oomlab_core::explore::{ExploreReport, Verdict};
-use oomlab_core::Outcome;
+use oomlab_core::explore::{ExploreReport, RunRef, Verdict};
+use oomlab_core::ChoiceSource;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -16,10 +17,6 @@ pub struct Props {
     pub hardware: u32,
     pub valid: bool,
     pub on: Callback<Action>,
-}
-
-fn severity(code: &str) -> u8 {
-    Outcome::from_code(code).map_or(0, |o| o.severity())
 }
 
 fn fmt_s(s: f64) -> String {
@@ -33,7 +30,7 @@ fn fmt_s(s: f64) -> String {
 /// Bars, worst outcome first, then by count.
 fn histogram(r: &ExploreReport) -> Html {
     let mut rows: Vec<(&String, u64)> = r.histogram.iter().map(|(k, v)| (k, *v)).collect();
-    rows.sort_by_key(|(k, n)| (std::cmp::Reverse(severity(k)), std::cmp::Reverse(*n)));
+    rows.sort_by_key(|(k, n)| (std::cmp::Reverse(Tone::of_code(k)), std::cmp::Reverse(*n)));
     let runs = r.runs.max(1) as f64;
     let (w, bar_h, gap, label_w) = (560.0, 20.0, 6.0, 150.0);
     let h = rows.len() as f64 * (bar_h + gap) + gap;
@@ -46,8 +43,10 @@ fn histogram(r: &ExploreReport) -> Html {
                 let y = gap + i as f64 * (bar_h + gap);
                 let frac = *n as f64 / runs;
                 let pct = 100.0 * frac;
+                let tone = Tone::of_code(code).class();
                 html! {
-                    <g class={classes!("bar", format!("sev-{}", severity(code)))} data-code={(*code).clone()} data-count={n.to_string()}>
+                    <g class={classes!("bar", tone)} data-code={(*code).clone()} data-count={n.to_string()} data-tone={tone}>
+                        <title>{ describe_code(code) }</title>
                         <text class="bar-label" x={(label_w - 6.0).to_string()} y={(y + bar_h * 0.7).to_string()} text-anchor="end">{ *code }</text>
                         <rect class="bar-bg" x={label_w.to_string()} y={y.to_string()} width={bar_w.to_string()} height={bar_h.to_string()} rx="3" />
                         <rect class="bar-fill" x={label_w.to_string()} y={y.to_string()} width={(bar_w * frac).max(1.5).to_string()} height={bar_h.to_string()} rx="3" />
@@ -58,6 +57,21 @@ fn histogram(r: &ExploreReport) -> Html {
                 }
             }) }
         </svg>
+    }
+}
+
+/// The seed of a sampled run, which `oomlab run --seed` reproduces.
+fn run_seed(f: &RunRef) -> Option<u64> {
+    match f.source {
+        ChoiceSource::Seed(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn run_label(f: &RunRef) -> String {
+    match run_seed(f) {
+        Some(s) => format!("seed {s}"),
+        None => format!("run {}", f.index),
     }
 }
 
@@ -85,17 +99,36 @@ pub fn explorer_panel(p: &Props) -> Html {
             }
         })
     };
+    // A value out of range is refused with a message beside the fields (and
+    // Start waits), never silently replaced by another value.
+    let invalid = use_state(Vec::<(&'static str, String)>::new);
+    let hardware = p.hardware.max(1);
     let num_input = |id: &'static str, value: String, f: fn(u64) -> Action, placeholder: String| {
         let on = p.on.clone();
+        let invalid = invalid.clone();
+        let bad = invalid.iter().any(|(i, _)| *i == id);
         html! {
-            <input id={id} type="number" min="0" class="mono" value={value} disabled={busy} placeholder={placeholder}
+            <input id={id} type="number" min={if id == "ex-seed" { "0" } else { "1" }} value={value} disabled={busy} placeholder={placeholder}
+                aria-invalid={bad.to_string()} class={classes!("mono", bad.then_some("invalid"))}
                 onchange={Callback::from(move |e: Event| {
                     let v = e.target_unchecked_into::<web_sys::HtmlInputElement>().value();
-                    match v.trim().parse::<u64>() {
-                        Ok(n) => on.emit(f(n)),
-                        Err(_) if v.trim().is_empty() => on.emit(f(0)),
-                        Err(_) => {}
+                    let v = v.trim();
+                    let parsed = if v.is_empty() && id == "ex-workers" { Ok(0) } else { v.parse::<u64>().map_err(|_| ()) };
+                    let problem = match (id, parsed) {
+                        (_, Err(())) => Some(format!("`{v}` is not a whole number of 0 or more")),
+                        ("ex-runs", Ok(0)) => Some("Runs must be at least 1".to_string()),
+                        ("ex-runs", Ok(n)) if n > crate::explorer::MAX_RUNS => Some(format!("Runs can be at most {}", crate::explorer::MAX_RUNS)),
+                        ("ex-workers", Ok(n)) if n > u64::from(hardware) => Some(format!(
+                            "at most {hardware} workers: this machine has {hardware} logical CPU{}", if hardware == 1 { "" } else { "s" })),
+                        _ => None,
+                    };
+                    let mut list: Vec<_> = invalid.iter().filter(|(i, _)| *i != id).cloned().collect();
+                    match (problem, parsed) {
+                        (Some(m), _) => list.push((id, m)),
+                        (None, Ok(n)) => on.emit(f(n)),
+                        (None, Err(())) => {}
                     }
+                    invalid.set(list);
                 })} />
         }
     };
@@ -191,7 +224,7 @@ pub fn explorer_panel(p: &Props) -> Html {
                     |n| Action::ExploreWorkers(n as u32), format!("auto ({})", p.hardware)) }
             </div>
             <div class="runbar">
-                <button id="ex-start" class="primary" disabled={busy || !p.valid} onclick={start}>
+                <button id="ex-start" class="primary" disabled={busy || !p.valid || !invalid.is_empty()} onclick={start}>
                     { if ex.job.is_some() && !busy { "Start again" } else { "Start" } }
                 </button>
                 <button id="ex-pause" disabled={!busy} onclick={pause}>
@@ -202,6 +235,11 @@ pub fn explorer_panel(p: &Props) -> Html {
                     { status }
                 </span>
             </div>
+            if !invalid.is_empty() {
+                <p id="ex-invalid" class="run-error small" role="alert">
+                    { invalid.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join("; ") }
+                </p>
+            }
             <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax={total.to_string()} aria-valuenow={ex.done.to_string()}>
                 <div class="progress-fill" style={format!("width:{:.2}%", 100.0 * frac)}></div>
             </div>
@@ -220,6 +258,9 @@ pub fn explorer_panel(p: &Props) -> Html {
                 </p>
             } else {
                 <h3>{ "Outcomes" }</h3>
+                <p class="muted small" id="histogram-overlap">
+                    { "A run can have several outcomes (zeros_in_file together with user_ran_after_reap, say), so the bars add up to more than the runs; each bar is the share of runs that had that outcome." }
+                </p>
                 { histogram(r) }
                 <p class="muted small">{ format!("{} distinct executions, {} decisions{}", r.distinct_states, r.choice_points,
                     if r.pruned > 0 { format!(", {} pruned by state hash", r.pruned) } else { String::new() }) }</p>
@@ -229,9 +270,9 @@ pub fn explorer_panel(p: &Props) -> Html {
                 }
                 <ul class="buckets" id="buckets">
                     { for r.buckets.iter().map(|b| {
-                        let sev = b.first.first().and_then(|f| f.outcomes.first()).map_or(0, |c| severity(c));
+                        let tone = b.first.first().and_then(|f| f.outcomes.first()).map_or(Tone::Info, |c| Tone::of_code(c));
                         html! {
-                            <li class={classes!("bucket", format!("sev-{sev}"))} data-count={b.count.to_string()}>
+                            <li class={classes!("bucket", tone.class())} data-count={b.count.to_string()}>
                                 <div><strong class="mono">{ format!("{} ×", b.count) }</strong>{ " " }<span class="mono small">{ &b.signature }</span></div>
                                 <div class="bucket-runs">
                                     <span class="muted small">{ "first runs:" }</span>
@@ -240,9 +281,10 @@ pub fn explorer_panel(p: &Props) -> Html {
                                         let rr = f.clone();
                                         html! {
                                             <button class="small-btn mono run-link" data-index={f.index.to_string()}
-                                                title="Open this run in the run view"
+                                                data-seed={run_seed(f).map(|s| s.to_string())}
+                                                title={format!("Open this run (run {} of the exploration) in the run view", f.index)}
                                                 onclick={Callback::from(move |_: MouseEvent| on.emit(Action::OpenBucketRun(rr.clone())))}>
-                                                { format!("#{}", f.index) }
+                                                { run_label(f) }
                                             </button>
                                         }
                                     }) }

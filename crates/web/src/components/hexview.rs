@@ -141,8 +141,8 @@ pub fn hex_view(p: &Props) -> Html {
             </div>
             <div class="hex-meta mono small" id="hex-meta" data-disk-size={len.to_string()}
                 data-disk-size-at-kill={m.disk_size_at_kill.map(|k| k.to_string())}>
-                <span>{ format!("i_size {:#x} ({} B)", f.i_size, f.i_size) }</span>
-                <span>{ format!("S_ack {:#x}", f.acked) }</span>
+                <span title="i_size: the file's size in the page cache at the end of the run">{ format!("i_size {:#x} ({} B)", f.i_size, f.i_size) }</span>
+                <span title="S_ack: the bytes write(2) reported as written (the sum of its return values): what the program believes the file holds. Bad bytes below it are \u{201c}inside\u{201d}, at or past it \u{201c}tail\u{201d}.">{ format!("S_ack {:#x}", f.acked) }</span>
                 if read_back {
                     <span id="disk-size">{ format!("on disk {len:#x} ({len} B)") }</span>
                 }
@@ -151,6 +151,10 @@ pub fn hex_view(p: &Props) -> Html {
                 }
                 if let Some(b) = bad { <span class="bad-text">{ format!("first bad byte {b:#x}") }</span> }
             </div>
+            <p class="muted small" id="od-note">
+                { if p.od == OdStyle::Hex { "Offsets in hex, as od -A x -x prints them (plain od prints octal offsets). " } else { "Offsets in hex, as od -A x -b prints them (plain od prints octal offsets). " } }
+                { "Repeated rows are all shown, not collapsed to * as od does, so each can be clicked." }
+            </p>
             <ul class="legend small" aria-label="Byte provenance">
                 { for ByteClass::ALL.iter().map(|c| {
                     let here = present.contains(c);

@@ -52,12 +52,21 @@ pub fn shrink_panel(p: &Props) -> Html {
                 <>
                 <p class="small">
                     <strong>{ format!("Shrunk to {}: ", sh.request.target) }</strong>
-                    <span id="shrink-devs" data-before={r.original_deviations.to_string()} data-after={devs.to_string()}>
-                        { format!("{} → {} non-default decisions", r.original_deviations, devs) }
+                    <span id="shrink-devs" data-before={r.original_deviations.to_string()} data-after={devs.to_string()}
+                        title="Decisions that differ from the default (the first option): what the failure depends on">
+                        { format!("{} of the original {} non-default decisions remain", devs, r.original_deviations) }
                     </span>
-                    { format!("; {} → {} decisions in all", sh.before_choices, after.map_or("…".into(), |v| v.result.choices.to_string())) }
                     { format!("; threads {} → {}", r.threads_before, r.threads_after) }
-                    { format!("; {} test runs, {}.", r.runs, if r.minimal { "1-minimal, every remaining decision checked" } else { "budget spent: not verified minimal" }) }
+                    { format!("; {} test runs, ", r.runs) }
+                    if r.minimal {
+                        <span title="1-minimal: setting any one remaining decision back to its default loses the outcome; each was checked">{ "1-minimal." }</span>
+                    } else {
+                        <span>{ "budget spent: not verified minimal." }</span>
+                    }
+                </p>
+                <p class="small muted">
+                    { format!("The shrunk run asks {} decisions in all (the original asked {}): the count of decisions asked follows the schedule, and a different schedule can ask more; the non-default ones above are what it takes.",
+                        after.map_or("…".into(), |v| v.result.choices.to_string()), sh.before_choices) }
                 </p>
                 if r.critical.is_empty() && r.minimal {
                     <p class="small muted" id="shrink-none">

@@ -1,16 +1,15 @@
 //! Step-through: a scrubber and step buttons over the run view's run, and
 //! the state after that step: CPUs and runqueues, every task (state, mode,
 //! flags, what it waits on, its kernel stack), the victim's mm flags and
-//! VMAs, and the files. The `Stepper` (checkpoints of the run) is built here,
-//! a slice at a time so the page stays responsive, and kept for the run.
+//! VMAs, and the files. Display only: the checkpoints are built, and the
+//! state at the step derived, by `hooks::stepper`.
 
+use crate::hooks::stepper::Shown;
 use crate::state::Action;
-use crate::stepper::{Landmark, StepState, Stepper, CHECKPOINT_EVERY};
+use crate::stepper::{Landmark, StepState};
 use crate::view::RunView;
 use oomlab_core::hexdump::{OdStyle, ROW_BYTES};
-use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -18,102 +17,42 @@ pub struct Props {
     pub view: Rc<RunView>,
     pub step: u64,
     pub total: Option<u64>,
+    /// Trace records the checkpoints cover so far (while they are built).
+    pub built: u64,
+    /// The state at the step, once the checkpoints are built.
+    pub shown: Option<Shown>,
     pub on: Callback<Action>,
+    pub on_next: Callback<Landmark>,
+    /// Shown right under the step controls (the timeline, which follows
+    /// the step's last record).
+    #[prop_or_default]
+    pub children: Html,
 }
-
-type Shared = Rc<RefCell<Option<(String, Stepper)>>>;
 
 #[function_component(StepView)]
 pub fn step_view(p: &Props) -> Html {
-    let stepper: Shared = use_mut_ref(|| None);
-    let built = use_state(|| 0u64);
     let file = use_state(|| 0usize);
-    // (Re)build the checkpoints when the run changes.
-    {
-        let stepper = stepper.clone();
-        let built = built.clone();
-        let on = p.on.clone();
-        let v = p.view.clone();
-        use_effect_with(v.link.clone(), move |link| {
-            let link = link.clone();
-            let fresh = stepper.borrow().as_ref().map(|s| &s.0) != Some(&link);
-            if fresh {
-                *stepper.borrow_mut() = Some((
-                    link.clone(),
-                    Stepper::start(&v.scenario, &v.source, CHECKPOINT_EVERY),
-                ));
-                yew::platform::spawn_local(async move {
-                    loop {
-                        let done = {
-                            let mut b = stepper.borrow_mut();
-                            match b.as_mut() {
-                                Some((l, s)) if *l == link => {
-                                    let d = s.build(20_000);
-                                    built.set(s.trace_len_at(u64::MAX));
-                                    d.then(|| s.steps())
-                                }
-                                _ => return,
-                            }
-                        };
-                        if let Some(total) = done {
-                            on.emit(Action::StepReady(total));
-                            return;
-                        }
-                        yew::platform::time::sleep(Duration::ZERO).await;
-                    }
-                });
-            } else if let Some((_, s)) = stepper.borrow().as_ref() {
-                if s.is_built() {
-                    on.emit(Action::StepReady(s.steps()));
-                }
-            }
-        });
-    }
-    let state: Option<StepState> = p.total.and_then(|total| {
-        stepper
-            .borrow()
-            .as_ref()
-            .filter(|(l, s)| *l == p.view.link && s.is_built())
-            .map(|(_, s)| s.state_at(p.step.min(total), p.view.victim))
-    });
-    // Keep the timeline and the trace on the record this step wrote last.
-    let last = state.as_ref().and_then(|st| st.trace_len.checked_sub(1));
-    {
-        let on = p.on.clone();
-        use_effect_with(last, move |l| {
-            if l.is_some() {
-                on.emit(Action::Focus(*l));
-            }
-        });
-    }
     let Some(total) = p.total else {
         return html! {
             <div class="stepview" id="step-view" data-ready="false">
-                <p class="status busy">{ format!("Recording checkpoints… {} trace records so far", *built) }</p>
+                <p class="status busy">{ format!("Recording checkpoints… {} trace records so far", p.built) }</p>
+                <div class="step-timeline">{ p.children.clone() }</div>
             </div>
         };
     };
     let k = p.step.min(total);
-    let Some(st) = state else {
+    let Some(shown) = p.shown.as_ref().filter(|s| s.link == p.view.link) else {
         return html! { <div class="stepview" id="step-view" data-ready="false"></div> };
     };
+    let st: &StepState = &shown.state;
+    let last = st.trace_len.checked_sub(1);
     let go = |target: u64| {
         let on = p.on.clone();
         Callback::from(move |_: MouseEvent| on.emit(Action::StepTo(target)))
     };
     let next = |what: Landmark| {
-        let on = p.on.clone();
-        let stepper = stepper.clone();
-        let v = p.view.clone();
-        Callback::from(move |_: MouseEvent| {
-            let t = stepper
-                .borrow()
-                .as_ref()
-                .and_then(|(_, s)| s.next(&v.trace, k, what));
-            if let Some(t) = t {
-                on.emit(Action::StepTo(t));
-            }
-        })
+        let on = p.on_next.clone();
+        Callback::from(move |_: MouseEvent| on.emit(what))
     };
     let on_scrub = {
         let on = p.on.clone();
@@ -175,6 +114,7 @@ pub fn step_view(p: &Props) -> Html {
                 { format!("step {k} of {total} · t = {} · {} trace records · free pages {}", super::fmt_ns(st.t), st.trace_len, st.free_pages) }
             </p>
             <p class="mono small step-last" title="The last trace record written">{ last_line }</p>
+            <div class="step-timeline">{ p.children.clone() }</div>
             <div class="step-grid">
                 <section>
                     <h3>{ "Victim mm" }</h3>
@@ -244,7 +184,7 @@ pub fn step_view(p: &Props) -> Html {
                                 </option>
                             }) }
                         </select>
-                        { file_rows(&st, fi) }
+                        { file_rows(st, fi) }
                     }
                 </section>
             </div>

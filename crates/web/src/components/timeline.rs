@@ -4,8 +4,14 @@
 //! pixel is drawn, so a 100k-record trace pans smoothly. A task's band is
 //! solid in kernel mode and hollow in user mode. IPIs are arrows from sender
 //! to receiver labelled with their latency; the kill and MMF_UNSTABLE are
-//! markers. Drag to pan, wheel or +/- to zoom, hover for the record. Panning
-//! and zooming repaint the canvas directly, without a yew render.
+//! markers, labelled in a strip above the lanes where labels cannot collide
+//! with task names. It opens on the race window (just before the kill or the
+//! group exit, to the last evidence); an overview strip of the whole run
+//! marks the window and drags it. When IPIs are too dense to draw one arrow
+//! each, they are drawn as a density per receiving CPU. Legend entries hide
+//! and show their category. Drag to pan (never past the run), wheel or +/- to
+//! zoom, hover for the record. Panning and zooming repaint the canvas
+//! directly, without a yew render.
 
 use super::fmt_ns;
 use crate::view::RunView;
@@ -16,7 +22,11 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
 const LANE_H: f64 = 34.0;
-const TOP: f64 = 16.0;
+/// Tick labels (row 1) and marker labels (rows 2 and 3) above the lanes.
+const TOP: f64 = 40.0;
+const OVERVIEW_H: f64 = 22.0;
+/// More IPIs than this in the window are drawn as a density, not arrows.
+const MAX_ARROWS: usize = 150;
 /// Lanes after the CPUs: the OOM reaper, kswapd and khugepaged.
 const EXTRA_LANES: u32 = 3;
 /// cos 0.4 and sin 0.4: an IPI arrowhead's sides are 0.4 rad off its line.
@@ -89,6 +99,9 @@ struct Win {
 pub struct DrawStats {
     pub arrows: u32,
     pub marks: u32,
+    /// IPIs in the window, and whether they were drawn as a density.
+    pub ipis: u32,
+    pub density: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -100,6 +113,7 @@ fn draw(
     hover: Option<u64>,
     dark: bool,
     marked: &[(u64, String)],
+    hidden: &[TraceKind],
 ) -> Option<DrawStats> {
     let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
     let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
@@ -127,13 +141,21 @@ fn draw(
             ctx.fill_rect(0.0, lane_y(l), css_w, LANE_H);
         }
     }
-    // Time axis.
+    // Time axis: ticks at round values (1, 2 or 5 times a power of ten).
     ctx.set_fill_style_str(fg);
     ctx.set_font("10px ui-monospace, monospace");
-    let ticks = ((css_w / 120.0) as u32).clamp(1, 8);
-    for i in 0..ticks {
-        let t = win.t0 + span * f64::from(i) / f64::from(ticks);
-        let _ = ctx.fill_text(&format!("{:.6}s", t / 1e9), x(t) + 2.0, 10.0);
+    let step = nice_step(span / (css_w / 110.0).max(1.0));
+    let mut t = (win.t0 / step as f64).ceil() as u64 * step;
+    ctx.set_stroke_style_str(if dark { "#4b5261" } else { "#c9ced8" });
+    ctx.set_line_width(1.0);
+    while (t as f64) <= win.t1 {
+        let px = x(t as f64);
+        ctx.begin_path();
+        ctx.move_to(px, 12.0);
+        ctx.line_to(px, TOP);
+        ctx.stroke();
+        let _ = ctx.fill_text(&tick_label(t, step), px + 2.0, 10.0);
+        t += step;
     }
     let trace = &v.trace;
     let start = trace.partition_point(|r| (r.t.0 as f64) < win.t0);
@@ -152,6 +174,9 @@ fn draw(
     let zoomed = span < 2_000_000.0;
     let mut funcs: Vec<(f64, u32, &str)> = Vec::new();
     for r in &trace[start..end] {
+        if hidden.contains(&r.kind) {
+            continue;
+        }
         let px = x(r.t.0 as f64);
         for l in lanes_of(r, v.cpus).into_iter().flatten() {
             let li = l as usize;
@@ -205,7 +230,7 @@ fn draw(
                 ctx.fill_rect(x0, lane_y(l) + 2.0, x1 - x0, 6.0);
             }
             if x1 - x0 >= 90.0 {
-                labels.push((x0.max(0.0), l, *pid));
+                labels.push((x0.max(0.0), x1.min(css_w), l, *pid));
             }
         }
     }
@@ -232,9 +257,14 @@ fn draw(
     }
     // Who runs, where a band is wide enough to say it.
     ctx.set_fill_style_str(fg);
-    for (x0, l, pid) in labels {
+    for (x0, x1, l, pid) in labels {
         let name = names.get(&pid).copied().unwrap_or("");
-        let _ = ctx.fill_text(&format!("{name}/{pid}"), x0 + 3.0, lane_y(l) + 8.0);
+        let text = format!("{name}/{pid}");
+        // Only where the whole name fits inside its band.
+        let w = text_w(&text);
+        if x1 - x0 >= w + 6.0 {
+            let _ = ctx.fill_text(&text, x0 + 3.0, lane_y(l) + 8.0);
+        }
     }
     // Lock waits: hatched spans at the bottom of the lane where the task blocked.
     let lock = kind_color(TraceKind::Lock);
@@ -277,14 +307,44 @@ fn draw(
     let mut arrows = 0u32;
     let look_back = trace.partition_point(|r| (r.t.0 as f64) < win.t0 - 200_000.0);
     ctx.set_line_width(1.2);
-    // Dense windows: fainter arrows and no labels, so lanes stay readable.
-    let dense = trace[look_back..end]
-        .iter()
-        .filter(|r| r.ipi_to.is_some())
-        .count()
-        > 200;
-    ctx.set_global_alpha(if dense { 0.3 } else { 1.0 });
-    for r in &trace[look_back..end] {
+    let ipis = || {
+        trace[look_back..end].iter().filter_map(|r| {
+            let (from, (to, at)) = (r.cpu?, r.ipi_to?);
+            ((at.0 as f64) >= win.t0 && from < v.cpus && to < v.cpus).then_some((r, to, at.0))
+        })
+    };
+    let ipi_count = if hidden.contains(&TraceKind::Ipi) {
+        0
+    } else {
+        ipis().count()
+    };
+    // Too many to tell apart: a density strip per receiving CPU (4 px
+    // columns, darker where more IPIs arrive) instead of a wall of arrows.
+    let density = ipi_count > MAX_ARROWS;
+    if density {
+        let cols = (css_w / 4.0) as usize + 1;
+        let mut grid = vec![0u32; cols * v.cpus as usize];
+        for (_, to, at) in ipis() {
+            let c = (x(at as f64) / 4.0) as usize;
+            if c < cols {
+                grid[to as usize * cols + c] += 1;
+            }
+        }
+        let max = f64::from(grid.iter().copied().max().unwrap_or(1).max(1));
+        ctx.set_fill_style_str(kind_color(TraceKind::Ipi));
+        for (i, n) in grid.iter().enumerate() {
+            if *n > 0 {
+                let (l, c) = ((i / cols) as u32, i % cols);
+                ctx.set_global_alpha(0.2 + 0.8 * f64::from(*n) / max);
+                ctx.fill_rect(c as f64 * 4.0, lane_y(l) + LANE_H - 8.0, 4.0, 6.0);
+            }
+        }
+        ctx.set_global_alpha(1.0);
+    }
+    let dense = ipi_count > 40;
+    let draw_arrows = !density && ipi_count > 0;
+    let mut ipi_labels: Vec<(f64, f64)> = Vec::new();
+    for (r, _, _) in ipis().take(if draw_arrows { usize::MAX } else { 0 }) {
         let (Some(from), Some((to, at))) = (r.cpu, r.ipi_to) else {
             continue;
         };
@@ -314,19 +374,26 @@ fn draw(
         ctx.line_to(x1 - 6.0 * (c * c4 + s * s4), y1 - 6.0 * (s * c4 - c * s4));
         ctx.line_to(x1 - 6.0 * (c * c4 - s * s4), y1 - 6.0 * (s * c4 + c * s4));
         ctx.fill();
-        if !dense && len > 60.0 {
-            let _ = ctx.fill_text(
-                &fmt_ns(at.0.saturating_sub(r.t.0)),
-                (x0 + x1) / 2.0 + 3.0,
-                (y0 + y1) / 2.0 - 2.0,
-            );
+        let (lx, ly) = ((x0 + x1) / 2.0 + 3.0, (y0 + y1) / 2.0 - 2.0);
+        // A latency label only where it overlaps no other one.
+        if !dense
+            && len > 60.0
+            && !ipi_labels
+                .iter()
+                .any(|&(px, py): &(f64, f64)| (px - lx).abs() < 36.0 && (py - ly).abs() < 11.0)
+        {
+            ipi_labels.push((lx, ly));
+            let _ = ctx.fill_text(&fmt_ns(at.0.saturating_sub(r.t.0)), lx, ly);
         }
         arrows += 1;
     }
     ctx.set_global_alpha(1.0);
-    // Markers: the kill and MMF_UNSTABLE.
+    // Markers: the kill and MMF_UNSTABLE, labelled in the strip above the
+    // lanes; a label that would leave the canvas goes to the left of its
+    // line, and one that would overlap the previous one takes the next row.
     let h = css_h;
-    let marker = |t: u64, label: &str, color: &str, dy: f64| {
+    let mut row_end = [f64::MIN; 2];
+    let mut marker = |t: u64, label: &str, color: &str| {
         let px = x(t as f64);
         if px < 0.0 || px > css_w {
             return;
@@ -335,16 +402,33 @@ fn draw(
         ctx.set_fill_style_str(color);
         ctx.set_line_width(2.0);
         ctx.begin_path();
-        ctx.move_to(px, TOP);
+        ctx.move_to(px, 14.0);
         ctx.line_to(px, h);
         ctx.stroke();
-        let _ = ctx.fill_text(label, px + 3.0, TOP + 9.0 + dy);
+        let w = text_w(label);
+        let mut lx = px + 3.0;
+        if lx + w > css_w {
+            lx = px - 3.0 - w;
+        }
+        let row = usize::from(lx < row_end[0] + 4.0);
+        if row == 0 || lx >= row_end[1] + 4.0 {
+            row_end[row] = lx + w;
+            ctx.set_fill_style_str(panel);
+            ctx.fill_rect(lx - 1.0, 15.0 + 12.0 * row as f64, w + 2.0, 11.0);
+            ctx.set_fill_style_str(color);
+            let _ = ctx.fill_text(label, lx, 24.0 + 12.0 * row as f64);
+        }
     };
-    if let Some(k) = v.result.kills.first() {
-        marker(k.t.0, "SIGKILL", "#dc2626", 0.0);
+    let kill = v.result.kills.first().map(|k| k.t.0);
+    if let Some(k) = kill {
+        marker(k, "SIGKILL", "#dc2626");
+    }
+    // A group that dies by exit_group, before or without an OOM kill.
+    if let Some(d) = v.death_at().filter(|d| Some(*d) != kill) {
+        marker(d, "do_group_exit", "#ea580c");
     }
     if let Some(u) = v.result.unstable_at {
-        marker(u.0, "MMF_UNSTABLE (reap)", "#7c3aed", LANE_H);
+        marker(u.0, "MMF_UNSTABLE (reap)", "#7c3aed");
     }
     // Marked records: a dashed line in the accent colour, labelled at the top.
     let accent = if dark { "#fb923c" } else { "#c2410c" };
@@ -399,13 +483,143 @@ fn draw(
             ctx.stroke();
         }
     }
-    Some(DrawStats { arrows, marks })
+    Some(DrawStats {
+        arrows,
+        marks,
+        ipis: ipi_count as u32,
+        density,
+    })
+}
+
+/// The width of `s` in the 10 px monospace font the canvas labels use (a
+/// character is 0.6 em there), without a round trip through `measureText`.
+fn text_w(s: &str) -> f64 {
+    s.chars().count() as f64 * 6.1
+}
+
+/// The tick step for about `raw` ns per tick: 1, 2 or 5 times a power of ten.
+fn nice_step(raw: f64) -> u64 {
+    let mut p = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            if (m * p) as f64 >= raw {
+                return m * p;
+            }
+        }
+        if p >= 1_000_000_000_000 {
+            return 10 * p;
+        }
+        p *= 10;
+    }
+}
+
+/// A tick's time in the largest unit the step allows, with just the
+/// decimals the step needs (`312.4 ms`, `1.05 s`, `80 µs`).
+fn tick_label(t: u64, step: u64) -> String {
+    let (unit, name) = match step {
+        s if s >= 10_000_000 => (1_000_000_000u64, "s"),
+        s if s >= 10_000 => (1_000_000, "ms"),
+        s if s >= 10 => (1_000, "µs"),
+        _ => (1, "ns"),
+    };
+    // Decimals: how far the step's leading digit is below the unit.
+    let mut decimals = 0usize;
+    let mut q = unit;
+    while q > step && q > 1 {
+        q /= 10;
+        decimals += 1;
+    }
+    let whole = t / unit;
+    if decimals == 0 {
+        return format!("{whole} {name}");
+    }
+    let frac = (t % unit) / q;
+    format!("{whole}.{frac:0decimals$} {name}")
+}
+
+/// Keeps a window inside the run: never wider than it, never past its ends.
+fn clamp(w: Win, end: f64) -> Win {
+    let span = (w.t1 - w.t0).clamp(200.0_f64.min(end), end);
+    let t0 = w.t0.clamp(0.0, (end - span).max(0.0));
+    Win { t0, t1: t0 + span }
+}
+
+/// Records per overview column, for the whole run.
+fn overview_counts(v: &RunView, cols: usize) -> Vec<u32> {
+    let end = v.result.end_time.0.max(1) as f64;
+    let mut c = vec![0u32; cols];
+    for r in &v.trace {
+        let i = ((r.t.0 as f64) / end * cols as f64) as usize;
+        c[i.min(cols - 1)] += 1;
+    }
+    c
+}
+
+/// The overview strip: the whole run's activity, the kill, and the shown
+/// window as a box.
+fn draw_overview(canvas: &HtmlCanvasElement, v: &RunView, counts: &[u32], win: Win, dark: bool) {
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    let css_w = f64::from(canvas.client_width().max(100));
+    let (pw, ph) = ((css_w * dpr) as u32, (OVERVIEW_H * dpr) as u32);
+    if canvas.width() != pw {
+        canvas.set_width(pw);
+    }
+    if canvas.height() != ph {
+        canvas.set_height(ph);
+    }
+    let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+    ctx.clear_rect(0.0, 0.0, css_w, OVERVIEW_H);
+    let end = v.result.end_time.0.max(1) as f64;
+    let max = f64::from(counts.iter().copied().max().unwrap_or(1).max(1));
+    let cw = css_w / counts.len() as f64;
+    ctx.set_fill_style_str(if dark { "#6b7280" } else { "#9aa1ad" });
+    for (i, n) in counts.iter().enumerate() {
+        if *n > 0 {
+            let hgt = 2.0 + (OVERVIEW_H - 4.0) * f64::from(*n) / max;
+            ctx.fill_rect(i as f64 * cw, OVERVIEW_H - hgt, cw.max(1.0), hgt);
+        }
+    }
+    if let Some(k) = v.result.kills.first() {
+        ctx.set_fill_style_str("#dc2626");
+        ctx.fill_rect(k.t.0 as f64 / end * css_w - 1.0, 0.0, 2.0, OVERVIEW_H);
+    }
+    let (x0, x1) = (win.t0 / end * css_w, win.t1 / end * css_w);
+    ctx.set_fill_style_str(if dark {
+        "rgba(96,165,250,0.25)"
+    } else {
+        "rgba(37,99,235,0.18)"
+    });
+    ctx.fill_rect(x0, 0.0, (x1 - x0).max(3.0), OVERVIEW_H);
+    ctx.set_stroke_style_str(if dark { "#60a5fa" } else { "#2563eb" });
+    ctx.set_line_width(1.5);
+    ctx.stroke_rect(x0, 0.75, (x1 - x0).max(3.0), OVERVIEW_H - 1.5);
 }
 
 fn full(v: &RunView) -> Win {
     Win {
         t0: 0.0,
-        t1: (v.result.end_time.0.max(1)) as f64,
+        t1: run_end(v),
+    }
+}
+
+fn run_end(v: &RunView) -> f64 {
+    v.result.end_time.0.max(1) as f64
+}
+
+/// Where the timeline opens: the race window.
+fn opening(v: &RunView) -> Win {
+    let (t0, t1) = v.race_window();
+    Win {
+        t0: t0 as f64,
+        t1: t1 as f64,
     }
 }
 
@@ -413,6 +627,9 @@ fn full(v: &RunView) -> Win {
 /// draw straight onto the canvas without a yew render per frame.
 struct Painter {
     canvas: NodeRef,
+    overview: NodeRef,
+    counts: Rc<Vec<u32>>,
+    hidden: Rc<Vec<TraceKind>>,
     range: NodeRef,
     stats: NodeRef,
     view: Rc<RunView>,
@@ -434,6 +651,7 @@ impl Painter {
                 self.hover,
                 self.dark,
                 &self.marks,
+                &self.hidden,
             ) {
                 let ms = crate::app::now_ms() - t0;
                 let _ = c.set_attribute("data-ipi-arrows", &s.arrows.to_string());
@@ -444,13 +662,36 @@ impl Painter {
                 let _ = c.set_attribute("data-t0", &format!("{:.0}", w.t0));
                 let _ = c.set_attribute("data-user-spans", &self.view.user_spans.len().to_string());
                 let _ = c.set_attribute("data-marks", &self.marks.len().to_string());
+                let _ = c.set_attribute("data-ipis", &s.ipis.to_string());
+                let _ = c.set_attribute("data-ipi-density", &s.density.to_string());
+                let _ = c.set_attribute("data-view-start-ns", &format!("{:.0}", w.t0));
+                let _ = c.set_attribute("data-view-end-ns", &format!("{:.0}", w.t1));
+                let _ =
+                    c.set_attribute("data-run-end-ns", &self.view.result.end_time.0.to_string());
+                // The first fatal signal: the OOM kill, or the group exit.
+                let kill = self.view.death_at().map(|t| t.to_string());
+                let _ = c.set_attribute("data-kill-ns", &kill.unwrap_or_default());
+                let hidden: Vec<String> = self
+                    .hidden
+                    .iter()
+                    .map(|k| format!("{k:?}").to_ascii_lowercase())
+                    .collect();
+                let _ = c.set_attribute("data-hidden", &hidden.join(","));
                 if let Some(e) = self.stats.cast::<web_sys::Element>() {
+                    let ipi = if s.density {
+                        format!("{} IPIs as a density (zoom in for arrows)", s.ipis)
+                    } else {
+                        format!("{} IPI arrows", s.arrows)
+                    };
                     e.set_text_content(Some(&format!(
-                        "{} IPI arrows, {} marks, drawn in {ms:.1} ms",
-                        s.arrows, s.marks
+                        "{ipi}, {} marks, drawn in {ms:.1} ms",
+                        s.marks
                     )));
                 }
             }
+        }
+        if let Some(o) = self.overview.cast::<HtmlCanvasElement>() {
+            draw_overview(&o, &self.view, &self.counts, w, self.dark);
         }
         if let Some(e) = self.range.cast::<web_sys::Element>() {
             e.set_text_content(Some(&format!(
@@ -469,11 +710,21 @@ pub fn timeline(p: &Props) -> Html {
     let stats_ref = use_node_ref();
     // The window lives outside yew state: interactions change it and repaint
     // directly, which keeps a pan frame to the cost of the canvas draw.
-    let win = use_mut_ref(|| full(&p.view));
+    let overview = use_node_ref();
+    let win = use_mut_ref(|| opening(&p.view));
     let drag = use_mut_ref(|| None::<(f64, Win, bool)>);
+    let ov_drag = use_mut_ref(|| false);
     let hover = use_state(|| None::<(f64, f64, String)>);
+    let hidden = use_state(|| Rc::new(Vec::<TraceKind>::new()));
+    let counts = use_memo((p.view.link.clone(), p.view.result.trace_hash), {
+        let v = p.view.clone();
+        move |_| overview_counts(&v, 400)
+    });
     let painter = Rc::new(Painter {
         canvas: canvas.clone(),
+        overview: overview.clone(),
+        counts: Rc::new((*counts).clone()),
+        hidden: (*hidden).clone(),
         range: range.clone(),
         stats: stats_ref.clone(),
         view: p.view.clone(),
@@ -485,7 +736,9 @@ pub fn timeline(p: &Props) -> Html {
     let set_win = {
         let win = win.clone();
         let painter = painter.clone();
+        let end = run_end(&p.view);
         Rc::new(move |w: Win| {
+            let w = clamp(w, end);
             *win.borrow_mut() = w;
             painter.paint(w);
         })
@@ -506,7 +759,7 @@ pub fn timeline(p: &Props) -> Html {
                         t0: *t0 as f64,
                         t1: *t1 as f64,
                     },
-                    None => full(&v),
+                    None => opening(&v),
                 };
             },
         );
@@ -521,7 +774,7 @@ pub fn timeline(p: &Props) -> Html {
                 let w = *win.borrow();
                 let span = (w.t1 - w.t0).min(400_000.0);
                 let t0 = (t - span / 2.0).max(0.0);
-                *win.borrow_mut() = Win { t0, t1: t0 + span };
+                *win.borrow_mut() = clamp(Win { t0, t1: t0 + span }, run_end(&v));
             }
         });
     }
@@ -537,6 +790,7 @@ pub fn timeline(p: &Props) -> Html {
                 p.view.result.trace_hash,
                 p.marks.clone(),
                 p.window.map(|w| (w.0 as u64, w.1 as u64)),
+                (*hidden).clone(),
             ),
             move |_| painter.paint(*win.borrow()),
         );
@@ -561,7 +815,7 @@ pub fn timeline(p: &Props) -> Html {
         move |factor: f64, at: Option<f64>| {
             let w = *win.borrow();
             let c = at.unwrap_or((w.t0 + w.t1) / 2.0);
-            let span = ((w.t1 - w.t0) * factor).clamp(200.0, full(&v).t1 * 1.2);
+            let span = ((w.t1 - w.t0) * factor).clamp(200.0, run_end(&v));
             let f = (c - w.t0) / (w.t1 - w.t0);
             set_win(Win {
                 t0: c - span * f,
@@ -698,12 +952,16 @@ pub fn timeline(p: &Props) -> Html {
     let on_key = {
         let zoom = zoom.clone();
         let pan = pan.clone();
-        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
-            "+" | "=" => zoom(0.8, None),
-            "-" | "_" => zoom(1.25, None),
-            "ArrowLeft" => pan(-0.1),
-            "ArrowRight" => pan(0.1),
-            _ => {}
+        Callback::from(move |e: KeyboardEvent| {
+            match e.key().as_str() {
+                "+" | "=" => zoom(0.8, None),
+                "-" | "_" => zoom(1.25, None),
+                "ArrowLeft" => pan(-0.1),
+                "ArrowRight" => pan(0.1),
+                _ => return,
+            }
+            // The timeline's own keys: a step view around it must not step.
+            e.stop_propagation();
         })
     };
     let btn = |label: &'static str,
@@ -733,6 +991,51 @@ pub fn timeline(p: &Props) -> Html {
         let pan = pan.clone();
         Callback::from(move |_| pan(0.25))
     };
+    // The overview: press to centre the window there, drag to move it.
+    let ov_to = {
+        let overview = overview.clone();
+        let win = win.clone();
+        let set_win = set_win.clone();
+        let end = run_end(&p.view);
+        move |client_x: i32| {
+            let Some(c) = overview.cast::<web_sys::Element>() else {
+                return;
+            };
+            let rect = c.get_bounding_client_rect();
+            let t = (f64::from(client_x) - rect.left()) / rect.width().max(1.0) * end;
+            let w = *win.borrow();
+            let half = (w.t1 - w.t0) / 2.0;
+            set_win(Win {
+                t0: t - half,
+                t1: t + half,
+            });
+        }
+    };
+    let ov_down = {
+        let ov_to = ov_to.clone();
+        let ov_drag = ov_drag.clone();
+        Callback::from(move |e: MouseEvent| {
+            *ov_drag.borrow_mut() = true;
+            ov_to(e.client_x());
+        })
+    };
+    let ov_move = {
+        let ov_drag = ov_drag.clone();
+        Callback::from(move |e: MouseEvent| {
+            if *ov_drag.borrow() {
+                ov_to(e.client_x());
+            }
+        })
+    };
+    let ov_up = {
+        let ov_drag = ov_drag.clone();
+        Callback::from(move |_: MouseEvent| *ov_drag.borrow_mut() = false)
+    };
+    let race = {
+        let set_win = set_win.clone();
+        let v = p.view.clone();
+        Callback::from(move |_| set_win(opening(&v)))
+    };
     let lanes: Vec<String> = (0..p.view.cpus)
         .map(|c| format!("cpu{c}"))
         .chain(["oom_reaper".into(), "kswapd".into(), "khugepaged".into()])
@@ -747,8 +1050,12 @@ pub fn timeline(p: &Props) -> Html {
                 { btn("▶", "Pan right", "tl-right", right) }
                 { btn("+", "Zoom in", "tl-zoom-in", zin) }
                 { btn("−", "Zoom out", "tl-zoom-out", zout) }
+                { btn("Race", "Show the race window: the kill to the last evidence", "tl-race", race) }
                 { btn("Fit", "Show the whole run", "tl-fit", fit) }
             </div>
+            <canvas id={format!("{}-overview", p.canvas_id)} class="timeline-overview" ref={overview}
+                aria-label="The whole run: the box is the part shown below; press or drag to move it"
+                onmousedown={ov_down} onmousemove={ov_move} onmouseup={ov_up.clone()} onmouseleave={ov_up} />
             <div class="timeline-body">
                 <div class="lane-labels mono" aria-hidden="true" style={format!("padding-top:{TOP}px")}>
                     { for lanes.iter().map(|l| html! { <div class="lane-label">{ l }</div> }) }
@@ -766,8 +1073,25 @@ pub fn timeline(p: &Props) -> Html {
             <div class="timeline-legend small">
                 <span class="lg"><span class="swatch band-kernel"></span>{ "kernel mode" }</span>
                 <span class="lg"><span class="swatch band-user"></span>{ "user mode" }</span>
-                { for [TraceKind::Sched, TraceKind::Ipi, TraceKind::Lock, TraceKind::Fault, TraceKind::Alloc, TraceKind::Oom, TraceKind::Reap, TraceKind::Signal, TraceKind::Copy, TraceKind::Writeback, TraceKind::Tlb].iter().map(|k| html! {
-                    <span class="lg"><span class="swatch" style={format!("background:{}", kind_color(*k))}></span>{ format!("{k:?}").to_ascii_lowercase() }</span>
+                { for [TraceKind::Sched, TraceKind::Ipi, TraceKind::Lock, TraceKind::Fault, TraceKind::Alloc, TraceKind::Oom, TraceKind::Reap, TraceKind::Signal, TraceKind::Copy, TraceKind::Writeback, TraceKind::Tlb].iter().map(|k| {
+                    let k = *k;
+                    let name = format!("{k:?}").to_ascii_lowercase();
+                    let off = hidden.contains(&k);
+                    let hidden = hidden.clone();
+                    let toggle = Callback::from(move |_: MouseEvent| {
+                        let mut h = (**hidden).clone();
+                        match h.iter().position(|x| *x == k) {
+                            Some(i) => { h.remove(i); }
+                            None => h.push(k),
+                        }
+                        hidden.set(Rc::new(h));
+                    });
+                    html! {
+                        <button class={classes!("lg", "lg-toggle", off.then_some("off"))} data-kind={name.clone()}
+                            aria-pressed={(!off).to_string()} title={format!("Show or hide {name} records")} onclick={toggle}>
+                            <span class="swatch" style={format!("background:{}", kind_color(k))}></span>{ name }
+                        </button>
+                    }
                 }) }
                 <span class="muted" ref={stats_ref}></span>
             </div>

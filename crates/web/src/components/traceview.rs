@@ -35,15 +35,23 @@ pub fn trace_view(p: &Props) -> Html {
             move |(f, _, _)| {
                 // Trace text is kernel names and numbers: ASCII case folding
                 // matches it and keeps Unicode's case tables out of the bundle.
+                // The filter matches the line as displayed, across its
+                // columns: "cpu1 a.out/107" finds the rows that show it, and
+                // otherwise every word must appear somewhere in the line.
                 let f = f.to_ascii_lowercase();
+                let words: Vec<&str> = f.split_whitespace().collect();
+                let mut line = String::with_capacity(128);
                 view.trace
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| {
-                        f.is_empty()
-                            || r.func.contains(f.as_str())
-                            || r.msg.to_ascii_lowercase().contains(&f)
-                            || r.comm.to_ascii_lowercase().contains(&f)
+                        if words.is_empty() {
+                            return true;
+                        }
+                        line.clear();
+                        let _ = r.write_line(&mut line);
+                        line.make_ascii_lowercase();
+                        line.contains(f.trim()) || words.iter().all(|w| line.contains(w))
                     })
                     .map(|(i, _)| i)
                     .collect::<Vec<usize>>()
@@ -89,7 +97,7 @@ pub fn trace_view(p: &Props) -> Html {
         <div class="traceview">
             <div class="hex-toolbar">
                 <label for="trace-filter">{ "Filter" }</label>
-                <input id="trace-filter" class="mono" placeholder="oom_reaper, SIGKILL, cpu3…" value={(*filter).clone()} oninput={on_filter} />
+                <input id="trace-filter" class="mono" placeholder="words from any column: cpu3 oom_reaper…" title="Rows whose line holds every word (time, CPU, task/pid, function or message)" value={(*filter).clone()} oninput={on_filter} />
                 <span class="muted small">{ format!("{} of {} records", rows.len(), p.view.trace.len()) }</span>
             </div>
             <div class="trace-scroll mono" id="trace" ref={scroll} onscroll={on_scroll} tabindex="0" aria-label="Trace"

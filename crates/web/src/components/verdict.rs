@@ -2,7 +2,9 @@
 //! icon, not only a colour) and core's one-sentence explanation, which jumps
 //! to the evidence.
 
+use crate::outcomes::{describe, Tone};
 use crate::view::RunView;
+use oomlab_core::Outcome;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -14,13 +16,25 @@ pub struct Props {
     pub on_jump: Callback<MouseEvent>,
 }
 
-fn icon(sev: u8) -> &'static str {
-    match sev {
-        3 => "✖",
-        2 => "▲",
-        1 => "●",
-        _ => "✔",
+/// An outcome chip: its tone's colour and icon, and what it means on hover.
+pub fn chip(o: Outcome) -> Html {
+    let t = Tone::of(o);
+    html! {
+        <span class={classes!("chip", t.class())} data-code={o.code()} data-tone={t.class()}
+            title={describe(o)} tabindex="0">
+            <span aria-hidden="true">{ t.icon() }</span>{ " " }{ o.code() }
+        </span>
     }
+}
+
+/// The class of the worst tone among `outcomes`, for a verdict's frame.
+pub fn worst_tone(outcomes: &[Outcome]) -> &'static str {
+    outcomes
+        .iter()
+        .map(|o| Tone::of(*o))
+        .max()
+        .unwrap_or(Tone::Ok)
+        .class()
 }
 
 #[function_component(Verdict)]
@@ -29,21 +43,16 @@ pub fn verdict(p: &Props) -> Html {
         return html! { <div class="verdict empty" id="verdict"><p class="muted">{ "No run yet." }</p></div> };
     };
     let r = &v.result;
-    let worst = r.outcomes.iter().map(|o| o.severity()).max().unwrap_or(0);
     let bad = r.first_bad();
     html! {
-        <div id="verdict" class={classes!("verdict", format!("sev-{worst}"), p.stale.then_some("stale"))}
+        <div id="verdict" class={classes!("verdict", worst_tone(&r.outcomes), p.stale.then_some("stale"))}
             data-worst={r.outcomes.first().map(|o| o.code())}
             data-trace-hash={format!("{:016x}", r.trace_hash)}
             data-evidence-file={bad.map(|b| b.file.clone())}
             data-evidence-offset={bad.map(|b| format!("{:#x}", b.offset))}
             data-evidence-outcome={bad.map(|b| b.outcome.code())}>
             <div class="chips" aria-label="Outcomes">
-                { for r.outcomes.iter().map(|o| html! {
-                    <span class={classes!("chip", format!("sev-{}", o.severity()))} data-code={o.code()}>
-                        <span aria-hidden="true">{ icon(o.severity()) }</span>{ " " }{ o.code() }
-                    </span>
-                }) }
+                { for r.outcomes.iter().map(|o| chip(*o)) }
                 if p.stale { <span class="muted small">{ " (previous run)" }</span> }
             </div>
             <button id="explain" class="explain" onclick={p.on_jump.clone()}
