@@ -195,8 +195,13 @@ pub fn explorer_panel(p: &Props) -> Html {
     };
     let r = &ex.report;
     let exhaustive = ex.job.as_ref().map_or(ex.kind, |j| j.kind) == StrategyKind::Exhaustive;
-    let scope = if exhaustive {
-        "exhaustive within the bound: every schedule with at most one deviation from the default among the first 64 decisions (state-hash pruning); \"never\" is a proof only within that bound".to_string()
+    // The search ran out of deviation sets only if it finished short of its
+    // run cap; cut at the cap (or stopped) it proves nothing.
+    let searched = ex.status == crate::explorer::ExploreStatus::Done && r.runs < total;
+    let scope = if exhaustive && searched {
+        format!("exhaustive, complete: in none of the {} schedules with at most one deviation from the default among the first 64 decisions; \"never\" holds within that bound only", r.runs)
+    } else if exhaustive {
+        format!("exhaustive, incomplete: stopped after {} runs before the search covered its bound; \"never\" means only none of those runs, which is evidence, not proof", r.runs)
     } else {
         format!(
             "sampled: {} {} runs; \"never\" means none of them, which is evidence, not proof",
