@@ -4,7 +4,7 @@
 // downloaded next to the Perfetto JSON.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { launchBrowser, outcomes, runSeed, screenshot, serveDist, waitForApp, waitForRun, withPage } from "./harness.mjs";
+import { launchBrowser, outcomes, runSeed, screenshot, serveDist, waitForApp, waitForFirstRun, withPage } from "./harness.mjs";
 
 const VIEWPORT = { width: 1440, height: 960 };
 
@@ -35,7 +35,7 @@ describe("scenario files and export downloads", () => {
       server.url,
       async (page) => {
         await waitForApp(page);
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         const area = page.locator("#scenario-text");
         const saved = await downloaded(page, "#scenario-save");
         assert.equal(saved.name, "scenario.toml");
@@ -88,7 +88,7 @@ describe("scenario files and export downloads", () => {
       server.url,
       async (page) => {
         await waitForApp(page);
-        await waitForRun(page, 1);
+        await waitForFirstRun(page);
         const seed = (await page.locator("#seed").inputValue()).trim();
         const text = await downloaded(page, "#export-text-file");
         assert.equal(text.name, `oomlab-${seed}.trace.txt`);
