@@ -70,6 +70,12 @@ pub struct ScenarioArg {
 enum Cmd {
     /// List the built-in scenarios.
     Presets,
+    /// Print a shell completion script: `oomlab completions bash >
+    /// /etc/bash_completion.d/oomlab` (or zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Run a scenario once and print the verdict and its evidence.
     Run {
         #[command(flatten)]
@@ -358,6 +364,14 @@ fn dispatch(cli: Cli) -> CliResult<()> {
     let json = cli.json;
     match cli.cmd {
         Cmd::Presets => output::presets(json),
+        Cmd::Completions { shell } => {
+            let mut cmd = Cli::command().version(version());
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "oomlab", &mut out);
+            let text = String::from_utf8_lossy(&out);
+            outln!("{}", text.trim_end());
+            Ok(())
+        }
         Cmd::Run {
             scenario,
             seed,

@@ -1448,3 +1448,15 @@ fn the_link_of_the_largest_scenario_replays() {
     let replayed: Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(replayed["outcomes"], run["outcomes"]);
 }
+
+/// `oomlab completions SHELL` prints a script that knows the subcommands.
+#[test]
+fn completions_know_the_subcommands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = ok(&["completions", shell]);
+        for sub in ["explore", "rewind", "sweep", "merge"] {
+            assert!(o.stdout.contains(sub), "{shell} lacks {sub}");
+        }
+    }
+    bad_input(&["completions", "tcsh"], "tcsh");
+}
