@@ -183,7 +183,29 @@ pub struct Failing {
     pub permalink: String,
 }
 
-fn parse_shard(s: &str) -> CliResult<(u64, u64)> {
+/// `--jobs`: default and at most the number of CPUs (more threads than CPUs
+/// only add threads: the answer is the same).
+pub(crate) fn resolve_jobs(jobs: Option<usize>) -> CliResult<usize> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match jobs {
+        None => Ok(cpus),
+        Some(0) => input_err("--jobs must be at least 1"),
+        Some(j) if j > cpus => {
+            eprintln!("oomlab: --jobs {j} capped at {cpus}, the number of CPUs");
+            Ok(cpus)
+        }
+        Some(j) => Ok(j),
+    }
+}
+
+pub(crate) fn thread_pool(jobs: usize) -> CliResult<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| CliError::Input(format!("cannot start {jobs} threads: {e}")))
+}
+
+pub(crate) fn parse_shard(s: &str) -> CliResult<(u64, u64)> {
     let bad = || {
         CliError::Input(format!(
             "bad --shard `{s}`: expected I/N with 0 <= I < N, e.g. 0/4"
@@ -276,10 +298,7 @@ fn run_window(
             )
         })
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| CliError::Input(format!("cannot start {jobs} threads: {e}")))?;
+    let pool = thread_pool(jobs)?;
     let parts: Vec<(ExploreReport, WindowReport, bool)> = pool.install(|| {
         ranges
             .par_iter()
@@ -347,17 +366,7 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts) -> CliResult<Explored> {
         }
         None => (0, total),
     };
-    // More threads than CPUs only add threads: the answer is the same.
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let jobs = match o.jobs {
-        None => cpus,
-        Some(0) => return input_err("--jobs must be at least 1"),
-        Some(j) if j > cpus => {
-            eprintln!("oomlab: --jobs {j} capped at {cpus}, the number of CPUs");
-            cpus
-        }
-        Some(j) => j,
-    };
+    let jobs = resolve_jobs(o.jobs)?;
     if let Some(spec) = &o.window {
         return run_window(sc, o, spec, strategy, jobs);
     }
@@ -387,10 +396,7 @@ fn run_exploration(sc: &ValidScenario, o: &ExploreOpts) -> CliResult<Explored> {
                 (start + len * k / pieces, start + len * (k + 1) / pieces)
             })
             .collect();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
-            .build()
-            .map_err(|e| CliError::Input(format!("cannot start {jobs} threads: {e}")))?;
+        let pool = thread_pool(jobs)?;
         let pieces: Vec<(ExploreReport, bool)> = pool.install(|| {
             ranges
                 .par_iter()

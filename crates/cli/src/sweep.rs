@@ -18,6 +18,7 @@
 //! Not done: exhaustive exploration per cell (it has no run ranges to cut),
 //! `--max-time`, and stopping early with a partial report.
 
+use crate::explore::{parse_shard, resolve_jobs, thread_pool};
 use crate::output::print_json;
 use crate::sanitize::term;
 use crate::{input_err, link, load_scenario_text, CliError, CliResult, ScenarioArg};
@@ -239,21 +240,6 @@ fn cell_scenario(sc: &ValidScenario, vary: &[Vary], values: &[Value]) -> CliResu
     })
 }
 
-fn parse_shard(s: &str) -> CliResult<(u64, u64)> {
-    let bad = || {
-        CliError::Input(format!(
-            "bad --shard `{s}`: expected I/N with 0 <= I < N, e.g. 0/4"
-        ))
-    };
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let i: u64 = i.trim().parse().map_err(|_| bad())?;
-    let n: u64 = n.trim().parse().map_err(|_| bad())?;
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
-
 fn cell_of(
     index: u64,
     sc: &ValidScenario,
@@ -325,26 +311,14 @@ pub fn sweep_cmd(o: &SweepOpts, json: bool) -> CliResult<()> {
         .map(|(_, v)| cell_scenario(&sc, &vary, v))
         .collect::<CliResult<_>>()?;
 
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let jobs = match o.jobs {
-        None => cpus,
-        Some(0) => return input_err("--jobs must be at least 1"),
-        Some(j) if j > cpus => {
-            eprintln!("oomlab: --jobs {j} capped at {cpus}, the number of CPUs");
-            cpus
-        }
-        Some(j) => j,
-    };
+    let jobs = resolve_jobs(o.jobs)?;
     // Each cell in `jobs` contiguous pieces, all pieces of all cells in one
     // pool; merged per cell in range order.
     let pieces = (jobs as u64).min(o.runs).max(1);
     let work: Vec<(usize, u64, u64)> = (0..scenarios.len())
         .flat_map(|c| (0..pieces).map(move |k| (c, o.runs * k / pieces, o.runs * (k + 1) / pieces)))
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| CliError::Input(format!("cannot start {jobs} threads: {e}")))?;
+    let pool = thread_pool(jobs)?;
     let started = Instant::now();
     let reports: Vec<ExploreReport> = pool.install(|| {
         work.par_iter()
