@@ -414,6 +414,36 @@ mod hostile {
         )
     }
 
+    #[test]
+    fn malformed_window_lines_are_refused_by_name() {
+        let sc = "version = 1\n";
+        for bad in ["", "x", "7 x", "7 1 2", "-1"] {
+            let e = parse_payload(&payload("window", bad, sc)).unwrap_err();
+            assert!(
+                matches!(&e, PermalinkError::Malformed(m) if m.contains("window")),
+                "{bad:?}: {e:?}"
+            );
+        }
+        let text = format!(
+            "oomlab-permalink {FORMAT_VERSION}\nmodel 3\nseed 5\nwindow 7\nreplay 1,2\nhash {:016x}\nscenario\n{sc}",
+            hash_text(sc)
+        );
+        assert!(matches!(
+            parse_payload(&text),
+            Err(PermalinkError::Malformed(m)) if m.contains("both replay and window")
+        ));
+        let ok = parse_payload(&payload("window", "7 9", sc)).unwrap();
+        assert_eq!(
+            ok.source,
+            ChoiceSource::Window {
+                seed: 5,
+                at: 7,
+                reseed: Some(9),
+                devs: vec![]
+            }
+        );
+    }
+
     fn link(text: &str) -> String {
         let z = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 6);
         format!("v{FORMAT_VERSION}.{}", base64url_encode(&z))
