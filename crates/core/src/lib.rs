@@ -9,6 +9,7 @@ pub mod challenge;
 pub mod choice;
 pub mod compare;
 mod costs;
+mod eventq;
 pub mod explore;
 pub mod export;
 pub mod fs;

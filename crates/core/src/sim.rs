@@ -59,11 +59,10 @@ use crate::scenario::{Toggles, ValidScenario};
 pub use crate::snapshot::{CpuSnap, Snapshot, TaskSnap};
 use crate::trace::FnvWriter;
 
+use crate::eventq::{EventQueue, QEntry};
 pub use crate::time::SimTime;
 use crate::trace::{TraceKind, TraceRecord};
 use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -101,13 +100,6 @@ pub enum IpiKind {
     Reschedule,
     /// A TLB shootdown for one mm (`flush_tlb_mm_range`).
     TlbFlush { mm: MmId },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct QEntry {
-    t: SimTime,
-    seq: u64,
-    ev: Event,
 }
 
 /// How a CPU's step ended, returned by a task's step function.
@@ -420,7 +412,7 @@ pub struct Sim {
     pub(crate) sc: Arc<ValidScenario>,
     pub(crate) toggles: Toggles,
     pub(crate) now: SimTime,
-    queue: BinaryHeap<Reverse<QEntry>>,
+    queue: EventQueue,
     seq: u64,
     pub(crate) chooser: Chooser,
     pub(crate) source: ChoiceSource,
@@ -482,7 +474,7 @@ impl Sim {
             toggles: sc.toggles.clone(),
             sc: sc.clone(),
             now: SimTime::ZERO,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::default(),
             seq: 0,
             chooser: Chooser::new(&source).with_player(player),
             source,
@@ -584,11 +576,11 @@ impl Sim {
 
     pub(crate) fn push(&mut self, t: SimTime, ev: Event) {
         self.seq += 1;
-        self.queue.push(Reverse(QEntry {
+        self.queue.push(QEntry {
             t,
             seq: self.seq,
             ev,
-        }));
+        });
     }
 
     pub fn now(&self) -> SimTime {
@@ -611,7 +603,7 @@ impl Sim {
     /// CPU for a timer (it fires where it was armed); None for the disk and
     /// the crash. Read by exports that replay a run; it changes nothing.
     pub(crate) fn next_event_cpu(&self) -> Option<CpuId> {
-        let Reverse(e) = self.queue.peek()?;
+        let e = self.queue.peek()?;
         match e.ev {
             Event::CpuStep { cpu, .. }
             | Event::Tick { cpu }
@@ -646,7 +638,7 @@ impl Sim {
             self.end = Some(EndReason::StepBudget);
             return false;
         }
-        let Some(Reverse(e)) = self.queue.pop() else {
+        let Some(e) = self.queue.pop() else {
             self.end = Some(EndReason::AllExited);
             return false;
         };
@@ -863,7 +855,7 @@ impl Sim {
             self.fs.dev.inflight_requests(),
         )
             .hash(&mut h);
-        let mut q: Vec<(u64, Event)> = self.queue.iter().map(|Reverse(e)| (e.t.0, e.ev)).collect();
+        let mut q: Vec<(u64, Event)> = self.queue.iter().map(|e| (e.t.0, e.ev)).collect();
         q.sort();
         q.hash(&mut h);
         h.finish()
