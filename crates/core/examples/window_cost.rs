@@ -1,6 +1,7 @@
 //! What a window run costs next to a whole run, for cachegrind:
 //! `valgrind --tool=cachegrind --cache-sim=no target/release/examples/window_cost MODE`
-//! with MODE `full` (R1 seed 1 to its end), `prefix` (R1 seed 1 to its kill
+//! with MODE `full` (R1 seed 1 to its end), `unseen` (the same, keeping no
+//! trace text, as an exploration's runs do), `prefix` (R1 seed 1 to its kill
 //! checkpoint) or `window N` (the checkpoint, then N window runs with fresh
 //! seeds). (window N − prefix) / N is one window run.
 use oomlab_core::window::{checkpoint, Window};
@@ -13,6 +14,12 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("full") => {
             let r = Sim::new(&sc, ChoiceSource::Seed(1)).run_to_end(u64::MAX);
+            println!("steps {}", r.steps);
+        }
+        Some("unseen") => {
+            let mut sim = Sim::new(&sc, ChoiceSource::Seed(1));
+            sim.drop_trace_text();
+            let r = sim.run_to_end(u64::MAX);
             println!("steps {}", r.steps);
         }
         Some("prefix") => {
@@ -30,6 +37,6 @@ fn main() {
             }
             println!("events {events}");
         }
-        _ => eprintln!("usage: window_cost full | prefix | window N"),
+        _ => eprintln!("usage: window_cost full | unseen | prefix | window N"),
     }
 }

@@ -180,6 +180,7 @@ impl Exploration {
                         devs: Vec::new(),
                     },
                 );
+                sim.drop_trace_text();
                 sim.run_to_end(u64::MAX);
                 pct_window = sim.recorded_choices().len().min(4096) as u32;
                 None
@@ -261,6 +262,7 @@ impl Exploration {
                 s => {
                     let src = Self::source_of(s, self.base_seed, self.pct_window, index);
                     let mut sim = Sim::new(&self.sc, src.clone());
+                    sim.drop_trace_text();
                     let r = sim.run_to_end(u64::MAX);
                     self.record(index, src, &r, r.trace_hash);
                 }
@@ -278,6 +280,7 @@ impl Exploration {
             devs: devs.clone(),
         };
         let mut sim = Sim::new(&self.sc, src.clone());
+        sim.drop_trace_text();
         // Prune: run to just past the last deviation and hash the state.
         if let Some(&(last, _)) = devs.last() {
             while (sim.recorded_choices().len() as u32) <= last && sim.step() {}

@@ -86,6 +86,7 @@ pub fn rewind(
     samples: u32,
 ) -> Result<Rewind, String> {
     let mut sim = Sim::new(sc, source.clone());
+    sim.drop_trace_text();
     let r = sim.clone().run_to_end(u64::MAX);
     let Some(x) = worst(&r) else {
         return Err("this run is correct: there is no outcome to rewind to".into());

@@ -64,6 +64,7 @@ fn run_devs(sc: &ValidScenario, seed: u64, devs: &[(u32, u32)]) -> (RunResult, V
             devs: devs.to_vec(),
         },
     );
+    sim.drop_trace_text();
     let r = sim.run_to_end(u64::MAX);
     (r, sim.recorded_choices().to_vec())
 }

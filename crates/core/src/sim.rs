@@ -57,7 +57,7 @@ use crate::rng::Fnv1a;
 use crate::scenario::FsType;
 use crate::scenario::{Toggles, ValidScenario};
 pub use crate::snapshot::{CpuSnap, Snapshot, TaskSnap};
-use crate::trace::FnvWriter;
+use crate::trace::{write_head, FnvWriter};
 
 use crate::eventq::{EventQueue, QEntry};
 pub use crate::time::SimTime;
@@ -441,6 +441,7 @@ pub struct Sim {
     pub(crate) last_progress: SimTime,
     /// Running FNV-1a of the trace text, so the hash covers dropped records too.
     pub(crate) trace_hash: u64,
+    trace_text: bool,
 }
 
 impl Sim {
@@ -501,6 +502,7 @@ impl Sim {
             tick_ns,
             last_progress: SimTime::ZERO,
             trace_hash: 0xcbf2_9ce4_8422_2325,
+            trace_text: true,
         };
         sim.boot();
         sim
@@ -763,42 +765,93 @@ impl Sim {
         msg: String,
         ipi_to: Option<(u32, SimTime)>,
     ) -> u64 {
+        let mut h = self.trace_head(cpu, tid, func, kind, ipi_to);
+        let _ = std::fmt::Write::write_str(&mut h, &msg);
+        if self.trace_text {
+            if let Some(r) = self
+                .trace
+                .last_mut()
+                .filter(|r| r.idx == self.trace_total - 1)
+            {
+                r.msg = msg;
+            }
+        }
+        self.trace_tail(h)
+    }
+
+    /// Starts record number `trace_total`: hashes its head, keeps it (without
+    /// its message) if the trace has room, and returns the hash to write the
+    /// message into. `trace_tail` finishes it.
+    pub(crate) fn trace_head(
+        &mut self,
+        cpu: Option<CpuId>,
+        tid: Option<Tid>,
+        func: &'static str,
+        kind: TraceKind,
+        ipi_to: Option<(u32, SimTime)>,
+    ) -> FnvWriter {
         let idx = self.trace_total;
         self.trace_total += 1;
         self.chooser.event = self.trace_total;
-        let (pid, comm) = match tid {
-            Some(t) => {
-                let t = &self.tasks[t];
-                (Some(t.pid), t.comm.clone())
-            }
-            None => (None, String::new()),
-        };
-        let rec = TraceRecord {
-            idx,
-            t: self.now,
-            cpu,
-            pid,
-            comm,
-            func,
-            kind,
-            msg,
-            ipi_to,
-        };
+        let who = tid.map(|t| {
+            let t = &self.tasks[t];
+            (t.comm.as_str(), t.pid)
+        });
         let mut h = FnvWriter(self.trace_hash);
-        let _ = rec.write_line(&mut h);
+        let _ = write_head(&mut h, self.now, cpu, who, func);
+        if (self.trace.len() as u64) < self.sc.scenario.limits.max_trace {
+            let (pid, comm) = match who {
+                Some((comm, pid)) if self.trace_text => (Some(pid), comm.to_string()),
+                Some((_, pid)) => (Some(pid), String::new()),
+                None => (None, String::new()),
+            };
+            self.trace.push(TraceRecord {
+                idx,
+                t: self.now,
+                cpu,
+                pid,
+                comm,
+                func,
+                kind,
+                msg: String::new(),
+                ipi_to,
+            });
+        }
+        h
+    }
+
+    pub(crate) fn trace_tail(&mut self, mut h: FnvWriter) -> u64 {
         let _ = std::fmt::Write::write_str(&mut h, "\n");
         self.trace_hash = h.0;
-        if (self.trace.len() as u64) < self.sc.scenario.limits.max_trace {
-            self.trace.push(rec);
+        self.trace_total - 1
+    }
+
+    /// Whether records keep their text (`comm` and message). A run nobody
+    /// will read (an exploration's) drops it: the records keep their time,
+    /// CPU, pid, function and kind, and the trace hash is the same, since the
+    /// text is hashed as it is written either way.
+    pub fn keeps_trace_text(&self) -> bool {
+        self.trace_text
+    }
+
+    /// From now on, and for the records kept so far (boot's).
+    pub fn drop_trace_text(&mut self) {
+        self.trace_text = false;
+        for r in &mut self.trace {
+            r.comm = String::new();
+            r.msg = String::new();
         }
-        idx
     }
 
     /// A record by the task currently running on `cpu`... or any task.
     pub(crate) fn tr(&mut self, tid: Tid, func: &'static str, kind: TraceKind, msg: String) -> u64 {
-        let t = &self.tasks[tid];
-        let cpu = if t.on_cpu { Some(t.cpu) } else { None };
+        let cpu = self.cpu_of_running(tid);
         self.trace_rec(cpu, Some(tid), func, kind, msg, None)
+    }
+
+    pub(crate) fn cpu_of_running(&self, tid: Tid) -> Option<CpuId> {
+        let t = &self.tasks[tid];
+        t.on_cpu.then_some(t.cpu)
     }
 
     pub(crate) fn trace_info(

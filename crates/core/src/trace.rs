@@ -106,6 +106,27 @@ fn write_u32<W: std::fmt::Write>(w: &mut W, mut n: u32) -> std::fmt::Result {
     w.write_str(std::str::from_utf8(&buf[i..]).unwrap_or(""))
 }
 
+/// `tr!(sim, tid, "func", kind, "format", args..)`: a record by `tid`, like
+/// `Sim::tr`, whose message is formatted straight into the trace hash when the
+/// run keeps no text, so the hottest records of an exploration allocate
+/// nothing. The arguments are read after the record is begun: none may read
+/// the trace's own counters.
+macro_rules! tr {
+    ($sim:expr, $tid:expr, $func:expr, $kind:expr, $($fmt:tt)+) => {{
+        let tid: $crate::ids::Tid = $tid;
+        if $sim.keeps_trace_text() {
+            let msg = format!($($fmt)+);
+            $sim.tr(tid, $func, $kind, msg)
+        } else {
+            let cpu = $sim.cpu_of_running(tid);
+            let mut h = $sim.trace_head(cpu, Some(tid), $func, $kind, None);
+            let _ = std::fmt::Write::write_fmt(&mut h, format_args!($($fmt)+));
+            $sim.trace_tail(h)
+        }
+    }};
+}
+pub(crate) use tr;
+
 /// FNV-1a over whatever is written to it.
 pub(crate) struct FnvWriter(pub u64);
 

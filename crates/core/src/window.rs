@@ -139,8 +139,12 @@ impl Window {
 
 /// The seeded run of `seed` stopped right after the step in which the
 /// trigger fired: the window's checkpoint. `None` if the run ended first.
+/// Its records, and those of the runs cloned from it, keep no text (see
+/// `Sim::drop_trace_text`): window runs are counted, not read; a run worth
+/// reading is replayed from its permalink.
 pub fn checkpoint(sc: &ValidScenario, seed: u64, w: &Window) -> Option<Sim> {
     let mut sim = Sim::new(sc, ChoiceSource::Seed(seed));
+    sim.drop_trace_text();
     let mut seen = 0;
     while !w.fired(&sim, &mut seen) {
         if !sim.step() {

@@ -50,3 +50,40 @@ fn trace_hash_covers_the_text() {
     let (t, _, h) = run_trace("r3", ChoiceSource::Seed(3));
     assert_eq!(oomlab_core::rng::fnv1a64(t.as_bytes()), h);
 }
+
+/// A run that keeps no trace text (an exploration's) is the same run: the
+/// same result, the same trace hash, and the same records but for their text.
+#[test]
+fn dropping_the_trace_text_changes_nothing_but_the_text() {
+    for id in ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"] {
+        let sc = presets::find(id).unwrap().load();
+        for seed in [0, 3] {
+            let mut seen = Sim::new(&sc, ChoiceSource::Seed(seed));
+            let mut unseen = Sim::new(&sc, ChoiceSource::Seed(seed));
+            unseen.drop_trace_text();
+            assert!(seen.keeps_trace_text() && !unseen.keeps_trace_text());
+            let (a, b) = (seen.run_to_end(u64::MAX), unseen.run_to_end(u64::MAX));
+            assert_eq!(
+                serde_json::to_string(&a).unwrap(),
+                serde_json::to_string(&b).unwrap(),
+                "{id} seed {seed}"
+            );
+            assert_eq!(a.trace_hash, b.trace_hash);
+            assert_eq!(seen.trace().len(), unseen.trace().len());
+            if let Some(r) = unseen
+                .trace()
+                .iter()
+                .find(|r| !r.msg.is_empty() || !r.comm.is_empty())
+            {
+                panic!("{id} {seed} {r:?}");
+            }
+            assert!(seen.trace().iter().any(|r| !r.msg.is_empty()));
+            for (x, y) in seen.trace().iter().zip(unseen.trace()) {
+                assert_eq!(
+                    (x.idx, x.t, x.cpu, x.pid, x.func, x.kind),
+                    (y.idx, y.t, y.cpu, y.pid, y.func, y.kind)
+                );
+            }
+        }
+    }
+}

@@ -23,6 +23,7 @@ use crate::mm::page_alloc::Pfn;
 use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::scenario::{WritePath, PAGE_SIZE};
 use crate::sim::{Frame, Ret, Sim, Step, Tid, Var};
+use crate::trace::tr;
 use crate::trace::TraceKind;
 
 const EFAULT: i64 = -14;
@@ -289,11 +290,16 @@ impl Sim {
                     ""
                 };
                 let index = f.pos / PAGE_SIZE;
-                let msg = format!(
+                tr!(
+                    self,
+                    tid,
+                    "iov_iter_copy_from_user_atomic",
+                    TraceKind::Copy,
                     "{copied}/{} bytes{src} -> {}@{:#x}",
-                    f.bytes, self.inodes[f.inode].path, f.pos
+                    f.bytes,
+                    self.inodes[f.inode].path,
+                    f.pos
                 );
-                self.tr(tid, "iov_iter_copy_from_user_atomic", TraceKind::Copy, msg);
                 if let Some(p) = self.inodes[f.inode].pages.get_mut(&index) {
                     for r in runs {
                         overlay(&mut p.runs, r);

@@ -16,6 +16,7 @@ use crate::sim::{
     TIF_SIGPENDING,
 };
 use crate::time::SimTime;
+use crate::trace::tr;
 use crate::trace::TraceKind;
 use serde::Serialize;
 use std::sync::Arc;
@@ -224,11 +225,12 @@ impl Sim {
         self.cpus[cpu as usize].step_at = at;
         self.push(at, Event::CpuStep { cpu, gen });
         if self.trace_sched() {
-            self.tr(
+            tr!(
+                self,
                 tid,
                 "__schedule",
                 TraceKind::Sched,
-                format!("switch to cpu{cpu}"),
+                "switch to cpu{cpu}"
             );
         }
     }

@@ -7,6 +7,7 @@
 use crate::kernel::sched::TaskState;
 use crate::mm::memory::MmId;
 use crate::sim::{Sim, Tid};
+use crate::trace::tr;
 use crate::trace::TraceKind;
 use std::collections::VecDeque;
 
@@ -95,12 +96,7 @@ impl Sim {
         let name = s.name;
         if s.writer.is_none() && s.waiters.is_empty() {
             s.grant_read(tid);
-            self.tr(
-                tid,
-                "down_read",
-                TraceKind::Lock,
-                format!("{name} acquired"),
-            );
+            tr!(self, tid, "down_read", TraceKind::Lock, "{name} acquired");
             true
         } else {
             s.waiters.push_back((tid, RwKind::Read));
@@ -173,7 +169,7 @@ impl Sim {
             s.reader_tids.swap_remove(p);
         }
         s.readers -= 1;
-        self.tr(tid, "up_read", TraceKind::Lock, format!("{name} released"));
+        tr!(self, tid, "up_read", TraceKind::Lock, "{name} released");
         let s = self.sem(id);
         if s.readers == 0 {
             self.rwsem_wake(id, tid);

@@ -18,6 +18,7 @@ use crate::mm::page_alloc::{AllocFrame, PageKind};
 use crate::program::{BufKind, MapKind};
 use crate::scenario::{UnstableCheck, PAGE_SIZE};
 use crate::sim::{CpuId, Frame, Ret, Sim, Step, Tid, Var, SIGBUS};
+use crate::trace::tr;
 use crate::trace::TraceKind;
 use serde::Serialize;
 
@@ -546,15 +547,14 @@ impl Sim {
         }
         let m = &mut self.mms[f.mm];
         m.vmas[vi].ptes[idx] = Pte::Zero;
-        self.tr(
+        tr!(
+            self,
             tid,
             "do_anonymous_page",
             TraceKind::Fault,
-            format!(
-                "read fault at {:#x}: zero page mapped{}",
-                f.addr,
-                if unstable { " (MMF_UNSTABLE)" } else { "" }
-            ),
+            "read fault at {:#x}: zero page mapped{}",
+            f.addr,
+            if unstable { " (MMF_UNSTABLE)" } else { "" }
         );
         if unstable {
             self.note_zero_refault(tid, f.addr);
@@ -638,20 +638,20 @@ impl Sim {
                 }
                 self.mem.fill[pfn] = 0;
                 self.install_pte(f.mm, vi, f.addr, pfn);
-                self.tr(
+                let func = if was_zero {
+                    "do_wp_page"
+                } else {
+                    "do_anonymous_page"
+                };
+                tr!(
+                    self,
                     tid,
-                    if was_zero {
-                        "do_wp_page"
-                    } else {
-                        "do_anonymous_page"
-                    },
+                    func,
                     TraceKind::Fault,
-                    format!(
-                        "{} fault at {:#x}: new zeroed page {pfn}{}",
-                        if f.write { "write" } else { "read" },
-                        f.addr,
-                        if unstable { " (MMF_UNSTABLE)" } else { "" }
-                    ),
+                    "{} fault at {:#x}: new zeroed page {pfn}{}",
+                    if f.write { "write" } else { "read" },
+                    f.addr,
+                    if unstable { " (MMF_UNSTABLE)" } else { "" }
                 );
                 if unstable && private {
                     self.note_zero_refault(tid, f.addr);
