@@ -140,11 +140,20 @@ impl StrategyArg {
 /// What `explore --json` prints and `merge` reads back.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct ExploreOutput {
+    /// `oomlab_core::json::SCHEMA_VERSION` of the writer; 0 for reports
+    /// written before the field existed.
+    #[serde(default)]
+    pub schema_version: u32,
     pub model_version: u32,
     pub title: String,
     pub content_hash: String,
     pub strategy: String,
+    #[serde(with = "oomlab_core::json::u64_string")]
     pub base_seed: u64,
+    /// Which shard of the exploration this is (`--shard I/N`); absent for a
+    /// whole one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     /// The run count asked for (the whole exploration, not the shard).
     pub total_runs: u64,
     /// The run indices this output covers (for a window exploration: the
@@ -172,6 +181,25 @@ pub struct ExploreOutput {
 
 fn yes() -> bool {
     true
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+/// A report from a newer oomlab is refused by name: its fields may mean
+/// something this one does not know.
+pub(crate) fn check_schema(version: u32, file: &std::path::Path) -> CliResult<()> {
+    let mine = oomlab_core::json::SCHEMA_VERSION;
+    if version > mine {
+        return input_err(format!(
+            "{} has report schema version {version}; this oomlab reads versions up to {mine}",
+            file.display()
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -450,11 +478,13 @@ fn assemble(
         })
         .collect();
     ExploreOutput {
+        schema_version: oomlab_core::json::SCHEMA_VERSION,
         model_version: oomlab_core::MODEL_VERSION,
         title: sc.scenario.title.clone(),
         content_hash: format!("{:016x}", sc.content_hash()),
         strategy: strategy.to_string(),
         base_seed,
+        shard: None,
         total_runs,
         range,
         complete: true,
@@ -658,7 +688,11 @@ fn rate_line(e: &Explored) {
 }
 
 pub fn explore_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) -> CliResult<()> {
-    let e = run_exploration(sc, o)?;
+    let mut e = run_exploration(sc, o)?;
+    if let Some(s) = &o.shard {
+        let (index, count) = parse_shard(s)?;
+        e.out.shard = Some(Shard { index, count });
+    }
     if json {
         print_json(&serde_json::to_value(&e.out).unwrap_or_default());
         rate_line(&e);
@@ -743,6 +777,7 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
         outs.push(o);
     }
     for (o, f) in outs.iter().zip(files) {
+        check_schema(o.schema_version, f)?;
         if !o.complete {
             return input_err(format!(
                 "{} is a partial exploration (stopped after {} of its runs); explore its \

@@ -11,9 +11,16 @@ use serde_json::json;
 use std::io::IsTerminal;
 use std::path::Path;
 
+/// Every JSON object oomlab prints carries `schema_version` (a list, such as
+/// `presets --json`, is printed as it is).
 pub fn print_json(v: &serde_json::Value) {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.entry("schema_version")
+            .or_insert(json!(oomlab_core::json::SCHEMA_VERSION));
+    }
     // Serializing a Value cannot fail.
-    outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
 }
 
 fn first_line(s: &str) -> &str {

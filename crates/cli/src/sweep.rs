@@ -18,7 +18,7 @@
 //! Not done: exhaustive exploration per cell (it has no run ranges to cut),
 //! `--max-time`, and stopping early with a partial report.
 
-use crate::explore::{parse_shard, resolve_jobs, thread_pool};
+use crate::explore::{parse_shard, resolve_jobs, thread_pool, Shard};
 use crate::output::print_json;
 use crate::sanitize::term;
 use crate::{input_err, link, load_scenario_text, CliError, CliResult, ScenarioArg};
@@ -120,18 +120,23 @@ pub struct Cell {
 /// What `sweep --json` prints and `merge` reads back.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub struct SweepOutput {
+    /// As in `ExploreOutput`.
+    #[serde(default)]
+    pub schema_version: u32,
     pub sweep: u32,
     pub model_version: u32,
     pub title: String,
     pub content_hash: String,
     pub strategy: String,
+    #[serde(with = "oomlab_core::json::u64_string")]
     pub base_seed: u64,
     pub runs: u64,
     pub vary: Vec<Vary>,
     pub cells_total: u64,
-    /// `I/N` for one shard's output; absent for a whole sweep.
+    /// `--shard I/N` of one shard's output (cells I modulo N); absent for a
+    /// whole sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<String>,
+    pub shard: Option<Shard>,
     pub cells: Vec<Cell>,
     /// The canonical scenario the grid varies.
     pub scenario: String,
@@ -339,6 +344,7 @@ pub fn sweep_cmd(o: &SweepOpts, json: bool) -> CliResult<()> {
         .map(|((parts, (i, values)), csc)| cell_of(*i, csc, &vary, values, &explore::merge(parts)))
         .collect();
     let out = SweepOutput {
+        schema_version: oomlab_core::json::SCHEMA_VERSION,
         sweep: 1,
         model_version: oomlab_core::MODEL_VERSION,
         title: sc.scenario.title.clone(),
@@ -348,7 +354,7 @@ pub fn sweep_cmd(o: &SweepOpts, json: bool) -> CliResult<()> {
         runs: o.runs,
         vary,
         cells_total: all.len() as u64,
-        shard: o.shard.clone(),
+        shard: shard.map(|(index, count)| Shard { index, count }),
         cells,
         scenario: sc.scenario.to_canonical_toml(),
     };
@@ -410,7 +416,9 @@ fn print_text(name: &str, out: &SweepOutput) {
         "sweep of {} cells{}, {} runs each, strategy {}, base seed {}",
         out.cells_total,
         out.shard.as_ref().map_or(String::new(), |s| format!(
-            " (shard {s}: {} cells)",
+            " (shard {}/{}: {} cells)",
+            s.index,
+            s.count,
             out.cells.len()
         )),
         out.runs,
@@ -476,6 +484,7 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
                 f.display()
             ))
         })?;
+        crate::explore::check_schema(o.schema_version, f)?;
         outs.push(o);
     }
     let first = &outs[0];
@@ -524,6 +533,7 @@ pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
     // The scenario the grid varies must parse here too.
     let sc = load_scenario_text(&first.scenario)?;
     let out = SweepOutput {
+        schema_version: oomlab_core::json::SCHEMA_VERSION,
         sweep: first.sweep,
         model_version: first.model_version,
         title: sc.scenario.title.clone(),

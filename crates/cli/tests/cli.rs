@@ -1460,3 +1460,178 @@ fn completions_know_the_subcommands() {
     }
     bad_input(&["completions", "tcsh"], "tcsh");
 }
+
+/// The keywords docs/report.schema.json uses, and nothing else: a keyword
+/// this does not know fails the test rather than passing unchecked.
+fn check_schema(v: &Value, schema: &Value, root: &Value, path: &str, seen: &mut usize) {
+    *seen += 1;
+    let obj = schema.as_object().expect("a schema is an object");
+    for key in obj.keys() {
+        assert!(
+            [
+                "$schema",
+                "$id",
+                "title",
+                "description",
+                "type",
+                "required",
+                "properties",
+                "items",
+                "enum",
+                "pattern",
+                "$ref",
+                "$defs",
+                "additionalProperties"
+            ]
+            .contains(&key.as_str()),
+            "schema keyword `{key}` at {path} is not checked"
+        );
+    }
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        let name = r.strip_prefix("#/$defs/").expect("local $ref");
+        return check_schema(v, &root["$defs"][name], root, path, seen);
+    }
+    if let Some(t) = obj.get("type") {
+        let kinds: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => panic!("bad type at {path}"),
+        };
+        let is = |k: &str| match k {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "integer" => v.is_u64() || v.is_i64(),
+            "boolean" => v.is_boolean(),
+            "null" => v.is_null(),
+            _ => panic!("type {k} at {path}"),
+        };
+        assert!(kinds.iter().any(|k| is(k)), "{path}: {v} is not {kinds:?}");
+    }
+    if let Some(e) = obj.get("enum").and_then(Value::as_array) {
+        assert!(e.contains(v), "{path}: {v} not in {e:?}");
+    }
+    if let (Some(p), Some(s)) = (obj.get("pattern").and_then(Value::as_str), v.as_str()) {
+        let ok = match p {
+            "^[0-9]+$" => !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()),
+            "^[0-9a-f]{16}$" => s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()),
+            "^v[0-9]+\\." => {
+                s.starts_with('v')
+                    && s[1..]
+                        .split_once('.')
+                        .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+            }
+            _ => panic!("pattern {p} at {path} is not checked"),
+        };
+        assert!(ok, "{path}: `{s}` does not match {p}");
+    }
+    if let Some(o) = v.as_object() {
+        if let Some(req) = obj.get("required").and_then(Value::as_array) {
+            for r in req {
+                let r = r.as_str().unwrap();
+                assert!(o.contains_key(r), "{path}: `{r}` missing");
+            }
+        }
+        let props = obj.get("properties").and_then(Value::as_object);
+        for (k, x) in o {
+            let p = format!("{path}.{k}");
+            match (
+                props.and_then(|ps| ps.get(k)),
+                obj.get("additionalProperties"),
+            ) {
+                (Some(s), _) => check_schema(x, s, root, &p, seen),
+                (None, Some(s)) => check_schema(x, s, root, &p, seen),
+                (None, None) => panic!("{p}: not in the schema"),
+            }
+        }
+    }
+    if let (Some(a), Some(items)) = (v.as_array(), obj.get("items")) {
+        for (i, x) in a.iter().enumerate() {
+            check_schema(x, items, root, &format!("{path}[{i}]"), seen);
+        }
+    }
+}
+
+#[test]
+fn reports_follow_the_documented_schema_with_big_values_as_strings() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/report.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    // The outcome codes the schema lists are the model's.
+    let codes: Vec<String> = Outcome::ALL.iter().map(|o| o.code().to_string()).collect();
+    let listed: Vec<String> = schema["$defs"]["outcome"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes, listed);
+    let big = (u64::MAX - 10).to_string();
+    let a = ok(&[
+        "explore", "--preset", "r1", "--runs", "4", "--seed", &big, "--shard", "0/2", "--json",
+    ])
+    .stdout;
+    let b = ok(&[
+        "explore", "--preset", "r1", "--runs", "4", "--seed", &big, "--shard", "1/2", "--json",
+    ])
+    .stdout;
+    let (fa, fb) = (tmp("schema-a.json", &a), tmp("schema-b.json", &b));
+    let merged = ok(&[
+        "merge",
+        fa.to_str().unwrap(),
+        fb.to_str().unwrap(),
+        "--json",
+    ])
+    .stdout;
+    let window = ok(&[
+        "explore",
+        "--preset",
+        "r2",
+        "--window",
+        "kill:1ms",
+        "--prefixes",
+        "2",
+        "--runs",
+        "2",
+        "--json",
+    ])
+    .stdout;
+    let mut checked = 0;
+    for text in [&a, &b, &merged, &window] {
+        let v: Value = serde_json::from_str(text).unwrap();
+        check_schema(&v, &schema, &schema, "$", &mut checked);
+    }
+    assert!(checked > 200, "{checked} values checked");
+    let va: Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(va["schema_version"], 1);
+    assert_eq!(va["base_seed"], Value::String(big.clone()));
+    assert_eq!(va["shard"], serde_json::json!({"index": 0, "count": 2}));
+    let vm: Value = serde_json::from_str(&merged).unwrap();
+    assert!(vm.get("shard").is_none());
+    // Seeds near 2^64 survive: each failing run's source names its exact seed.
+    let sources: Vec<&Value> = vm["report"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["first"].as_array().unwrap())
+        .map(|r| &r["source"]["Seed"])
+        .collect();
+    assert!(!sources.is_empty());
+    for s in sources {
+        let s: u64 = s.as_str().expect("a string").parse().unwrap();
+        assert!(s >= u64::MAX - 10);
+    }
+    // A report from a newer oomlab is refused by name.
+    let newer = a.replace("\"schema_version\": 1", "\"schema_version\": 99");
+    assert_ne!(newer, a);
+    let fnew = tmp("schema-newer.json", &newer);
+    bad_input(
+        &["merge", fnew.to_str().unwrap(), fb.to_str().unwrap()],
+        "schema version 99",
+    );
+}

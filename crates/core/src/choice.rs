@@ -111,22 +111,32 @@ pub struct Choice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChoiceSource {
     /// Every decision from the seed's PRNG streams.
-    Seed(u64),
+    Seed(#[serde(with = "crate::json::u64_string")] u64),
     /// Decisions from the list, in order; the seed once the list runs out. A listed
     /// value that is out of range for the decision at hand is clamped.
-    Replay { seed: u64, choices: Vec<u32> },
+    Replay {
+        #[serde(with = "crate::json::u64_string")]
+        seed: u64,
+        choices: Vec<u32>,
+    },
     /// Every decision takes its default (0) except the listed ones, given as
     /// (decision index, value). The explorer's systematic strategies and the
     /// shrinker speak this form: a run is its few deviations from the default.
-    Deviations { seed: u64, devs: Vec<(u32, u32)> },
+    Deviations {
+        #[serde(with = "crate::json::u64_string")]
+        seed: u64,
+        devs: Vec<(u32, u32)>,
+    },
     /// A run explored inside a window: the seeded run up to decision `at`
     /// (where the window's checkpoint was taken); from there on, decisions
     /// come from the fresh seed `reseed` if there is one (else the seed's own
     /// streams go on), with the listed (decision index, value) deviations on
     /// top. A listed value out of range is clamped.
     Window {
+        #[serde(with = "crate::json::u64_string")]
         seed: u64,
         at: u32,
+        #[serde(with = "crate::json::opt_u64_string")]
         reseed: Option<u64>,
         devs: Vec<(u32, u32)>,
     },

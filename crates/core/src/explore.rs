@@ -111,7 +111,7 @@ pub struct ExploreReport {
     /// Runs skipped by state-hash pruning (exhaustive only).
     pub pruned: u64,
     /// The distinct trace hashes, sorted: what lets shard reports merge exactly.
-    #[serde(default)]
+    #[serde(default, with = "crate::json::u64_strings")]
     pub state_hashes: Vec<u64>,
 }
 

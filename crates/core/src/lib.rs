@@ -15,6 +15,7 @@ pub mod export;
 pub mod fs;
 pub mod hexdump;
 pub mod ids;
+pub mod json;
 pub mod kernel;
 pub mod locking;
 pub mod mm;

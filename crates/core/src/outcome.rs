@@ -224,6 +224,7 @@ pub struct RunResult {
     /// A bucket key computed from the evidence (never from the seed), e.g.
     /// "zeros_in_file, inside, via __btrfs_buffered_write, thread in write_begin at kill".
     pub signature: String,
+    #[serde(with = "crate::json::u64_string")]
     pub seed: u64,
     /// Worst first.
     pub outcomes: Vec<Outcome>,
@@ -231,6 +232,7 @@ pub struct RunResult {
     pub end_time: SimTime,
     pub steps: u64,
     pub trace_len: u64,
+    #[serde(with = "crate::json::u64_string")]
     pub trace_hash: u64,
     pub choices: u64,
     pub files: Vec<FileResult>,
