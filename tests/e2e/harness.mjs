@@ -66,6 +66,13 @@ export async function openPage(browser, url, { colorScheme = "light", viewport }
     colorScheme,
     viewport: viewport ?? { width: 1200, height: 720 },
   });
+  // A Content-Security-Policy violation is a problem like a console error,
+  // in every test: the page must work within its own policy.
+  await context.addInitScript(() =>
+    addEventListener("securitypolicyviolation", (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "(inline)"}`),
+    ),
+  );
   const page = await context.newPage();
   const problems = [];
   page.on("console", (msg) => {

@@ -149,14 +149,15 @@ fn apply_meta(c: &Committed, home: &mut BTreeMap<InodeId, InodeMeta>) {
 /// written since the last commit (12,641 in an R1 run's last one), and one
 /// `insert` each was a sixth of a window run.
 fn merge_maps(maps: &[(InodeId, u64, u64)], home: &mut BTreeMap<InodeId, InodeMeta>) {
-    let mut sorted = maps.to_vec();
-    // Stable: each file's mappings keep their order.
-    sorted.sort_by_key(|m| m.0);
-    for run in sorted.chunk_by(|a, b| a.0 == b.0) {
+    let mut per_file: BTreeMap<InodeId, Vec<(u64, u64)>> = BTreeMap::new();
+    for &(ino, index, lba) in maps {
+        per_file.entry(ino).or_default().push((index, lba));
+    }
+    for (ino, pages) in per_file {
         // `collect` keeps the last of equal keys, as inserting in order does,
         // and `append` lets the new mappings replace the old.
-        let mut add: BTreeMap<u64, u64> = run.iter().map(|&(_, i, lba)| (i, lba)).collect();
-        home.entry(run[0].0).or_default().map.append(&mut add);
+        let mut add: BTreeMap<u64, u64> = pages.into_iter().collect();
+        home.entry(ino).or_default().map.append(&mut add);
     }
 }
 

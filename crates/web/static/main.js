@@ -1,0 +1,3 @@
+import init, { run } from "./pkg/oomlab_web.js";
+await init();
+run();
