@@ -111,7 +111,7 @@ impl ExplorePool {
     /// Starts `job` on fresh workers (stopping whatever ran before).
     pub fn start(&mut self, job: Rc<ExploreJob>) {
         self.cancel();
-        self.queue = if job.kind == StrategyKind::Exhaustive {
+        self.queue = if job.kind == StrategyKind::Exhaustive && job.window.is_none() {
             VecDeque::new()
         } else {
             job.pieces.iter().copied().collect()
@@ -180,7 +180,24 @@ impl ExplorePool {
         if self.paused || self.slots[i].busy {
             return;
         }
-        let msg = if job.kind == StrategyKind::Exhaustive {
+        let msg = if let Some(w) = &job.window {
+            let Some((a, b)) = self.queue.pop_front() else {
+                return;
+            };
+            message(&[
+                ("id", JsValue::from_f64(job.id as f64)),
+                ("kind", "window".into()),
+                ("text", job.text.as_str().into()),
+                ("strategy", job.kind.name().into()),
+                ("seed", job.base_seed.to_string().into()),
+                ("spec", w.spec.as_str().into()),
+                ("prefixes", JsValue::from_f64(f64::from(w.prefixes))),
+                ("runs", JsValue::from_f64(job.total as f64)),
+                ("bound", JsValue::from_f64(f64::from(w.bound))),
+                ("start", JsValue::from_f64(a as f64)),
+                ("end", JsValue::from_f64(b as f64)),
+            ])
+        } else if job.kind == StrategyKind::Exhaustive {
             if self.finished {
                 return;
             }
@@ -225,6 +242,16 @@ impl ExplorePool {
                     id: job.id,
                     start: num(&data, "start") as u64,
                     report: Rc::new(r),
+                    now_ms: now,
+                },
+                Err(e) => self.fail(job.id, e),
+            },
+            "window" => match wire::window_piece_from_text(&text(&data, "report")) {
+                Ok((r, w)) => Action::ExploreWindowPiece {
+                    id: job.id,
+                    start: num(&data, "start") as u64,
+                    report: Rc::new(r),
+                    window: Rc::new(w),
                     now_ms: now,
                 },
                 Err(e) => self.fail(job.id, e),
