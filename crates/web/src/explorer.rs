@@ -152,7 +152,7 @@ pub struct ExplorerState {
     pub parts: BTreeMap<u64, Rc<ExploreReport>>,
     /// A window exploration: each piece's prefixes reached and whether it
     /// covered everything it was asked to.
-    pub window_parts: BTreeMap<u64, WindowReport>,
+    pub window_parts: Vec<(u64, WindowReport)>,
     /// Everything finished so far, merged (the final report once done).
     pub report: Rc<ExploreReport>,
     pub verdicts: Vec<VerdictLine>,
@@ -177,7 +177,7 @@ impl Default for ExplorerState {
             job: None,
             status: ExploreStatus::Idle,
             parts: BTreeMap::new(),
-            window_parts: BTreeMap::new(),
+            window_parts: Vec::new(),
             report: Rc::new(ExploreReport::default()),
             verdicts: Vec::new(),
             done: 0,
@@ -299,7 +299,7 @@ impl ExplorerState {
         if !self.accepts(id) || self.parts.contains_key(&start) {
             return;
         }
-        self.window_parts.insert(start, window);
+        self.window_parts.push((start, window));
         self.piece_done(id, start, report, now_ms);
     }
 
@@ -308,7 +308,7 @@ impl ExplorerState {
     pub fn window_report(&self) -> Option<WindowReport> {
         let j = self.job.as_ref()?;
         let w = j.window.as_ref()?;
-        let parts: Vec<WindowReport> = self.window_parts.values().cloned().collect();
+        let parts: Vec<WindowReport> = self.window_parts.iter().map(|p| p.1.clone()).collect();
         let mut r = merge_window(&parts);
         r.window = Some(w.window.clone());
         r.prefixes = w.prefixes;
@@ -358,19 +358,19 @@ impl ExplorerState {
         let Some(w) = self.window_report() else {
             return match j.kind {
                 StrategyKind::Exhaustive if complete => format!(
-                    "exhaustive, {runs} runs, complete: in none of the {runs} schedules with at \
+                    "exhaustive, complete: in none of the {runs} schedules with at \
                      most one deviation from the default among the first 64 decisions; \
                      \"never\" holds within that bound only"
                 ),
                 StrategyKind::Exhaustive if self.status == ExploreStatus::Done => format!(
-                    "exhaustive, {runs} runs, incomplete: the search reached its cap of {} runs \
-                     before it covered its bound; \"never\" means only none of those runs, which \
+                    "exhaustive, incomplete: the search reached its cap of {} runs before it \
+                     covered its bound; \"never\" means only none of those runs, which \
                      is evidence, not proof",
                     j.total
                 ),
                 StrategyKind::Exhaustive => format!(
-                    "exhaustive, {runs} runs, {state}: \"never\" means only none of those runs, \
-                     which is evidence, not proof"
+                    "exhaustive, {state}: stopped after {runs} runs; \"never\" means only none \
+                     of those runs, which is evidence, not proof"
                 ),
                 k => format!(
                     "sampled: {runs} of {} {} runs, {state}; \"never\" means none of them, which \

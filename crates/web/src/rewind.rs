@@ -19,7 +19,6 @@ use crate::wire;
 use oomlab_core::rewind::{point_of_no_return, Point, Rewinder};
 use oomlab_core::{ChoiceSource, ValidScenario};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// `oomlab rewind`'s defaults: 10 checkpoints, 16 suffixes each.
@@ -118,7 +117,9 @@ pub enum RewindStatus {
 pub struct RewindState {
     pub job: Rc<RewindJob>,
     pub status: RewindStatus,
-    pub got: BTreeMap<u32, Rc<PointReply>>,
+    /// Point i's reply once in (a `Vec`, not a map: the bundle has no
+    /// other map of this type).
+    pub got: Vec<Option<Rc<PointReply>>>,
     pub started_ms: f64,
     /// Wall time from start to the last point, once done.
     pub took_ms: Option<f64>,
@@ -128,13 +129,22 @@ pub struct RewindState {
 impl RewindState {
     pub fn new(job: RewindJob, now_ms: f64) -> RewindState {
         RewindState {
-            job: Rc::new(job),
             status: RewindStatus::Running,
-            got: BTreeMap::new(),
+            got: vec![None; job.points as usize],
             started_ms: now_ms,
             took_ms: None,
             error: None,
+            job: Rc::new(job),
         }
+    }
+
+    /// Points in so far.
+    pub fn count(&self) -> u32 {
+        self.got.iter().filter(|g| g.is_some()).count() as u32
+    }
+
+    fn replies(&self) -> impl Iterator<Item = &Rc<PointReply>> {
+        self.got.iter().flatten()
     }
 
     pub fn running(&self) -> bool {
@@ -145,8 +155,8 @@ impl RewindState {
         if id != self.job.id || !self.running() || index >= self.job.points {
             return;
         }
-        self.got.insert(index, Rc::new(reply));
-        if self.got.len() as u32 == self.job.points {
+        self.got[index as usize] = Some(Rc::new(reply));
+        if self.count() == self.job.points {
             self.status = RewindStatus::Done;
             self.took_ms = Some((now_ms - self.started_ms).max(0.0));
         }
@@ -166,12 +176,12 @@ impl RewindState {
     }
 
     pub fn outcome(&self) -> Option<&str> {
-        self.got.values().next().map(|r| r.outcome.as_str())
+        self.replies().next().map(|r| r.outcome.as_str())
     }
 
     /// The points in, by time.
     pub fn points(&self) -> Vec<Point> {
-        self.got.values().map(|r| r.point.clone()).collect()
+        self.replies().map(|r| r.point.clone()).collect()
     }
 
     /// The point of no return, once every point is in: its reply.
@@ -180,8 +190,197 @@ impl RewindState {
             return None;
         }
         let i = point_of_no_return(&self.points())?;
-        self.got.values().nth(i).cloned()
+        self.replies().nth(i).cloned()
     }
+}
+
+/// `s` for HTML text and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The chart's drawing box; the SVG is stretched to the run pane's width,
+/// so x in it is a share of the run, as on the timeline's overview strip.
+const W: f64 = 1000.0;
+const H: f64 = 120.0;
+
+/// The rewind's chart and explanation as HTML (every text from the run
+/// escaped): P over time with the interval as a band, the kill (`kill`, ns)
+/// and the point of no return as lines, the 0.95 line, a dot per point with
+/// its numbers in `data-*`, and what the run looked like at the point of no
+/// return, or that there is none.
+pub fn body_html(rw: &RewindState, kill: Option<u64>) -> String {
+    use std::fmt::Write;
+    let job = &rw.job;
+    let end = job.end_ns.max(1);
+    let pts = rw.points();
+    let outcome = esc(rw.outcome().unwrap_or("the worst outcome"));
+    let x = |t: u64| W * t as f64 / end as f64;
+    let y = |v: f64| H - v * H;
+    let fmt = |t: u64| oomlab_core::time::fmt_duration(t);
+    let nr = rw.no_return();
+    let mut s = String::with_capacity(4096);
+    let _ = write!(
+        s,
+        "<p class=\"muted small\">P({outcome} | state at t): from each of {} checkpoints of this \
+         run, {} suffixes with fresh decisions; the band is the 95% Wilson interval. The time \
+         axis is the timeline's overview strip: 0 to the run's end ({}).</p>\
+         <div class=\"rewind-chart\" id=\"rewind-chart\"><svg viewBox=\"0 0 {W} {H}\" \
+         preserveAspectRatio=\"none\" role=\"img\" aria-label=\"P({outcome}) at {} checkpoints \
+         over the run's time\">",
+        job.points,
+        job.samples,
+        fmt(end),
+        pts.len()
+    );
+    for v in [0.95, 0.5] {
+        let _ = write!(
+            s,
+            "<line class=\"rw-grid\" x1=\"0\" x2=\"{W}\" y1=\"{0:.2}\" y2=\"{0:.2}\"/>",
+            y(v)
+        );
+    }
+    let vline = |s: &mut String, class: &str, t: u64| {
+        let _ = write!(
+            s,
+            "<line class=\"{class}\" x1=\"{0:.2}\" x2=\"{0:.2}\" y1=\"0\" y2=\"{H}\"/>",
+            x(t)
+        );
+    };
+    if let Some(k) = kill {
+        vline(&mut s, "rw-kill", k);
+    }
+    if let Some(r) = &nr {
+        vline(&mut s, "rw-nr", r.point.t_ns);
+    }
+    s.push_str("<polygon class=\"rw-band\" points=\"");
+    for q in &pts {
+        let _ = write!(s, "{:.2},{:.2} ", x(q.t_ns), y(q.high));
+    }
+    for q in pts.iter().rev() {
+        let _ = write!(s, "{:.2},{:.2} ", x(q.t_ns), y(q.low));
+    }
+    s.push_str("\"/><polyline class=\"rw-line\" points=\"");
+    for q in &pts {
+        let _ = write!(s, "{:.2},{:.2} ", x(q.t_ns), y(q.p));
+    }
+    s.push_str("\"/></svg>");
+    for q in &pts {
+        let _ = write!(
+            s,
+            "<span class=\"rw-dot\" style=\"left:{:.3}%;top:{:.3}%\" data-t-ns=\"{}\" \
+             data-p=\"{:.4}\" data-low=\"{:.4}\" data-high=\"{:.4}\" title=\"t={}: {}/{} \
+             suffixes had {outcome}, P {:.2} [{:.2}, {:.2}]\"></span>",
+            100.0 * x(q.t_ns) / W,
+            100.0 * (1.0 - q.p),
+            q.t_ns,
+            q.p,
+            q.low,
+            q.high,
+            fmt(q.t_ns),
+            q.hits,
+            q.samples,
+            q.p,
+            q.low,
+            q.high
+        );
+    }
+    s.push_str(
+        "<span class=\"rw-axis rw-axis-1 small muted\">P = 1</span>\
+         <span class=\"rw-axis rw-axis-95 small muted\">0.95</span>\
+         <span class=\"rw-axis rw-axis-0 small muted\">0</span>",
+    );
+    if let Some(k) = kill {
+        let _ = write!(
+            s,
+            "<span class=\"rw-label small\" style=\"left:{:.3}%\">kill</span>",
+            100.0 * x(k) / W
+        );
+    }
+    let _ = write!(
+        s,
+        "</div><div class=\"rw-ticks small muted mono\"><span>0</span><span>{}</span>\
+         <span>{}</span></div>",
+        fmt(end / 2),
+        fmt(end)
+    );
+    if let Some(e) = &rw.error {
+        let _ = write!(s, "<p class=\"banner error small\">{}</p>", esc(e));
+    }
+    match (rw.status, &nr) {
+        (RewindStatus::Done, Some(r)) => {
+            let q = &r.point;
+            let when = match kill {
+                Some(k) if q.t_ns < k => format!(", {} before the first OOM kill", fmt(k - q.t_ns)),
+                Some(_) => ", after the first OOM kill".to_string(),
+                None => String::new(),
+            };
+            let _ = write!(
+                s,
+                "<div id=\"rewind-no-return\" class=\"rw-explain\" data-t-ns=\"{}\"><p><strong>\
+                 Point of no return: t={} (trace record {}).</strong> From this checkpoint on, \
+                 every checkpoint gave {outcome} in at least 95% of its suffixes (here {}/{}, P \
+                 {:.2} [{:.2}, {:.2}]): the run was decided by then{when}.</p><p class=\"small \
+                 muted\">The trace just before it (press a record to find it in the timeline and \
+                 the trace):</p><ul class=\"rw-records mono small\">",
+                q.t_ns,
+                fmt(q.t_ns),
+                q.event,
+                q.hits,
+                q.samples,
+                q.p,
+                q.low,
+                q.high
+            );
+            for (i, l) in &r.records {
+                let _ = write!(
+                    s,
+                    "<li><button class=\"link-btn\" data-idx=\"{i}\">{}</button></li>",
+                    esc(l)
+                );
+            }
+            s.push_str(
+                "</ul><p class=\"small muted\">The threads in the kernel then (kernel stack, \
+                 outermost first):</p><ul class=\"rw-threads mono small\">",
+            );
+            for t in &r.threads {
+                let _ = write!(s, "<li>{}</li>", esc(t));
+            }
+            s.push_str("</ul></div>");
+        }
+        (RewindStatus::Done, None) => {
+            let _ = write!(
+                s,
+                "<p id=\"rewind-no-return\" class=\"rw-explain\" data-none=\"true\">No point of \
+                 no return: at some checkpoint up to the symptom, fewer than 95% of the suffixes \
+                 gave {outcome}, so the run was not yet decided there (with {} suffixes a \
+                 checkpoint).</p>",
+                job.samples
+            );
+        }
+        (RewindStatus::Cancelled, _) => {
+            let _ = write!(
+                s,
+                "<p class=\"muted small\">Cancelled after {} of {} checkpoints: the curve is \
+                 partial, and no point of no return is named.</p>",
+                rw.count(),
+                job.points
+            );
+        }
+        _ => {}
+    }
+    s
 }
 
 // -- worker side ------------------------------------------------------------
@@ -350,16 +549,16 @@ mod tests {
             PointReply::from_text(&run_point(&text, &wire::source_to_text(&src), 2, 1, 0).unwrap())
                 .unwrap();
         st.point_done(3, 0, r.clone(), 1.0);
-        assert!(st.got.is_empty(), "another rewind's point");
+        assert_eq!(st.count(), 0, "another rewind's point");
         st.point_done(4, 0, r.clone(), 1.0);
-        assert_eq!(st.got.len(), 1);
+        assert_eq!(st.count(), 1);
         assert!(
             st.no_return().is_none(),
             "not named before every point is in"
         );
         st.cancel();
         st.point_done(4, 1, r, 2.0);
-        assert_eq!(st.got.len(), 1);
+        assert_eq!(st.count(), 1);
         assert_eq!(st.status, RewindStatus::Cancelled);
         assert!(
             PointReply::from_text("point 1 2 3 4\noutcome x").is_err(),
