@@ -247,7 +247,7 @@ describe("race window", () => {
             await page.click("#rewind-start");
             await until(page, () => document.querySelector("#rewind").dataset.status !== "running", null, 300_000);
           }
-          await rw.scrollIntoViewIfNeeded();
+          await page.evaluate(() => document.querySelector("#rewind").scrollIntoView({ block: "start" }));
           await screenshot(page, `rewind-r1-${name}`, { fullPage: false });
           await screenshot(page, `rewind-r1-${name}-full`);
         },
