@@ -77,6 +77,138 @@ pub fn worst(r: &RunResult) -> Option<Outcome> {
         .max_by_key(|o| o.severity())
 }
 
+/// One run's rewind, a point at a time: the worker side of a rewind split
+/// across threads or Web Workers. Point `i` depends only on (run, M, S, i),
+/// so any split of the points gives the same estimates.
+pub struct Rewinder {
+    sc: ValidScenario,
+    source: ChoiceSource,
+    outcome: Outcome,
+    /// The trace record count of each checkpoint.
+    at: Vec<u64>,
+    /// The run so far, at or before the next checkpoint asked for.
+    sim: Sim,
+}
+
+/// What point `i` estimates, and the run at its checkpoint.
+pub struct PointAt {
+    pub point: Point,
+    /// The trace records just before the checkpoint.
+    pub records: Vec<TraceRecord>,
+    /// Every thread in the kernel or on a CPU, with its kernel stack.
+    pub threads: Vec<TaskSnap>,
+}
+
+impl Rewinder {
+    /// `points` checkpoints of the run of `source`. `Err` when the run has
+    /// nothing to rewind to (it is correct).
+    pub fn new(sc: &ValidScenario, source: &ChoiceSource, points: u32) -> Result<Rewinder, String> {
+        let sim = Sim::new(sc, source.clone());
+        let mut whole = sim.clone();
+        whole.drop_trace_text();
+        let r = whole.run_to_end(u64::MAX);
+        let Some(x) = worst(&r) else {
+            return Err("this run is correct: there is no outcome to rewind to".into());
+        };
+        let symptom = last_evidence(&r).unwrap_or(r.trace_len).max(1);
+        let m = points.max(1);
+        // Denser near the symptom: event e_i = E·(1 − (1 − i/M)²).
+        let at = (0..m)
+            .map(|i| {
+                let f = 1.0 - (1.0 - f64::from(i) / f64::from(m)).powi(2);
+                ((symptom as f64) * f) as u64
+            })
+            .collect();
+        Ok(Rewinder {
+            sc: sc.clone(),
+            source: source.clone(),
+            outcome: x,
+            at,
+            sim,
+        })
+    }
+
+    /// The outcome whose probability is estimated.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    pub fn len(&self) -> u32 {
+        self.at.len() as u32
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// The run at checkpoint `i` (replayed from the start if the run is
+    /// already past it): a clone that keeps its trace.
+    fn reach(&mut self, i: u32) -> &Sim {
+        let e = self.at[i as usize];
+        if self.sim.trace_total > e {
+            self.sim = Sim::new(&self.sc, self.source.clone());
+        }
+        while self.sim.trace_total < e && self.sim.step() {}
+        &self.sim
+    }
+
+    /// Point `i` with `samples` fresh suffixes (suffix k draws the same seed
+    /// at every point), and the run's records and threads at it.
+    pub fn point(&mut self, i: u32, samples: u32) -> PointAt {
+        let e = self.at[i as usize];
+        let (x, base) = (self.outcome, self.source.seed());
+        let cur = self.reach(i);
+        let recs = cur.trace();
+        let records = recs[recs.len().saturating_sub(8)..].to_vec();
+        let threads = cur
+            .snapshot()
+            .tasks
+            .into_iter()
+            .filter(|t| !t.kernel_stack.is_empty() || t.on_cpu)
+            .collect();
+        let mut cp = cur.clone();
+        cp.forget_trace();
+        // The suffixes are counted, not read.
+        cp.drop_trace_text();
+        let mut hits = 0;
+        for k in 0..samples {
+            let mut s = cp.clone();
+            let seed = Rng::child(base ^ 0x7265_7769_6e64, u64::from(k)).next_u64();
+            s.enter_window(Some(seed), Vec::new());
+            let rr = s.run_to_end(u64::MAX);
+            hits += u32::from(rr.outcomes.contains(&x));
+        }
+        PointAt {
+            point: Point::new(cp.now.0, e, samples, hits),
+            records,
+            threads,
+        }
+    }
+}
+
+impl Point {
+    /// The estimate and its 95% Wilson interval from the counts.
+    pub fn new(t_ns: u64, event: u64, samples: u32, hits: u32) -> Point {
+        let p = f64::from(hits) / f64::from(samples.max(1));
+        let (low, high) = wilson(hits, samples);
+        Point {
+            t_ns,
+            event,
+            samples,
+            hits,
+            p,
+            low,
+            high,
+        }
+    }
+}
+
+/// The index of the point of no return: the earliest point from which
+/// every later one has P ≥ 0.95.
+pub fn point_of_no_return(points: &[Point]) -> Option<usize> {
+    (0..points.len()).find(|&i| points[i..].iter().all(|p| p.p >= 0.95))
+}
+
 /// Rewinds the run of `source`: `points` checkpoints, `samples` suffixes
 /// each. `Err` when the run has nothing to rewind to (it is correct).
 pub fn rewind(
@@ -85,74 +217,21 @@ pub fn rewind(
     points: u32,
     samples: u32,
 ) -> Result<Rewind, String> {
-    let mut sim = Sim::new(sc, source.clone());
-    sim.drop_trace_text();
-    let r = sim.clone().run_to_end(u64::MAX);
-    let Some(x) = worst(&r) else {
-        return Err("this run is correct: there is no outcome to rewind to".into());
-    };
-    let symptom = last_evidence(&r).unwrap_or(r.trace_len).max(1);
-    let m = points.max(1);
-    // Denser near the symptom: event e_i = E·(1 − (1 − i/M)²).
-    let at: Vec<u64> = (0..m)
-        .map(|i| {
-            let f = 1.0 - (1.0 - f64::from(i) / f64::from(m)).powi(2);
-            ((symptom as f64) * f) as u64
-        })
-        .collect();
-    let mut out = Vec::with_capacity(m as usize);
-    let mut cps: Vec<Sim> = Vec::with_capacity(m as usize);
-    for &e in &at {
-        while sim.trace_total < e && sim.step() {}
-        let mut cp = sim.clone();
-        cp.forget_trace();
-        cps.push(cp);
-    }
-    for (cp, &e) in cps.iter().zip(&at) {
-        let mut hits = 0;
-        for k in 0..samples {
-            let mut s = cp.clone();
-            let seed = Rng::child(source.seed() ^ 0x7265_7769_6e64, u64::from(k)).next_u64();
-            s.enter_window(Some(seed), Vec::new());
-            let rr = s.run_to_end(u64::MAX);
-            hits += u32::from(rr.outcomes.contains(&x));
-        }
-        let p = f64::from(hits) / f64::from(samples.max(1));
-        let (low, high) = wilson(hits, samples);
-        out.push(Point {
-            t_ns: cp.now.0,
-            event: e,
-            samples,
-            hits,
-            p,
-            low,
-            high,
-        });
-    }
-    let first =
-        (0..out.len()).find(|&i| out[i..].iter().all(|p| p.p >= 0.95) && !out[i..].is_empty());
-    let point_of_no_return = first.map(|i| {
-        let e = out[i].event;
-        let mut tr = Sim::new(sc, source.clone());
-        while tr.trace_total < e && tr.step() {}
-        let recs = tr.trace();
-        let records = recs[recs.len().saturating_sub(8)..].to_vec();
-        let threads = tr
-            .snapshot()
-            .tasks
-            .into_iter()
-            .filter(|t| !t.kernel_stack.is_empty() || t.on_cpu)
-            .collect();
+    let mut rw = Rewinder::new(sc, source, points)?;
+    let all: Vec<PointAt> = (0..rw.len()).map(|i| rw.point(i, samples)).collect();
+    let out: Vec<Point> = all.iter().map(|a| a.point.clone()).collect();
+    let point_of_no_return = point_of_no_return(&out).map(|i| {
+        let a = &all[i];
         NoReturn {
-            t_ns: out[i].t_ns,
-            event: e,
-            p: out[i].p,
-            records,
-            threads,
+            t_ns: a.point.t_ns,
+            event: a.point.event,
+            p: a.point.p,
+            records: a.records.clone(),
+            threads: a.threads.clone(),
         }
     });
     Ok(Rewind {
-        outcome: x.code().to_string(),
+        outcome: rw.outcome().code().to_string(),
         points: out,
         point_of_no_return,
     })

@@ -155,3 +155,64 @@ fn rewind_finds_r1_decided_before_its_symptom() {
         .expect("a correct R1 seed");
     assert!(rewind(&sc, &ChoiceSource::Seed(ok), 4, 2).is_err());
 }
+
+/// A rewind split point by point, in any order and over several
+/// `Rewinder`s (as threads or Web Workers take them), gives the points of
+/// one `rewind`, and the records and threads of its point of no return.
+#[test]
+fn rewind_points_do_not_depend_on_how_they_are_split() {
+    use oomlab_core::rewind::{point_of_no_return, rewind, Rewinder};
+    let sc = presets::find("r1").unwrap().load();
+    let seed = (0..20)
+        .find(|&s| {
+            Sim::new(&sc, ChoiceSource::Seed(s))
+                .run_to_end(u64::MAX)
+                .has(Outcome::ZerosInFile)
+        })
+        .expect("a corrupting R1 seed");
+    let src = ChoiceSource::Seed(seed);
+    let whole = rewind(&sc, &src, 5, 3).unwrap();
+    // Two workers, taking points alternately, one of them backwards (so it
+    // replays from the start for every point).
+    let mut a = Rewinder::new(&sc, &src, 5).unwrap();
+    let mut b = Rewinder::new(&sc, &src, 5).unwrap();
+    assert_eq!(a.outcome().code(), whole.outcome);
+    let mut got: Vec<_> = (0..5u32)
+        .rev()
+        .map(|i| {
+            if i % 2 == 0 {
+                (i, a.point(i, 3))
+            } else {
+                (i, b.point(i, 3))
+            }
+        })
+        .collect();
+    got.sort_by_key(|g| g.0);
+    let points: Vec<_> = got.iter().map(|g| g.1.point.clone()).collect();
+    assert_eq!(points, whole.points);
+    let nr = whole.point_of_no_return.as_ref();
+    assert_eq!(
+        point_of_no_return(&points).map(|i| points[i].t_ns),
+        nr.map(|n| n.t_ns)
+    );
+    // R1's first corrupting run is decided before its symptom, so the
+    // records and threads at the point of no return are compared.
+    let (Some(i), Some(nr)) = (point_of_no_return(&points), nr) else {
+        panic!("no point of no return: {points:?}");
+    };
+    {
+        let at = &got[i].1;
+        assert_eq!(at.records.len(), nr.records.len());
+        assert!(at
+            .records
+            .iter()
+            .zip(&nr.records)
+            .all(|(x, y)| x.to_line() == y.to_line()));
+        assert_eq!(
+            at.threads.iter().map(|t| t.pid).collect::<Vec<_>>(),
+            nr.threads.iter().map(|t| t.pid).collect::<Vec<_>>()
+        );
+    }
+    // Every point's hits are counts of its samples.
+    assert!(points.iter().all(|p| p.samples == 3 && p.hits <= 3));
+}

@@ -6,8 +6,8 @@
 use crate::components::{
     challenge::ChallengePanel, compare::ComparePanel, editor::Editor, explorer::ExplorerPanel,
     export::ExportBar, form::ScenarioForm, hexview::HexView, memview::MemView, presets::Presets,
-    shrink::ShrinkPanel, stepview::StepView, timeline::Timeline, traceview::TraceView,
-    verdict::Verdict,
+    rewind::RewindPanel, shrink::ShrinkPanel, stepview::StepView, timeline::Timeline,
+    traceview::TraceView, verdict::Verdict,
 };
 use crate::hooks::location_hash;
 use crate::state::{
@@ -77,6 +77,7 @@ pub fn app() -> Html {
     crate::hooks::use_runner(&state);
     crate::hooks::use_explore_pool(&state);
     crate::hooks::use_shrink_worker(&state);
+    crate::hooks::use_rewind_pool(&state);
     crate::hooks::use_game(&state);
     crate::hooks::use_url_writer(&state);
     let dark = crate::hooks::use_theme(&state);
@@ -344,6 +345,7 @@ pub fn app() -> Html {
         .shrink
         .as_ref()
         .is_some_and(|s| matches!(s.status, ShrinkStatus::Running { .. }));
+    let rewinding = state.rewind.as_ref().is_some_and(|r| r.running());
     let timeline = |marks: Rc<Vec<(u64, String)>>| match &state.view {
         Some(v) => html! {
             <Timeline view={v.clone()} focus={state.focus} hover={state.hover} on_focus={on_focus.clone()}
@@ -403,6 +405,13 @@ pub fn app() -> Html {
                     <button id="compare-with" onclick={dispatch(|| Action::SetMode(Mode::Compare))}
                         title="Replay the same decisions with kernel toggles flipped">{ "Compare with…" }</button>
                     <button id="step-through" onclick={dispatch(|| Action::SetMode(Mode::Step))}>{ "Step through" }</button>
+                    <button id="rewind-start" disabled={!failing || rewinding} onclick={{
+                            let d = state.dispatcher();
+                            Callback::from(move |_: MouseEvent| d.dispatch(Action::RewindStart { workers: hardware, now_ms: now_ms() }))
+                        }}
+                        title="Rewind this run: replay fresh suffixes from checkpoints of it, in workers, and find when its worst outcome became certain">
+                        { "When was it decided?" }
+                    </button>
                     <span class="spacer"></span>
                     <ExportBar view={v.clone()} on_copy={on_copy.clone()} />
                 </div>
@@ -410,6 +419,9 @@ pub fn app() -> Html {
             <ShrinkPanel shrink={state.shrink.clone()} view={state.view.clone()} critical={critical.clone()}
                 on={on_action.clone()} on_focus={on_focus.clone()} on_copy={on_copy.clone()} />
             { timeline(critical_marks.clone()) }
+            if let Some(v) = &state.view {
+                <RewindPanel rewind={state.rewind.clone()} view={v.clone()} on={on_action.clone()} on_focus={on_focus.clone()} />
+            }
             </>
         },
         Mode::Explore => html! {

@@ -9,6 +9,7 @@ pub mod explorer;
 pub mod form;
 pub mod game;
 pub mod outcomes;
+pub mod rewind;
 pub mod state;
 pub mod stepper;
 pub mod view;
@@ -63,6 +64,49 @@ mod entry {
         end: f64,
     ) -> Result<String, JsValue> {
         crate::explorer::run_piece(text, strategy, seed(base_seed)?, start as u64, end as u64)
+            .map_err(|e| JsValue::from_str(&e))
+    }
+
+    /// Worker entry (static/worker.js): explores prefixes `start..end` of a
+    /// window exploration; returns its report and window report as wire text.
+    #[wasm_bindgen]
+    #[allow(clippy::too_many_arguments)]
+    pub fn worker_window(
+        text: &str,
+        strategy: &str,
+        base_seed: &str,
+        spec: &str,
+        prefixes: f64,
+        runs: f64,
+        bound: f64,
+        start: f64,
+        end: f64,
+    ) -> Result<String, JsValue> {
+        crate::explorer::run_window_piece(
+            text,
+            strategy,
+            seed(base_seed)?,
+            spec,
+            prefixes as u32,
+            runs as u64,
+            bound as u32,
+            start as u32,
+            end as u32,
+        )
+        .map_err(|e| JsValue::from_str(&e))
+    }
+
+    /// Worker entry: point `index` of a rewind of the run of `source`
+    /// (`points` checkpoints, `samples` suffixes each), as wire text.
+    #[wasm_bindgen]
+    pub fn worker_rewind(
+        text: &str,
+        source: &str,
+        points: f64,
+        samples: f64,
+        index: f64,
+    ) -> Result<String, JsValue> {
+        crate::rewind::run_point(text, source, points as u32, samples as u32, index as u32)
             .map_err(|e| JsValue::from_str(&e))
     }
 

@@ -194,6 +194,8 @@ pub struct AppState {
     pub mode: Mode,
     pub explorer: ExplorerState,
     pub shrink: Option<ShrinkState>,
+    /// "When was it decided?" for the run in view (by its link).
+    pub rewind: Option<crate::rewind::RewindState>,
     /// Decisions a shrink found critical, shown on the run they belong to.
     pub critical: Critical,
     /// The run (by link) the critical decisions belong to.
@@ -246,6 +248,10 @@ pub enum Action {
     ExploreSeed(u64),
     /// Workers to use (0: one per logical CPU).
     ExploreWorkers(u32),
+    /// The window spec (empty: whole runs), prefixes, and bound.
+    ExploreWindow(String),
+    ExplorePrefixes(u32),
+    ExploreBound(u32),
     /// Start with this many workers (the edge resolved "auto").
     ExploreStart {
         workers: u32,
@@ -255,6 +261,30 @@ pub enum Action {
         id: u64,
         start: u64,
         report: Rc<ExploreReport>,
+        now_ms: f64,
+    },
+    /// Rewind the run in view with this many workers (the edge resolved
+    /// "auto").
+    RewindStart {
+        workers: u32,
+        now_ms: f64,
+    },
+    RewindPoint {
+        id: u64,
+        index: u32,
+        reply: Rc<crate::rewind::PointReply>,
+        now_ms: f64,
+    },
+    RewindFailed {
+        id: u64,
+        message: String,
+    },
+    RewindCancel,
+    ExploreWindowPiece {
+        id: u64,
+        start: u64,
+        report: Rc<ExploreReport>,
+        window: Rc<oomlab_core::window::WindowReport>,
         now_ms: f64,
     },
     ExploreChunk {
@@ -343,6 +373,7 @@ impl AppState {
             mode: Mode::Run,
             explorer: ExplorerState::default(),
             shrink: None,
+            rewind: None,
             critical: Critical::default(),
             critical_link: None,
             compare: CompareState::default(),
@@ -548,6 +579,10 @@ impl AppState {
                         RunPurpose::Main => {
                             s.write_url(view.link.clone(), req.history);
                             s.file = view.first_bad().map_or(0, |(i, _)| i);
+                            // A rewind describes the run it was asked of.
+                            if s.rewind.as_ref().is_some_and(|r| r.job.link != view.link) {
+                                s.rewind = None;
+                            }
                             s.view = Some(view);
                             if s.compare.pending {
                                 s.compare.pending = false;
@@ -629,6 +664,76 @@ impl AppState {
                 if !s.explorer.busy() {
                     s.explorer.workers = w.min(64);
                 }
+            }
+            Action::ExploreWindow(w) => {
+                if !s.explorer.busy() {
+                    s.explorer.window = w;
+                }
+            }
+            Action::ExplorePrefixes(k) => {
+                if !s.explorer.busy() {
+                    s.explorer.prefixes = k.clamp(1, crate::explorer::MAX_PREFIXES);
+                }
+            }
+            Action::ExploreBound(b) => {
+                if !s.explorer.busy() {
+                    s.explorer.bound = b.clamp(1, 3);
+                }
+            }
+            Action::RewindStart { workers, now_ms } => {
+                let busy = s.rewind.as_ref().is_some_and(|r| r.running());
+                if let (false, Some(v)) = (busy, s.view.clone()) {
+                    if oomlab_core::rewind::worst(&v.result).is_some() {
+                        let id = s.take_id();
+                        let job = crate::rewind::RewindJob {
+                            id,
+                            text: v.scenario.scenario.to_canonical_toml(),
+                            source: v.source.clone(),
+                            link: v.link.clone(),
+                            points: crate::rewind::POINTS,
+                            samples: crate::rewind::SAMPLES,
+                            workers: workers.clamp(1, crate::rewind::POINTS),
+                            end_ns: v.result.end_time.0,
+                        };
+                        s.rewind = Some(crate::rewind::RewindState::new(job, now_ms));
+                    }
+                }
+            }
+            Action::RewindPoint {
+                id,
+                index,
+                reply,
+                now_ms,
+            } => {
+                if let Some(r) = &mut s.rewind {
+                    r.point_done(id, index, (*reply).clone(), now_ms);
+                }
+            }
+            Action::RewindFailed { id, message } => {
+                if let Some(r) = &mut s.rewind {
+                    r.fail(id, message);
+                }
+            }
+            Action::RewindCancel => {
+                if let Some(r) = &mut s.rewind {
+                    r.cancel();
+                }
+            }
+            Action::ExploreWindowPiece {
+                id,
+                start,
+                report,
+                window,
+                now_ms,
+            } => {
+                s.last_ms = now_ms;
+                s.explorer.window_piece_done(
+                    id,
+                    start,
+                    (*report).clone(),
+                    (*window).clone(),
+                    now_ms,
+                );
             }
             Action::ExploreStart { workers, now_ms } => {
                 s.last_ms = now_ms;

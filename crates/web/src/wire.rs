@@ -8,6 +8,7 @@
 
 use oomlab_core::explore::{Bucket, ExploreReport, RunRef};
 use oomlab_core::shrink::CriticalChoice;
+use oomlab_core::window::WindowReport;
 use oomlab_core::ChoiceSource;
 
 fn list(v: &[u32]) -> String {
@@ -117,6 +118,34 @@ pub fn report_to_text(r: &ExploreReport) -> String {
         }
     }
     s
+}
+
+/// A window piece: `window REACHED COMPLETE`, then its report.
+pub fn window_piece_to_text(r: &ExploreReport, w: &WindowReport) -> String {
+    format!("window {} {}\n{}", w.reached, w.complete, report_to_text(r))
+}
+
+/// The report and the window report (only `reached` and `complete` cross;
+/// the page knows the rest).
+pub fn window_piece_from_text(t: &str) -> Result<(ExploreReport, WindowReport), String> {
+    let (head, body) = t.split_once('\n').unwrap_or((t, ""));
+    let bad = || format!("bad window piece header `{head}`");
+    let mut it = head.split(' ');
+    if it.next() != Some("window") {
+        return Err(bad());
+    }
+    let reached = it.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+    let complete = match it.next() {
+        Some("true") => true,
+        Some("false") => false,
+        _ => return Err(bad()),
+    };
+    let w = WindowReport {
+        reached,
+        complete,
+        ..Default::default()
+    };
+    Ok((report_from_text(body)?, w))
 }
 
 pub fn report_from_text(t: &str) -> Result<ExploreReport, String> {

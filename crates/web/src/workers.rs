@@ -8,6 +8,7 @@
 
 use crate::app::now_ms;
 use crate::explorer::{ExploreJob, StrategyKind, CHUNK_EXHAUSTIVE};
+use crate::rewind::{PointReply, RewindJob};
 use crate::state::{Action, AppState, ShrinkRequest};
 use crate::wire;
 use std::cell::RefCell;
@@ -111,7 +112,7 @@ impl ExplorePool {
     /// Starts `job` on fresh workers (stopping whatever ran before).
     pub fn start(&mut self, job: Rc<ExploreJob>) {
         self.cancel();
-        self.queue = if job.kind == StrategyKind::Exhaustive {
+        self.queue = if job.kind == StrategyKind::Exhaustive && job.window.is_none() {
             VecDeque::new()
         } else {
             job.pieces.iter().copied().collect()
@@ -180,7 +181,24 @@ impl ExplorePool {
         if self.paused || self.slots[i].busy {
             return;
         }
-        let msg = if job.kind == StrategyKind::Exhaustive {
+        let msg = if let Some(w) = &job.window {
+            let Some((a, b)) = self.queue.pop_front() else {
+                return;
+            };
+            message(&[
+                ("id", JsValue::from_f64(job.id as f64)),
+                ("kind", "window".into()),
+                ("text", job.text.as_str().into()),
+                ("strategy", job.kind.name().into()),
+                ("seed", job.base_seed.to_string().into()),
+                ("spec", w.spec.as_str().into()),
+                ("prefixes", JsValue::from_f64(f64::from(w.prefixes))),
+                ("runs", JsValue::from_f64(job.total as f64)),
+                ("bound", JsValue::from_f64(f64::from(w.bound))),
+                ("start", JsValue::from_f64(a as f64)),
+                ("end", JsValue::from_f64(b as f64)),
+            ])
+        } else if job.kind == StrategyKind::Exhaustive {
             if self.finished {
                 return;
             }
@@ -229,6 +247,16 @@ impl ExplorePool {
                 },
                 Err(e) => self.fail(job.id, e),
             },
+            "window" => match wire::window_piece_from_text(&text(&data, "report")) {
+                Ok((r, w)) => Action::ExploreWindowPiece {
+                    id: job.id,
+                    start: num(&data, "start") as u64,
+                    report: Rc::new(r),
+                    window: Rc::new(w),
+                    now_ms: now,
+                },
+                Err(e) => self.fail(job.id, e),
+            },
             "chunk" => {
                 let out = text(&data, "out");
                 let (head, body) = out.split_once('\n').unwrap_or((&out, ""));
@@ -264,6 +292,130 @@ impl ExplorePool {
     pub fn cancel(&mut self) {
         retire(std::mem::take(&mut self.slots));
         self.queue.clear();
+        self.job = None;
+    }
+}
+
+/// A rewind's workers: checkpoints handed out in order (so each worker's
+/// `Rewinder` only moves forward), one point per message.
+pub struct RewindPool {
+    me: Weak<RefCell<RewindPool>>,
+    dispatch: Dispatch,
+    slots: Vec<Slot>,
+    job: Option<Rc<RewindJob>>,
+    next: u32,
+}
+
+impl RewindPool {
+    pub fn new(dispatch: Dispatch) -> Rc<RefCell<RewindPool>> {
+        Rc::new_cyclic(|me| {
+            RefCell::new(RewindPool {
+                me: me.clone(),
+                dispatch,
+                slots: Vec::new(),
+                job: None,
+                next: 0,
+            })
+        })
+    }
+
+    pub fn start(&mut self, job: Rc<RewindJob>) {
+        self.cancel();
+        self.next = 0;
+        let id = job.id;
+        for i in 0..job.workers as usize {
+            let me = self.me.clone();
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                let Some(p) = me.upgrade() else { return };
+                let (act, d) = {
+                    let mut pool = p.borrow_mut();
+                    (pool.on_message(i, e.data()), pool.dispatch.clone())
+                };
+                if let Some(a) = act {
+                    d.dispatch(a);
+                }
+                p.borrow_mut().feed(i);
+            });
+            let me = self.me.clone();
+            let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+                e.prevent_default();
+                let Some(p) = me.upgrade() else { return };
+                let d = {
+                    let mut pool = p.borrow_mut();
+                    pool.cancel();
+                    pool.dispatch.clone()
+                };
+                d.dispatch(Action::RewindFailed {
+                    id,
+                    message: "a worker failed to start".into(),
+                });
+            });
+            match spawn(on_message, on_error) {
+                Ok(s) => self.slots.push(s),
+                Err(e) => {
+                    self.cancel();
+                    let d = self.dispatch.clone();
+                    let message = format!("cannot start a worker: {e:?}");
+                    yew::platform::spawn_local(async move {
+                        d.dispatch(Action::RewindFailed { id, message })
+                    });
+                    return;
+                }
+            }
+        }
+        self.job = Some(job);
+        for i in 0..self.slots.len() {
+            self.feed(i);
+        }
+    }
+
+    fn feed(&mut self, i: usize) {
+        let Some(job) = self.job.clone() else { return };
+        if i >= self.slots.len() || self.slots[i].busy || self.next >= job.points {
+            return;
+        }
+        let msg = message(&[
+            ("id", JsValue::from_f64(job.id as f64)),
+            ("kind", "rewind".into()),
+            ("text", job.text.as_str().into()),
+            ("source", wire::source_to_text(&job.source).into()),
+            ("points", JsValue::from_f64(f64::from(job.points))),
+            ("samples", JsValue::from_f64(f64::from(job.samples))),
+            ("index", JsValue::from_f64(f64::from(self.next))),
+        ]);
+        if self.slots[i].worker.post_message(&msg).is_ok() {
+            self.slots[i].busy = true;
+            self.next += 1;
+        }
+    }
+
+    fn on_message(&mut self, i: usize, data: JsValue) -> Option<Action> {
+        let job = self.job.clone()?;
+        if i >= self.slots.len() || num(&data, "id") as u64 != job.id {
+            return None;
+        }
+        self.slots[i].busy = false;
+        let fail = |message: String| Action::RewindFailed {
+            id: job.id,
+            message,
+        };
+        Some(match text(&data, "kind").as_str() {
+            "point" => match PointReply::from_text(&text(&data, "reply")) {
+                Ok(r) => Action::RewindPoint {
+                    id: job.id,
+                    index: num(&data, "index") as u32,
+                    reply: Rc::new(r),
+                    now_ms: now_ms(),
+                },
+                Err(e) => fail(e),
+            },
+            _ => fail(text(&data, "message")),
+        })
+    }
+
+    /// Terminates the workers (points in flight are lost).
+    pub fn cancel(&mut self) {
+        retire(std::mem::take(&mut self.slots));
         self.job = None;
     }
 }

@@ -3,7 +3,13 @@
 // never calls run(), which mounts the app into a document a worker does not
 // have. Messages in: {id, kind, ...}; out: {id, kind, ...}. Everything that
 // crosses is plain text, so u64 values (seeds, trace hashes) stay exact.
-import init, { worker_explore, worker_exhaustive, worker_shrink } from "./pkg/oomlab_web.js";
+import init, {
+  worker_explore,
+  worker_window,
+  worker_exhaustive,
+  worker_shrink,
+  worker_rewind,
+} from "./pkg/oomlab_web.js";
 
 const ready = init();
 
@@ -13,6 +19,14 @@ self.onmessage = async ({ data: m }) => {
     if (m.kind === "explore") {
       const report = worker_explore(m.text, m.strategy, m.seed, m.start, m.end);
       self.postMessage({ id: m.id, kind: "piece", start: m.start, report });
+    } else if (m.kind === "window") {
+      const report = worker_window(
+        m.text, m.strategy, m.seed, m.spec, m.prefixes, m.runs, m.bound, m.start, m.end,
+      );
+      self.postMessage({ id: m.id, kind: "window", start: m.start, report });
+    } else if (m.kind === "rewind") {
+      const reply = worker_rewind(m.text, m.source, m.points, m.samples, m.index);
+      self.postMessage({ id: m.id, kind: "point", index: m.index, reply });
     } else if (m.kind === "exhaustive") {
       const out = worker_exhaustive(m.text, m.seed, m.total, m.n);
       self.postMessage({ id: m.id, kind: "chunk", out });

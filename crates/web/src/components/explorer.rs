@@ -69,11 +69,46 @@ fn run_seed(f: &RunRef) -> Option<u64> {
 }
 
 fn run_label(f: &RunRef) -> String {
-    match run_seed(f) {
-        Some(s) => format!("seed {s}"),
-        None => format!("run {}", f.index),
+    match (&f.source, run_seed(f)) {
+        (_, Some(s)) => format!("seed {s}"),
+        // A window run's index is (prefix << 32) | its run in the prefix.
+        (ChoiceSource::Window { seed, .. }, None) => {
+            format!("prefix {seed} · run {}", f.index & 0xffff_ffff)
+        }
+        _ => format!("run {}", f.index),
     }
 }
+
+/// A window spec as the panel's three fields: trigger, argument, length.
+fn split_spec(spec: &str) -> (String, String, String) {
+    if spec.trim().is_empty() {
+        return ("none".into(), String::new(), String::new());
+    }
+    let (t, len) = spec.rsplit_once(':').unwrap_or((spec, ""));
+    let (trig, arg) = t.split_once('=').unwrap_or((t, ""));
+    (trig.to_string(), arg.to_string(), len.to_string())
+}
+
+fn join_spec(trig: &str, arg: &str, len: &str) -> String {
+    let base = match trig {
+        "none" => return String::new(),
+        "func" | "time" => format!("{trig}={}", arg.trim()),
+        t => t.to_string(),
+    };
+    match len.trim() {
+        "" => base,
+        l => format!("{base}:{l}"),
+    }
+}
+
+const TRIGGERS: [(&str, &str); 6] = [
+    ("none", "none (whole runs)"),
+    ("kill", "kill (OOM SIGKILL)"),
+    ("group_exit", "group_exit"),
+    ("reap", "reap (MMF_UNSTABLE)"),
+    ("func", "func=NAME"),
+    ("time", "time=DURATION"),
+];
 
 fn verdict_word(v: Verdict) -> &'static str {
     match v {
@@ -118,6 +153,8 @@ pub fn explorer_panel(p: &Props) -> Html {
                         (_, Err(())) => Some(format!("`{v}` is not a whole number of 0 or more")),
                         ("ex-runs", Ok(0)) => Some("Runs must be at least 1".to_string()),
                         ("ex-runs", Ok(n)) if n > crate::explorer::MAX_RUNS => Some(format!("Runs can be at most {}", crate::explorer::MAX_RUNS)),
+                        ("ex-prefixes", Ok(n)) if n == 0 || n > u64::from(crate::explorer::MAX_PREFIXES) => Some(format!("Prefixes must be between 1 and {}", crate::explorer::MAX_PREFIXES)),
+                        ("ex-bound", Ok(n)) if !(1..=3).contains(&n) => Some("Bound must be 1, 2 or 3".to_string()),
                         ("ex-workers", Ok(n)) if n > u64::from(hardware) => Some(format!(
                             "at most {hardware} workers: this machine has {hardware} logical CPU{}", if hardware == 1 { "" } else { "s" })),
                         _ => None,
@@ -162,6 +199,34 @@ pub fn explorer_panel(p: &Props) -> Html {
         let on = p.on.clone();
         Callback::from(move |_: MouseEvent| on.emit(Action::ExploreCancel(crate::app::now_ms())))
     };
+    let (trig, warg, wlen) = split_spec(&ex.window);
+    let windowed = trig != "none";
+    let window_error = ex.window_job().err();
+    let on_window = |part: u8| {
+        let on = p.on.clone();
+        let (trig, warg, wlen) = (trig.clone(), warg.clone(), wlen.clone());
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value();
+            let spec = match part {
+                0 => join_spec(&v, &warg, &wlen),
+                1 => join_spec(&trig, &v, &wlen),
+                _ => join_spec(&trig, &warg, &v),
+            };
+            on.emit(Action::ExploreWindow(spec));
+        })
+    };
+    let on_trigger = {
+        let on = p.on.clone();
+        let (warg, wlen) = (warg.clone(), wlen.clone());
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            on.emit(Action::ExploreWindow(join_spec(&v, &warg, &wlen)));
+        })
+    };
     let total = ex.total();
     let rate = ex.rate(now);
     let status_word = match ex.status {
@@ -173,8 +238,18 @@ pub fn explorer_panel(p: &Props) -> Html {
         ExploreStatus::Stale => "stale",
     };
     let used = ex.job.as_ref().map_or(workers, |j| j.workers);
+    let job_window = ex.job.as_ref().and_then(|j| j.window.as_ref());
     let status = match ex.status {
         ExploreStatus::Idle => format!("Ready: {} workers", workers),
+        _ if job_window.is_some() => format!(
+            "{} runs · {}/{} prefixes · {:.1} runs/s · {} worker{}",
+            ex.done,
+            ex.window_parts.len(),
+            job_window.map_or(0, |w| w.prefixes),
+            rate,
+            used,
+            if used == 1 { "" } else { "s" },
+        ),
         _ => format!(
             "{}/{} runs · {:.1} runs/s · {} worker{}{}",
             ex.done,
@@ -188,31 +263,20 @@ pub fn explorer_panel(p: &Props) -> Html {
             }
         ),
     };
-    let frac = if total > 0 {
-        ex.done as f64 / total as f64
-    } else {
-        0.0
+    let frac = match job_window {
+        // An exhaustive window search has no run count known in advance.
+        Some(w) => ex.window_parts.len() as f64 / f64::from(w.prefixes.max(1)),
+        None if total > 0 => ex.done as f64 / total as f64,
+        None => 0.0,
     };
     let r = &ex.report;
-    let exhaustive = ex.job.as_ref().map_or(ex.kind, |j| j.kind) == StrategyKind::Exhaustive;
-    // The search ran out of deviation sets only if it finished short of its
-    // run cap; cut at the cap (or stopped) it proves nothing.
-    let searched = ex.status == crate::explorer::ExploreStatus::Done && r.runs < total;
-    let scope = if exhaustive && searched {
-        format!("exhaustive, complete: in none of the {} schedules with at most one deviation from the default among the first 64 decisions; \"never\" holds within that bound only", r.runs)
-    } else if exhaustive {
-        format!("exhaustive, incomplete: stopped after {} runs before the search covered its bound; \"never\" means only none of those runs, which is evidence, not proof", r.runs)
-    } else {
-        format!(
-            "sampled: {} {} runs; \"never\" means none of them, which is evidence, not proof",
-            r.runs,
-            ex.job.as_ref().map_or(ex.kind, |j| j.kind).name()
-        )
-    };
+    let scope = ex.scope();
+    let complete = ex.complete();
     let job_scenario = ex.job.as_ref().map(|j| j.scenario.clone());
     html! {
         <div class="explorer" id="explorer" data-status={status_word}
-            data-done={ex.done.to_string()} data-total={total.to_string()}>
+            data-done={ex.done.to_string()} data-total={total.to_string()}
+            data-complete={ex.job.is_some().then(|| complete.to_string())}>
             <div class="runbar">
                 <label for="ex-strategy">{ "Strategy" }</label>
                 <select id="ex-strategy" disabled={busy} onchange={on_strategy}>
@@ -220,7 +284,11 @@ pub fn explorer_panel(p: &Props) -> Html {
                         <option value={k.name()} selected={*k == ex.kind}>{ k.name() }</option>
                     }) }
                 </select>
-                <label for="ex-runs">{ "Runs" }</label>
+                <label for="ex-runs">{ match (windowed, ex.kind) {
+                    (false, _) => "Runs",
+                    (true, StrategyKind::Exhaustive) => "Cap per prefix",
+                    (true, _) => "Runs per prefix",
+                } }</label>
                 { num_input("ex-runs", ex.runs.to_string(), Action::ExploreRuns, String::new()) }
                 <label for="ex-seed">{ "Base seed" }</label>
                 { num_input("ex-seed", ex.base_seed.to_string(), Action::ExploreSeed, String::new()) }
@@ -228,8 +296,31 @@ pub fn explorer_panel(p: &Props) -> Html {
                 { num_input("ex-workers", if ex.workers == 0 { String::new() } else { ex.workers.to_string() },
                     |n| Action::ExploreWorkers(n as u32), format!("auto ({})", p.hardware)) }
             </div>
+            <div class="runbar" id="ex-window-bar">
+                <label for="ex-window" title="Explore only what follows a trigger: each prefix (a seed) runs to it, and the strategy explores from a checkpoint there">{ "Window" }</label>
+                <select id="ex-window" disabled={busy} onchange={on_trigger}>
+                    { for TRIGGERS.iter().map(|(v, l)| html! {
+                        <option value={*v} selected={*v == trig}>{ *l }</option>
+                    }) }
+                </select>
+                if trig == "func" || trig == "time" {
+                    <input id="ex-window-arg" class="mono" disabled={busy} value={warg.clone()}
+                        aria-label={if trig == "func" { "Kernel function name" } else { "Time, e.g. 300ms" }}
+                        placeholder={if trig == "func" { "__oom_reap_task_mm" } else { "300ms" }} onchange={on_window(1)} />
+                }
+                if windowed {
+                    <label for="ex-window-len" title="Decisions later than this after the trigger are not deviated; empty: to the run's end">{ "Length" }</label>
+                    <input id="ex-window-len" class="mono short" disabled={busy} value={wlen.clone()} placeholder="to the end" onchange={on_window(2)} />
+                    <label for="ex-prefixes" title="Independent seeds run to the trigger (base seed + p)">{ "Prefixes" }</label>
+                    { num_input("ex-prefixes", ex.prefixes.to_string(), |n| Action::ExplorePrefixes(n.min(u64::from(u32::MAX)) as u32), String::new()) }
+                    if ex.kind == StrategyKind::Exhaustive {
+                        <label for="ex-bound" title="At most this many deviations from the prefix's own continuation, anywhere in the window">{ "Bound" }</label>
+                        { num_input("ex-bound", ex.bound.to_string(), |n| Action::ExploreBound(n.min(3) as u32), String::new()) }
+                    }
+                }
+            </div>
             <div class="runbar">
-                <button id="ex-start" class="primary" disabled={busy || !p.valid || !invalid.is_empty()} onclick={start}>
+                <button id="ex-start" class="primary" disabled={busy || !p.valid || !invalid.is_empty() || window_error.is_some()} onclick={start}>
                     { if ex.job.is_some() && !busy { "Start again" } else { "Start" } }
                 </button>
                 <button id="ex-pause" disabled={!busy} onclick={pause}>
@@ -240,6 +331,9 @@ pub fn explorer_panel(p: &Props) -> Html {
                     { status }
                 </span>
             </div>
+            if let Some(e) = &window_error {
+                <p id="ex-window-error" class="run-error small" role="alert">{ e }</p>
+            }
             if !invalid.is_empty() {
                 <p id="ex-invalid" class="run-error small" role="alert">
                     { invalid.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join("; ") }
@@ -317,12 +411,23 @@ pub fn explorer_panel(p: &Props) -> Html {
                         }) }
                     </tbody>
                 </table>
-                <p class="muted small" id="verdict-scope">{ scope }</p>
+                <p class={classes!("small", "verdict-scope", if complete { "muted" } else { "incomplete" })} id="verdict-scope"
+                    data-complete={complete.to_string()}>
+                    if !complete { <strong>{ "Incomplete. " }</strong> }{ scope }
+                </p>
                 if job_scenario.as_ref().is_some_and(|s| s.scenario.expect.is_empty()) {
                     <p class="muted small">{ "The scenario has no [expect] section: the table lists what was seen." }</p>
                 }
             }
-            if busy { <p class="muted small">{ format!("Pieces of {} runs go to whichever worker is free; the reports are merged in run order.", if ex.kind == StrategyKind::Pct { crate::explorer::PIECE_PCT } else { crate::explorer::PIECE_RANDOM }) }</p> }
+            if busy {
+                <p class="muted small">{ if job_window.is_some() {
+                    "Each prefix is a piece, which goes to whichever worker is free; the reports are merged in prefix order.".to_string()
+                } else if ex.kind == StrategyKind::Exhaustive {
+                    "A whole-run exhaustive search is one depth-first sequence whose pruning depends on every run before it, so it runs in one worker; choose a window to search with every worker.".to_string()
+                } else {
+                    format!("Pieces of {} runs go to whichever worker is free; the reports are merged in run order.", if ex.kind == StrategyKind::Pct { crate::explorer::PIECE_PCT } else { crate::explorer::PIECE_RANDOM })
+                } }</p>
+            }
         </div>
     }
 }

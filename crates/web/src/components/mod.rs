@@ -9,6 +9,7 @@ pub mod form;
 pub mod hexview;
 pub mod memview;
 pub mod presets;
+pub mod rewind;
 pub mod shrink;
 pub mod stepview;
 pub mod timeline;

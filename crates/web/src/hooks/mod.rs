@@ -10,7 +10,7 @@ use crate::explorer::ExploreStatus;
 use crate::game::{self, GameView};
 use crate::state::{Action, AppState, HistoryMode, RunRequest, ShrinkStatus, Theme};
 use crate::view::{self, RunView};
-use crate::workers::{self, ExplorePool, ShrinkWorker};
+use crate::workers::{self, ExplorePool, RewindPool, ShrinkWorker};
 use oomlab_core::Sim;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -134,6 +134,26 @@ pub fn use_runner(state: &UseReducerHandle<AppState>) {
             }
         });
     }
+}
+
+#[hook]
+pub fn use_rewind_pool(state: &UseReducerHandle<AppState>) {
+    // Rewind: a pool per rewind, stopped when it is done, cancelled or
+    // replaced.
+    let pool = {
+        let d = state.dispatcher();
+        use_mut_ref(move || RewindPool::new(d))
+    };
+    let rw = state.rewind.clone();
+    let key = rw.as_ref().map(|r| (r.job.id, r.running()));
+    use_effect_with(key, move |k| {
+        let p = pool.borrow().clone();
+        let mut p = p.borrow_mut();
+        match (k, rw) {
+            (Some((_, true)), Some(r)) => p.start(r.job.clone()),
+            _ => p.cancel(),
+        }
+    });
 }
 
 #[hook]
