@@ -381,6 +381,12 @@ describe("playground", () => {
         assert.match(report, /self-test panic requested by the page/);
         assert.ok(report.includes(hash), "the report carries the permalink");
         assert.equal(await panel.locator("button", { hasText: "Copy bug report" }).count(), 1);
+        // The copy works after the panic: with the clipboard, or by selecting
+        // the report when the browser refuses it.
+        await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+        await page.click("#panic-copy");
+        await page.waitForFunction(() => document.getElementById("panic-copy").textContent === "Copied");
+        assert.equal(await page.evaluate(() => navigator.clipboard.readText()), report);
         await screenshot(page, "panic-panel");
       },
       { viewport: VIEWPORT },

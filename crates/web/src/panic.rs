@@ -43,10 +43,9 @@ pub fn show(info: &PanicHookInfo<'_>) {
     }
     if let Ok(b) = doc.create_element("button") {
         b.set_text_content(Some("Copy bug report"));
-        let _ = b.set_attribute(
-            "onclick",
-            "navigator.clipboard.writeText(document.getElementById('bug-report').value).then(()=>{this.textContent='Copied'},()=>{document.getElementById('bug-report').select()})",
-        );
+        // The click is handled by static/boot.js: after a panic no wasm
+        // closure runs, and the page's policy forbids inline handlers.
+        b.set_id("panic-copy");
         let _ = panel.append_child(&b);
     }
     if let Some(body) = doc.body() {

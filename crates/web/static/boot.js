@@ -5,3 +5,15 @@
 const shown = () => document.getElementById("panic-panel") !== null;
 addEventListener("error", (e) => { if (shown()) e.preventDefault(); });
 addEventListener("unhandledrejection", (e) => { if (shown()) e.preventDefault(); });
+
+// The panic panel's "Copy bug report" (see crates/web/src/panic.rs): plain
+// JavaScript, because after a panic the wasm module no longer runs.
+addEventListener("click", (e) => {
+  const b = e.target instanceof Element ? e.target.closest("#panic-copy") : null;
+  if (!b) return;
+  const report = document.getElementById("bug-report");
+  navigator.clipboard.writeText(report.value).then(
+    () => { b.textContent = "Copied"; },
+    () => { report.select(); },
+  );
+});
