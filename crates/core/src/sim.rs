@@ -267,8 +267,8 @@ impl KthreadKind {
             ),
             KthreadKind::BtrfsTransaction => (
                 "btrfs-transacti",
-                "j_wait_commit",
-                Frame::Journal(Default::default()),
+                "schedule_timeout",
+                Frame::Journal(crate::fs::jbd2::JournalFrame::btrfs()),
                 0,
             ),
             KthreadKind::MmputWorker => (

@@ -511,6 +511,12 @@ impl Derive {
             }
             _ => {}
         }
-        out.line(who, cpu, ns, &format!("oomlab_{}", r.func), msg);
+        // oomlab's own records (its no-progress detector) carry the prefix.
+        let name = if r.func.starts_with("oomlab_") {
+            r.func.to_string()
+        } else {
+            format!("oomlab_{}", r.func)
+        };
+        out.line(who, cpu, ns, &name, msg);
     }
 }

@@ -433,6 +433,7 @@ impl Frame {
             Frame::ShrinkSlab(_) => "shrink_slab",
             Frame::Xlog(_) => "xlog_cil_push_work",
             Frame::Khugepaged(_) => "khugepaged",
+            Frame::Journal(j) if j.btrfs => "transaction_kthread",
             Frame::Journal(_) => "kjournald2",
         }
     }

@@ -689,6 +689,7 @@ impl Sim {
             t: self.now,
             since_kill_ns: since,
             user: f.user,
+            func,
         });
         self.fault_done(tid, f, FaultResult::Sigbus, true)
     }

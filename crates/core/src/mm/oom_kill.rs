@@ -489,8 +489,9 @@ impl Sim {
         }
     }
 
-    /// `oom_kill_process`: "Out of memory: Kill process", then (unless the
-    /// victim is already exiting) `do_send_sig_info(SIGKILL)`, whose
+    /// `oom_kill_process`: unless the victim is already exiting (then it is
+    /// only marked, with no message, as in 4.13), "Out of memory: Kill
+    /// process" and `do_send_sig_info(SIGKILL)`, whose
     /// `complete_signal` sets `SIGNAL_GROUP_EXIT` and then posts SIGKILL
     /// thread by thread (the `SendSig` steps).
     fn oom_kill_process(&mut self, tid: Tid, f: &mut OomFrame, v: usize) -> Fr {
@@ -498,15 +499,6 @@ impl Sim {
         let points = self.oom_badness(v).unwrap_or(0);
         let s = &self.signals[v];
         let (tg, comm) = (s.tgid, s.comm.clone());
-        self.tr(
-            tid,
-            "oom_kill_process",
-            TraceKind::Oom,
-            format!(
-                "Out of memory: Kill process {tg} ({comm}) score {} or sacrifice child",
-                points * 1000 / self.sc.managed_pages as i64
-            ),
-        );
         // oom_kill_process: an already exiting victim is only marked.
         let leader = self.signals[v]
             .threads
@@ -520,6 +512,16 @@ impl Sim {
                 return Fr::Done(Ret::Int(1), Step::Busy(costs::OOM_MARK_ONLY_NS));
             }
         }
+        // 4.13 prints this only after the task_will_free_mem shortcut.
+        self.tr(
+            tid,
+            "oom_kill_process",
+            TraceKind::Oom,
+            format!(
+                "Out of memory: Kill process {tg} ({comm}) score {} or sacrifice child",
+                points * 1000 / self.sc.managed_pages as i64
+            ),
+        );
         f.phase = OomPhase::SendSig;
         f.idx = 0;
         // complete_signal: SIGNAL_GROUP_EXIT first, then each thread.
