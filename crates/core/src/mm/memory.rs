@@ -7,6 +7,21 @@
 //! page, or a pfn. Not modelled: page-table pages themselves (their cost is
 //! folded into `oom_badness` as rss/512), THP collapse, swap, KSM, NUMA policy,
 //! `VM_HUGETLB`/`VM_PFNMAP` mappings (no program creates them), partial munmap.
+//!
+//! Deliberately simplified:
+//! - `mmap`/`munmap` take `mmap_sem` with `down_write`; 4.13's
+//!   `vm_mmap_pgoff`/`vm_munmap` use `down_write_killable`, whose wait SIGKILL
+//!   ends. Modelled that way, R7's queued writer (a.out's own mapper thread)
+//!   leaves the queue at the kill and the reaper's first trylock succeeds:
+//!   R7 reached `reaper_gave_up` in 0 of 40 seeds (17 of 40 without it). A
+//!   faithful R7 needs a writer that SIGKILL does not dequeue (khugepaged),
+//!   which near OOM rarely gets its huge page (see `mm/khugepaged.rs`).
+//! - File mappings, shared and private, fault in a fresh zeroed page instead
+//!   of the page-cache page (`filemap_fault`); a store to a shared file
+//!   mapping whose page is not in the page cache is dropped, where the kernel
+//!   reads the page in (or SIGBUSes past `i_size`). No preset maps a file.
+//! - `mmu_gather` batches are always `ZAP_BATCH` pages; the kernel falls back
+//!   to 8 when the batch page cannot be allocated.
 
 use crate::costs;
 use crate::fs::InodeId;

@@ -21,6 +21,13 @@
 //! VMAs, and has `process_mrelease`, which runs `__oom_reap_task_mm` in the
 //! caller's context after a blocking `mmap_read_lock`.
 //!
+//! Deliberately simplified: 4.14's `exit_mmap` for an `MMF_OOM_VICTIM` mm
+//! runs `__oom_reap_task_mm` itself under `oom_lock` first, then sets
+//! `MMF_OOM_SKIP`, then `down_write`/`up_write`; the model's 4.14 sets
+//! `MMF_OOM_SKIP` and syncs on `mmap_sem` without reaping first, so other
+//! allocators may pick a new victim while the mm is still mapped. It
+//! concerns the 4.14 preset only, which no R preset uses.
+//!
 //! Not modelled: memcg OOM, `oom_kill_allocating_task`, sacrificing a child,
 //! sysrq-triggered OOMs, processes sharing an mm across thread groups, the
 //! non-blocking MMU-notifier path of 4.19+ (every kernel backs off for HZ),

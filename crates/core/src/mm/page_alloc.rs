@@ -3,9 +3,12 @@
 //! (kswapd wake-up, `TIF_MEMDIE` reserve access, direct reclaim,
 //! `should_reclaim_retry`, `__alloc_pages_may_oom` with `oom_lock`).
 //!
-//! Not modelled: orders above 0 (THP allocations are not attempted), per-CPU
-//! page lists, `lowmem_reserve`, compaction, `__GFP_HIGH`/`ALLOC_HARDER`
-//! adjustments, zones beyond one.
+//! Not modelled: orders above 0 (khugepaged's order-9 request is one costly
+//! order-0 page, see `mm/khugepaged.rs`), per-CPU page lists,
+//! `lowmem_reserve`, compaction, `__GFP_HIGH`/`ALLOC_HARDER` adjustments,
+//! zones beyond one, the `PF_MEMALLOC` reserves (`gfp_pfmemalloc_allowed`:
+//! direct reclaim and kswapd may not dip below min here), swap (so anon pages
+//! never count as reclaimable).
 
 use crate::choice::ChoiceKind;
 use crate::costs;
