@@ -196,6 +196,8 @@ pub(crate) const TLB_FLUSH_ACK_NS: u64 = 300;
 pub(crate) const REAP_BATCH_NS: u64 = 200;
 /// `mmput_async` and the return from the reap (or from `process_mrelease`).
 pub(crate) const REAP_RETURN_NS: u64 = 300;
+/// A kworker's `process_one_work` picking up `mmput_async_fn`.
+pub(crate) const MMPUT_WORK_NS: u64 = 500;
 
 // ---- khugepaged --------------------------------------------------------------
 

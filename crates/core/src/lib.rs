@@ -39,7 +39,7 @@ pub use scenario::{parse_scenario, Scenario, ScenarioError, ValidScenario};
 pub use sim::Sim;
 
 /// Bumped whenever a change alters any trace for an unchanged (scenario, seed, choices).
-pub const MODEL_VERSION: u32 = 3;
+pub const MODEL_VERSION: u32 = 4;
 
 /// Runs a scenario to its end with the given choices.
 pub fn run(sc: &ValidScenario, source: ChoiceSource) -> RunResult {

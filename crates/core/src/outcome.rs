@@ -109,6 +109,10 @@ pub struct FixEngaged {
     pub t: SimTime,
     pub since_kill_ns: u64,
     pub user: bool,
+    /// The function that failed the fault: `check_stable_address_space`
+    /// (the merged fix, before any PTE is set) or `handle_mm_fault` (v1,
+    /// after the fault was handled, the zero page possibly mapped).
+    pub func: &'static str,
 }
 
 /// One finished `__oom_reap_task_mm`, with the mm's rss counters (pages)
@@ -354,8 +358,13 @@ impl RunResult {
             return s;
         }
         if let Some(f) = self.fix_engaged.first() {
+            let how = if f.func == "handle_mm_fault" {
+                "the end of handle_mm_fault saw MMF_UNSTABLE and failed the fault after it was handled (a zero-page PTE, if the fault mapped one, stays)"
+            } else {
+                "check_stable_address_space saw MMF_UNSTABLE and failed the fault before any PTE was set"
+            };
             return format!(
-                "Thread {} refaulted address {:#x} {} after SIGKILL; check_stable_address_space saw MMF_UNSTABLE and failed the fault instead of mapping the zero page.",
+                "Thread {} refaulted address {:#x} {} after SIGKILL; {how}.",
                 f.pid,
                 f.addr,
                 fmt_duration(f.since_kill_ns)
@@ -635,6 +644,11 @@ impl Sim {
     }
 
     /// No forward progress for longer than the threshold while free <= min.
+    /// This is oomlab's own detector, not the kernel's khungtaskd (whose
+    /// `check_hung_task` waits 120 s for a task in D state): the record says
+    /// so, and says how long nothing progressed against which threshold, so
+    /// that a threshold shorter than the allocator's own retries before an
+    /// OOM kill shows as the reason it fired.
     pub(crate) fn check_hang(&mut self) {
         let thr = self.sc.scenario.limits.hang_threshold.0;
         if self.mem.nr_free() <= self.mem.wmark.min && self.now.since(self.last_progress) > thr {
@@ -644,11 +658,14 @@ impl Sim {
                 .iter()
                 .map(|e| format!("{} -[{}]-> {}", e.pid, e.lock, e.holder_pid))
                 .collect();
+            let since = self.now.since(self.last_progress);
             self.trace_info(
                 None,
-                "check_hung_task",
+                "oomlab_hang_check",
                 format!(
-                    "no forward progress while free <= min: OOM hang; waits: {}{}",
+                    "no forward progress for {} (limits.hang_threshold {}) while free <= min: OOM hang; waits: {}{}",
+                    crate::time::fmt_duration(since),
+                    crate::time::fmt_duration(thr),
                     if chain.is_empty() {
                         "none".to_string()
                     } else {

@@ -703,6 +703,10 @@ pub struct Toggles {
     pub oom_reaper_delay: u64,
     pub reap_mlocked: bool,
     pub process_mrelease: bool,
+    /// 4.14+ (4d4bbd8526a8, "mm, oom_reaper: skip mm structs with mmu
+    /// notifiers"): the reaper backs off from an mm with MMU notifiers. A
+    /// 4.13 reaper reaps it. Set by the kernel preset only.
+    pub reaper_skips_mmu_notifiers: bool,
 }
 
 /// Zone watermarks, in pages, derived from `min_free_kbytes` the kernel's way.
@@ -835,6 +839,7 @@ pub fn resolve_toggles(s: &Scenario) -> Toggles {
         ),
         reap_mlocked: k.reap_mlocked.unwrap_or(at_least("5.18")),
         process_mrelease: k.process_mrelease.unwrap_or(at_least("5.18")),
+        reaper_skips_mmu_notifiers: at_least("4.14"),
     }
 }
 

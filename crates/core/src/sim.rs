@@ -38,13 +38,13 @@ use crate::mm::memory::MmId;
 use crate::mm::memory::MmapFrame;
 use crate::mm::memory::VmaCache;
 use crate::mm::memory::MMF_UNSTABLE;
-use crate::mm::oom_kill::MmputFrame;
 use crate::mm::oom_kill::OomFrame;
 use crate::mm::oom_kill::OomReapTaskFrame;
 use crate::mm::oom_kill::OomReapTaskMmFrame;
 use crate::mm::oom_kill::OomReaperFrame;
 use crate::mm::oom_kill::OomState;
 use crate::mm::oom_kill::ProcessMreleaseFrame;
+use crate::mm::oom_kill::{MmputFrame, MmputWorkerFrame};
 use crate::mm::page_alloc::AllocFrame;
 use crate::mm::page_alloc::MemState;
 use crate::mm::page_alloc::PageKind;
@@ -131,6 +131,7 @@ pub(crate) enum Frame {
     OomReapTask(OomReapTaskFrame),
     OomReapTaskMm(Box<OomReapTaskMmFrame>),
     Mmput(MmputFrame),
+    MmputWorker(MmputWorkerFrame),
     ProcessMrelease(ProcessMreleaseFrame),
     Kswapd(KswapdFrame),
     Flusher(FlusherFrame),
@@ -200,6 +201,9 @@ pub enum KthreadKind {
     Jbd2,
     /// `btrfs-transaction`: commits btrfs transactions.
     BtrfsTransaction,
+    /// A `system_wq` worker: runs `mmput_async_fn` (the `__mmput` the 4.13
+    /// reaper's `mmput_async` queues).
+    MmputWorker,
 }
 
 /// What a kernel thread is made of: the kthread table.
@@ -255,9 +259,15 @@ impl KthreadKind {
             ),
             KthreadKind::BtrfsTransaction => (
                 "btrfs-transacti",
-                "j_wait_commit",
-                Frame::Journal(Default::default()),
+                "schedule_timeout",
+                Frame::Journal(crate::fs::jbd2::JournalFrame::btrfs()),
                 0,
+            ),
+            KthreadKind::MmputWorker => (
+                "kworker/mmput",
+                "worker_thread",
+                Frame::MmputWorker(Default::default()),
+                PF_WQ_WORKER,
             ),
         };
         KthreadSpec {
@@ -546,6 +556,13 @@ impl Sim {
         let mut pid = 100;
         for p in &sc.scenario.processes {
             self.spawn_process(p, &mut pid);
+        }
+        if self.toggles.reaper && self.toggles.reaper_mmget {
+            // Spawned after the processes so that their tasks keep their
+            // CPUs; its pid follows the other kernel threads'.
+            let kthreads = self.tasks.iter().filter(|t| t.kthread.is_some()).count();
+            let t = self.spawn_kthread_pid(KthreadKind::MmputWorker, 10 + kthreads as u32);
+            self.oom.mmput_worker = Some(t);
         }
         // Ticks of different CPUs are not aligned; where each falls is a choice.
         let ncpu = self.cpus.len() as u32;

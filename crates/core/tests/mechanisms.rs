@@ -128,17 +128,24 @@ fn write_paths_check_fatal_signals_where_they_should() {
     assert!(eintr["ext4"] + eintr["xfs"] > 0, "{eintr:?}");
 }
 
-#[test]
-fn reaper_backs_off_from_mmu_notifiers_and_sets_oom_skip() {
+fn with_mmu_notifier(preset: &str) -> String {
     let procs = TETSUO.replace(
         "stacks = \"heap\"",
         "stacks = \"heap\"\nmmu_notifier = true",
     );
+    base("ext4", "none", "", &procs)
+        .replace("preset = \"4.13-rc\"", &format!("preset = \"{preset}\""))
+}
+
+#[test]
+fn reaper_backs_off_from_mmu_notifiers_from_4_14_and_sets_oom_skip() {
     // In some runs the victim exits before the reaper looks at it; in those
-    // where the reaper meets the notifiers, it backs off.
+    // where the reaper meets the notifiers, it backs off (4.14's
+    // mm_has_notifiers test, 4d4bbd8526a8).
+    let text = with_mmu_notifier("4.14");
     let mut met = 0;
     for seed in 0..20 {
-        let (r, t) = traced(&base("ext4", "none", "", &procs), seed);
+        let (r, t) = traced(&text, seed);
         if !t.iter().any(|x| x.msg.contains("MMU notifiers")) {
             continue;
         }
@@ -150,6 +157,24 @@ fn reaper_backs_off_from_mmu_notifiers_and_sets_oom_skip() {
         );
     }
     assert!(met > 0, "the reaper never met the notifiers in 20 seeds");
+}
+
+#[test]
+fn a_4_13_reaper_reaps_an_mm_with_mmu_notifiers() {
+    // 4.13 __oom_reap_task_mm has no mm_has_notifiers test.
+    for preset in ["4.13-rc", "4.13"] {
+        let text = with_mmu_notifier(preset);
+        let mut reaped = 0;
+        for seed in 0..20 {
+            let (r, t) = traced(&text, seed);
+            assert!(
+                !t.iter().any(|x| x.msg.contains("MMU notifiers")),
+                "{preset} seed {seed}: the reaper backed off"
+            );
+            reaped += usize::from(r.unstable_at.is_some());
+        }
+        assert!(reaped > 0, "{preset}: the reaper never reaped in 20 seeds");
+    }
 }
 
 #[test]

@@ -61,6 +61,50 @@ fn r1_btrfs_reaches_zeros_with_zero_page_evidence() {
     }
 }
 
+/// The kernel stack of every task that printed "Out of memory: Kill
+/// process" in R1's first `seeds` runs, at the step that printed it.
+fn r1_killer_stacks(seeds: u64) -> Vec<(u64, Vec<&'static str>)> {
+    let sc = presets::find("r1").expect("preset exists").load();
+    let mut out = Vec::new();
+    for seed in 0..seeds {
+        let mut sim = Sim::new(&sc, ChoiceSource::Seed(seed));
+        let mut seen = 0;
+        while sim.step() {
+            let t = sim.trace();
+            for rec in &t[seen..] {
+                if !rec.msg.starts_with("Out of memory: Kill process") {
+                    continue;
+                }
+                let pid = rec.pid.expect("the killer is a task");
+                let snap = sim.snapshot();
+                let task = snap.tasks.iter().find(|x| x.pid == pid).expect("killer");
+                out.push((seed, task.kernel_stack.clone()));
+            }
+            seen = t.len();
+        }
+    }
+    out
+}
+
+#[test]
+fn r1_no_kill_is_invoked_by_a_btrfs_writer() {
+    // 4.13 prepare_pages allocates with btrfs_alloc_write_mask (GFP_NOFS):
+    // out_of_memory returns at its !__GFP_FS test for a btrfs writer, so
+    // only the hog (its page fault) can invoke the OOM killer.
+    let stacks = r1_killer_stacks(SEEDS);
+    assert!(!stacks.is_empty(), "no kill in {SEEDS} seeds of R1");
+    for (seed, stack) in &stacks {
+        assert!(
+            stack.contains(&"out_of_memory"),
+            "seed {seed}: the killer is in out_of_memory: {stack:?}"
+        );
+        assert!(
+            !stack.contains(&"__btrfs_buffered_write"),
+            "seed {seed}: a btrfs writer invoked the OOM killer: {stack:?}"
+        );
+    }
+}
+
 #[test]
 fn r2_fix_engages_and_never_zeros() {
     let rs = explore("r2");

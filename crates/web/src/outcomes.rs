@@ -92,7 +92,7 @@ pub fn describe(o: Outcome) -> &'static str {
         }
         Outcome::Overkill => "The OOM killer needed more than one victim.",
         Outcome::FixEngaged => {
-            "check_stable_address_space() caught a refault of a reaped page (MMF_UNSTABLE) and failed it with SIGBUS/EFAULT instead of mapping the zero page."
+            "The unstable_check caught a refault of a reaped page (MMF_UNSTABLE) and failed it with SIGBUS/EFAULT: check_stable_address_space before any PTE is set (pre_pte), or the end of handle_mm_fault after the fault was handled (post_fault)."
         }
         Outcome::UserRanAfterReap => {
             "A diagnostic: a victim thread ran in user mode after MMF_UNSTABLE was set. Not an error by itself."

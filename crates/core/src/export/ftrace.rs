@@ -21,8 +21,8 @@
 //! (ext4's first regular inode), on device 8:1. `reclaim_retry_zone` comes
 //! from the allocation's state around the step that ran
 //! `should_reclaim_retry` (the trace has no record of it), for the model's
-//! one zone (node 0, `Normal`, order 0), with the model's `reclaimable`
-//! (clean page cache, slab and dirty pages; see `mm/page_alloc.rs`) and
+//! one zone (node 0, `Normal`, order 0), with `reclaimable` and `available`
+//! as `should_reclaim_retry` computed them (see `mm/page_alloc.rs`) and
 //! `wmark_check` as `available > min`. x86 has no tracepoint for sending an IPI, so the
 //! sends are `oomlab_` lines and the deliveries are the vector entry and exit
 //! events.
@@ -211,8 +211,7 @@ pub fn ftrace(sc: &ValidScenario, source: ChoiceSource) -> String {
                 _ => None,
             };
             if let Some(loops) = decided.filter(|l| *l <= MAX_RECLAIM_RETRIES) {
-                let reclaimable = sim.mem.nr_reclaimable() + sim.mem.nr_dirty;
-                let available = sim.mem.nr_free() + reclaimable;
+                let (reclaimable, available) = sim.mem.reclaim_retry_zone(loops);
                 let min = sim.mem.wmark.min;
                 out.line(
                     &who_of(&sim, Some(tid)),
@@ -512,6 +511,12 @@ impl Derive {
             }
             _ => {}
         }
-        out.line(who, cpu, ns, &format!("oomlab_{}", r.func), msg);
+        // oomlab's own records (its no-progress detector) carry the prefix.
+        let name = if r.func.starts_with("oomlab_") {
+            r.func.to_string()
+        } else {
+            format!("oomlab_{}", r.func)
+        };
+        out.line(who, cpu, ns, &name, msg);
     }
 }

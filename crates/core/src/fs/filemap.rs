@@ -6,7 +6,7 @@
 //! |---|---|---|---|---|---|
 //! | generic (ext4, 4.13) | first | after fault-in | GFP_KERNEL | atomic | in write_end, from copied |
 //! | iomap (xfs) | first | inside write_begin | GFP_NOFS | atomic | in write_end |
-//! | btrfs | first | none | GFP_KERNEL | atomic | btrfs_dirty_pages |
+//! | btrfs | first | none | GFP_NOFS (`btrfs_alloc_write_mask`) | atomic | btrfs_dirty_pages |
 //! | generic_3_10 | first | end of iteration, skipped on the copied==0 retry | GFP_KERNEL | atomic | write_end |
 //! | isize_before_copy | first | after fault-in | GFP_KERNEL | atomic | in write_begin, before the copy |
 //!
@@ -208,7 +208,12 @@ impl Sim {
                     return Fr::Stay(Step::Busy(costs::WRITE_BEGIN_HIT_NS));
                 }
                 f.phase = WPhase::Alloc;
-                let gfp_fs = f.path != WritePath::Iomap;
+                // iomap (4.13 fs/xfs/xfs_iops.c sets the mapping GFP_NOFS) and
+                // btrfs (4.13 fs/btrfs/file.c prepare_pages:
+                // btrfs_alloc_write_mask, mapping_gfp_constraint(mapping,
+                // ~__GFP_FS)) allocate without __GFP_FS: such an allocation
+                // never invokes the OOM killer and stops the fs shrinkers.
+                let gfp_fs = !matches!(f.path, WritePath::Iomap | WritePath::Btrfs);
                 Fr::Call(
                     Frame::Alloc(AllocFrame::new(gfp_fs, PageKind::PageCache)),
                     Step::Busy(costs::WRITE_CALL_NS),

@@ -184,9 +184,19 @@ pub(crate) struct JournalFrame {
     page: Option<Pfn>,
     /// The commit waits for ordered data (traced once).
     waited: bool,
+    /// btrfs's `transaction_kthread` rather than jbd2's `kjournald2`.
+    pub(crate) btrfs: bool,
 }
 
 impl JournalFrame {
+    /// The thread function of `btrfs-transaction`.
+    pub(crate) fn btrfs() -> JournalFrame {
+        JournalFrame {
+            btrfs: true,
+            ..Default::default()
+        }
+    }
+
     pub(crate) fn returned(&mut self, ret: Ret) {
         assert!(self.phase == JPhase::Descriptor, "the commit got a value");
         // A __GFP_NOFAIL allocation: a page, always.
@@ -238,7 +248,7 @@ impl Sim {
         }
         let idle = match self.fs.params.fs_type {
             FsType::Xfs => "worker_thread",
-            _ => "j_wait_commit",
+            _ => self.commit_wait(),
         };
         if !self.sleeps_on(c, idle) {
             return;
@@ -262,11 +272,21 @@ impl Sim {
                     self.xfs.log.force_pending = true;
                     "worker_thread"
                 }
-                _ => "j_wait_commit",
+                _ => self.commit_wait(),
             };
             if self.sleeps_on(c, idle) {
                 self.wake_up_process(c, waiter.and_then(|w| self.cpu_of(w)));
             }
+        }
+    }
+
+    /// Where the idle committer sleeps: jbd2 on `j_wait_commit`; btrfs's
+    /// `transaction_kthread` in `schedule_timeout` (it has no wait queue and
+    /// is woken with `wake_up_process`).
+    fn commit_wait(&self) -> &'static str {
+        match self.fs.params.fs_type {
+            FsType::Btrfs => "schedule_timeout",
+            _ => "j_wait_commit",
         }
     }
 
@@ -302,7 +322,8 @@ impl Sim {
                         .as_ref()
                         .map(|t| t.start.after(interval).since(self.now).max(1));
                     self.fs.commit_timer = timeout.is_some();
-                    self.sleep_task(tid, TaskState::Interruptible, timeout, "j_wait_commit");
+                    let wait = self.commit_wait();
+                    self.sleep_task(tid, TaskState::Interruptible, timeout, wait);
                     return Fr::Stay(Step::Sleep);
                 }
                 self.fs.commit_requested = false;

@@ -123,6 +123,7 @@ impl Sim {
             Frame::OomReapTask(x) => self.oom_reap_task(tid, x),
             Frame::OomReapTaskMm(x) => self.__oom_reap_task_mm(tid, x),
             Frame::Mmput(x) => self.__mmput(tid, x),
+            Frame::MmputWorker(_) => self.mmput_worker(tid),
             Frame::ProcessMrelease(x) => self.process_mrelease(tid, x),
             Frame::Kswapd(x) => self.step_kswapd(tid, x),
             Frame::Flusher(x) => self.step_flusher(tid, x),

@@ -58,6 +58,20 @@ impl Sim {
         self.tr(tid, "__mmput", TraceKind::Exit, msg.into());
     }
 
+    /// `exit_mm`'s last step: 4.13 clears `TIF_MEMDIE` after `mmput`, so
+    /// the last user keeps it through `exit_mmap`.
+    fn exit_oom_victim(&mut self, tid: Tid) {
+        if self.tasks[tid].tif & TIF_MEMDIE != 0 {
+            self.tasks[tid].tif &= !TIF_MEMDIE;
+            self.tr(
+                tid,
+                "exit_oom_victim",
+                TraceKind::Oom,
+                "TIF_MEMDIE cleared".into(),
+            );
+        }
+    }
+
     pub(crate) fn step_exit(&mut self, tid: Tid, f: &mut ExitFrame) -> Fr {
         match f.phase {
             ExitPhase::ExitSignals => {
@@ -93,15 +107,6 @@ impl Sim {
                     TraceKind::Exit,
                     format!("mm_users now {users}"),
                 );
-                if self.tasks[tid].tif & TIF_MEMDIE != 0 {
-                    self.tasks[tid].tif &= !TIF_MEMDIE;
-                    self.tr(
-                        tid,
-                        "exit_oom_victim",
-                        TraceKind::Oom,
-                        "TIF_MEMDIE cleared".into(),
-                    );
-                }
                 if users == 0 {
                     let victim = self.mms[mm].flags & MMF_OOM_VICTIM != 0;
                     f.phase = if victim && !self.toggles.reaper_mmget {
@@ -117,6 +122,7 @@ impl Sim {
                         "last user: tearing down the address space".into(),
                     );
                 } else {
+                    self.exit_oom_victim(tid);
                     f.phase = ExitPhase::ExitNotify;
                 }
                 Fr::Stay(Step::Busy(costs::EXIT_MM_NS))
@@ -136,6 +142,7 @@ impl Sim {
                 let (_, done, cost) = self.zap_mm_batch(f.mm, &mut f.cursor, true);
                 if done {
                     self.exit_mmap_done(tid, f.mm, "exit_mmap done, MMF_OOM_SKIP set");
+                    self.exit_oom_victim(tid);
                     f.phase = ExitPhase::ExitNotify;
                 }
                 Fr::Stay(Step::Busy(cost))

@@ -118,8 +118,13 @@ impl Sim {
     /// Creates the kernel thread of `kind` (see `KthreadKind::spec`), asleep
     /// on its wait queue.
     pub(crate) fn spawn_kthread(&mut self, kind: KthreadKind) -> Tid {
-        let spec = kind.spec();
         let pid = 10 + self.tasks.len() as u32;
+        self.spawn_kthread_pid(kind, pid)
+    }
+
+    /// `spawn_kthread` with the pid given.
+    pub(crate) fn spawn_kthread_pid(&mut self, kind: KthreadKind, pid: u32) -> Tid {
+        let spec = kind.spec();
         let tid = self.new_task(pid, pid, spec.comm, Some(kind));
         let t = &mut self.tasks[tid];
         t.frames.push(spec.frame);
@@ -423,12 +428,14 @@ impl Frame {
             Frame::OomReapTask(_) => "oom_reap_task",
             Frame::OomReapTaskMm(_) => "__oom_reap_task_mm",
             Frame::Mmput(_) => "__mmput",
+            Frame::MmputWorker(_) => "worker_thread",
             Frame::ProcessMrelease(_) => "process_mrelease",
             Frame::Kswapd(_) => "kswapd",
             Frame::Flusher(_) => "wb_workfn",
             Frame::ShrinkSlab(_) => "shrink_slab",
             Frame::Xlog(_) => "xlog_cil_push_work",
             Frame::Khugepaged(_) => "khugepaged",
+            Frame::Journal(j) if j.btrfs => "transaction_kthread",
             Frame::Journal(_) => "kjournald2",
         }
     }

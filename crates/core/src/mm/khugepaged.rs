@@ -17,6 +17,13 @@
 //! The huge page is an order-9 allocation: costly, so it makes one reclaim
 //! attempt and fails instead of retrying or calling the OOM killer; after a
 //! failure khugepaged sleeps `alloc_sleep_millisecs` (60 s).
+//!
+//! Deliberately simplified: that request is one order-0 page with the
+//! costly-order rules. 4.13 also needs `__zone_watermark_ok` with 511 pages
+//! subtracted and a free block of order 9, which a buddy-order (at least
+//! fragmentation-aware) model of free memory would give; without it the
+//! allocation succeeds more often near OOM than the kernel's, so lockups that
+//! khugepaged alone drives are overstated.
 
 use crate::costs;
 use crate::kernel::entry::{locked_or_sleep, Fr};

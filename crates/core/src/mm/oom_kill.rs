@@ -7,18 +7,26 @@
 //! `wake_oom_reaper`, then `schedule_timeout_killable(1)`.
 //!
 //! The reaper takes `oom_lock`, `down_read_trylock(mmap_sem)` (retrying
-//! `MAX_OOM_REAP_RETRIES` times, `HZ/10` apart), backs off from mms with MMU
-//! notifiers, sets `MMF_UNSTABLE` **before** unmapping, unmaps the reapable VMAs
+//! `MAX_OOM_REAP_RETRIES` times, `HZ/10` apart), sets `MMF_UNSTABLE`
+//! **before** unmapping, unmaps the reapable VMAs
 //! in `mmu_gather` batches (flushing TLBs on every CPU of the mm and only then
 //! freeing), and finally sets `MMF_OOM_SKIP`.
 //!
-//! Later kernels, as toggles their presets set: 4.14 drops the reaper's
+//! Later kernels, as toggles their presets set: 4.14 backs off from mms with
+//! MMU notifiers (4d4bbd8526a8; a 4.13 reaper reaps them), drops the reaper's
 //! `mmget_not_zero` (an `MMF_OOM_VICTIM` mm's `exit_mmap` sets `MMF_OOM_SKIP`
 //! and syncs on `mmap_sem` instead) and gives every victim thread `ALLOC_OOM`;
 //! 4.19+ (the 5.18 preset) reaps without `oom_lock`; 5.18 queues the victim
 //! through `oom_reaper_timer` (2·HZ, `MMF_OOM_REAP_QUEUED`), reaps `VM_LOCKED`
 //! VMAs, and has `process_mrelease`, which runs `__oom_reap_task_mm` in the
 //! caller's context after a blocking `mmap_read_lock`.
+//!
+//! Deliberately simplified: 4.14's `exit_mmap` for an `MMF_OOM_VICTIM` mm
+//! runs `__oom_reap_task_mm` itself under `oom_lock` first, then sets
+//! `MMF_OOM_SKIP`, then `down_write`/`up_write`; the model's 4.14 sets
+//! `MMF_OOM_SKIP` and syncs on `mmap_sem` without reaping first, so other
+//! allocators may pick a new victim while the mm is still mapped. It
+//! concerns the 4.14 preset only, which no R preset uses.
 //!
 //! Not modelled: memcg OOM, `oom_kill_allocating_task`, sacrificing a child,
 //! sysrq-triggered OOMs, processes sharing an mm across thread groups, the
@@ -76,9 +84,14 @@ impl OomFrame {
 #[derive(Clone, Debug)]
 pub(crate) struct OomState {
     pub(crate) oom_lock: Mutex,
-    /// Tasks handed to the reaper, oldest first.
+    /// Tasks handed to the reaper, the next one to reap first: 4.13's
+    /// `oom_reaper_list` is a singly linked list pushed and popped at its
+    /// head, a LIFO.
     pub(crate) oom_reaper_list: VecDeque<Tid>,
     pub(crate) reaper_tid: Option<Tid>,
+    /// The kworker that runs `mmput_async`'s work, and the mms queued to it.
+    pub(crate) mmput_worker: Option<Tid>,
+    pub(crate) async_put_work: VecDeque<MmId>,
 }
 
 impl OomState {
@@ -87,6 +100,8 @@ impl OomState {
             oom_lock: Mutex::new("oom_lock"),
             oom_reaper_list: VecDeque::new(),
             reaper_tid: None,
+            mmput_worker: None,
+            async_put_work: VecDeque::new(),
         }
     }
 }
@@ -158,14 +173,20 @@ enum ReapMmPhase {
 }
 
 /// `__mmput` of the victim's mm from the reaper's `mmput_async` (it held
-/// the last reference): `exit_mmap` tears down every VMA. The kernel runs
-/// it from a kworker and drops `oom_lock` first; here the reaper runs it
-/// with `oom_lock` held.
+/// the last reference): `exit_mmap` tears down every VMA, then
+/// `MMF_OOM_SKIP`. As in 4.13 (kernel/fork.c `mmput_async`), it runs in a
+/// kworker (`async_put_work` on `system_wq`); the reaper has already
+/// dropped `oom_lock` and set `MMF_OOM_SKIP` by then.
 #[derive(Clone, Debug, Hash)]
 pub(crate) struct MmputFrame {
     mm: MmId,
     cursor: ZapCursor,
 }
+
+/// The kworker's `worker_thread`: it sleeps until an `async_put_work` is
+/// queued, then runs `mmput_async_fn` → `__mmput`.
+#[derive(Clone, Debug, Default, Hash)]
+pub(crate) struct MmputWorkerFrame;
 
 /// `process_mrelease(pidfd)` (5.15+): `mmap_read_lock_killable`, then
 /// `__oom_reap_task_mm` in the caller's context unless `MMF_OOM_SKIP`.
@@ -351,7 +372,7 @@ impl Sim {
             return;
         }
         self.tasks[tid].oom_reaper_queued = true;
-        self.oom.oom_reaper_list.push_back(tid);
+        self.oom.oom_reaper_list.push_front(tid);
         let pid = self.tasks[tid].pid;
         let msg = format!("queued {pid}");
         match by {
@@ -475,8 +496,9 @@ impl Sim {
         }
     }
 
-    /// `oom_kill_process`: "Out of memory: Kill process", then (unless the
-    /// victim is already exiting) `do_send_sig_info(SIGKILL)`, whose
+    /// `oom_kill_process`: unless the victim is already exiting (then it is
+    /// only marked, with no message, as in 4.13), "Out of memory: Kill
+    /// process" and `do_send_sig_info(SIGKILL)`, whose
     /// `complete_signal` sets `SIGNAL_GROUP_EXIT` and then posts SIGKILL
     /// thread by thread (the `SendSig` steps).
     fn oom_kill_process(&mut self, tid: Tid, f: &mut OomFrame, v: usize) -> Fr {
@@ -484,15 +506,6 @@ impl Sim {
         let points = self.oom_badness(v).unwrap_or(0);
         let s = &self.signals[v];
         let (tg, comm) = (s.tgid, s.comm.clone());
-        self.tr(
-            tid,
-            "oom_kill_process",
-            TraceKind::Oom,
-            format!(
-                "Out of memory: Kill process {tg} ({comm}) score {} or sacrifice child",
-                points * 1000 / self.sc.managed_pages as i64
-            ),
-        );
         // oom_kill_process: an already exiting victim is only marked.
         let leader = self.signals[v]
             .threads
@@ -506,6 +519,16 @@ impl Sim {
                 return Fr::Done(Ret::Int(1), Step::Busy(costs::OOM_MARK_ONLY_NS));
             }
         }
+        // 4.13 prints this only after the task_will_free_mem shortcut.
+        self.tr(
+            tid,
+            "oom_kill_process",
+            TraceKind::Oom,
+            format!(
+                "Out of memory: Kill process {tg} ({comm}) score {} or sacrifice child",
+                points * 1000 / self.sc.managed_pages as i64
+            ),
+        );
         f.phase = OomPhase::SendSig;
         f.idx = 0;
         // complete_signal: SIGNAL_GROUP_EXIT first, then each thread.
@@ -639,7 +662,9 @@ impl Sim {
                     return Fr::Return(Ret::Bool(false));
                 }
                 let m = &self.mms[mm];
-                if m.has_notifiers {
+                // 4.14 added the back-off (4d4bbd8526a8); 4.13 __oom_reap_task_mm
+                // has no mm_has_notifiers test.
+                if m.has_notifiers && self.toggles.reaper_skips_mmu_notifiers {
                     self.up_read(mm, tid);
                     self.tr(
                         tid,
@@ -731,8 +756,8 @@ impl Sim {
         }
     }
 
-    /// `__mmput` from the reaper's `mmput_async`: `exit_mmap`, then the mm
-    /// is gone.
+    /// `__mmput` from the reaper's `mmput_async`, in the kworker:
+    /// `exit_mmap`, then the mm is gone.
     pub(crate) fn __mmput(&mut self, tid: Tid, f: &mut MmputFrame) -> Fr {
         let mm = f.mm;
         let (_, done, cost) = self.zap_mm_batch(mm, &mut f.cursor, true);
@@ -740,8 +765,37 @@ impl Sim {
             return Fr::Stay(Step::Busy(cost));
         }
         self.exit_mmap_done(tid, mm, "exit_mmap done (mmput_async)");
-        self.reaper_unlock(tid);
-        Fr::Done(Ret::Bool(true), Step::Busy(cost))
+        Fr::Done(Ret::None, Step::Busy(cost))
+    }
+
+    /// `mmput_async` dropping the last reference: `schedule_work` of the
+    /// mm's `async_put_work`.
+    fn mmput_async(&mut self, tid: Tid, mm: MmId) {
+        let worker = self
+            .oom
+            .mmput_worker
+            .expect("a 4.13 reaper has its kworker");
+        self.oom.async_put_work.push_back(mm);
+        self.tr(
+            tid,
+            "mmput_async",
+            TraceKind::Reap,
+            "last mm_users: __mmput queued to a kworker".into(),
+        );
+        self.wake_up_queue(worker, "worker_thread", tid);
+    }
+
+    /// The kworker's loop: the next queued `__mmput`, or sleep.
+    pub(crate) fn mmput_worker(&mut self, tid: Tid) -> Fr {
+        let Some(mm) = self.oom.async_put_work.pop_front() else {
+            self.sleep_task(tid, TaskState::Interruptible, None, "worker_thread");
+            return Fr::Stay(Step::Sleep);
+        };
+        let f = MmputFrame {
+            mm,
+            cursor: ZapCursor::START,
+        };
+        Fr::Call(Frame::Mmput(f), Step::Busy(costs::MMPUT_WORK_NS))
     }
 
     /// `process_mrelease`: a blocking `mmap_read_lock_killable`, then
@@ -876,15 +930,10 @@ impl Sim {
             return Fr::Return(Ret::Bool(true));
         }
         if self.toggles.reaper_mmget {
-            // mmput_async: the last reference tears the mm down from here.
             let m = &mut self.mms[mm];
             m.users -= 1;
             if m.users == 0 {
-                let teardown = MmputFrame {
-                    mm,
-                    cursor: ZapCursor::START,
-                };
-                return Fr::Replace(Frame::Mmput(teardown), Step::Busy(costs::REAP_RETURN_NS));
+                self.mmput_async(tid, mm);
             }
         }
         self.reaper_unlock(tid);

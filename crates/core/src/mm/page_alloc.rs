@@ -3,9 +3,12 @@
 //! (kswapd wake-up, `TIF_MEMDIE` reserve access, direct reclaim,
 //! `should_reclaim_retry`, `__alloc_pages_may_oom` with `oom_lock`).
 //!
-//! Not modelled: orders above 0 (THP allocations are not attempted), per-CPU
-//! page lists, `lowmem_reserve`, compaction, `__GFP_HIGH`/`ALLOC_HARDER`
-//! adjustments, zones beyond one.
+//! Not modelled: orders above 0 (khugepaged's order-9 request is one costly
+//! order-0 page, see `mm/khugepaged.rs`), per-CPU page lists,
+//! `lowmem_reserve`, compaction, `__GFP_HIGH`/`ALLOC_HARDER` adjustments,
+//! zones beyond one, the `PF_MEMALLOC` reserves (`gfp_pfmemalloc_allowed`:
+//! direct reclaim and kswapd may not dip below min here), swap (so anon pages
+//! never count as reclaimable).
 
 use crate::choice::ChoiceKind;
 use crate::costs;
@@ -111,6 +114,20 @@ impl MemState {
 
     pub fn nr_reclaimable(&self) -> u64 {
         (self.boot_cache.len() + self.slab.len() + self.clean_lru.len()) as u64
+    }
+
+    /// `should_reclaim_retry`'s view of the zone after `no_progress_loops`
+    /// passes without progress (4.13 mm/page_alloc.c): `reclaimable` is
+    /// `zone_reclaimable_pages`, the file LRU (dirty and writeback pages are
+    /// on it) plus anon only with swap, which the model has not; slab is not
+    /// counted. `available` is that, reduced by `no_progress_loops /
+    /// MAX_RECLAIM_RETRIES` of itself, plus the free pages.
+    pub(crate) fn reclaim_retry_zone(&self, no_progress_loops: u32) -> (u64, u64) {
+        let reclaimable = self.nr_lru();
+        let decay =
+            (u64::from(no_progress_loops) * reclaimable).div_ceil(u64::from(MAX_RECLAIM_RETRIES));
+        let available = reclaimable.saturating_sub(decay) + self.nr_free();
+        (reclaimable, available)
     }
 
     pub(crate) fn fast_path_ok(&self) -> bool {
@@ -372,20 +389,15 @@ impl Sim {
                     );
                     return self.got_page(f.kind);
                 }
-                // should_reclaim_retry: the file LRU, dirty pages included,
-                // counts as reclaimable; with writeback pending, wait for it
+                // should_reclaim_retry: with writeback pending, wait for it
                 // rather than declaring OOM.
                 if progress > 0 {
                     f.no_progress_loops = 0;
                 } else {
                     f.no_progress_loops += 1;
                 }
-                // Dirty pages only: 4.13 also counts pages under writeback
-                // (NR_ZONE_WRITE_PENDING); the model keeps few of those (see
-                // fs::block::NR_REQUESTS) and leaves them out.
-                let write_pending = self.mem.nr_dirty;
-                let reclaimable = self.mem.nr_reclaimable() + write_pending;
-                let available = self.mem.nr_free() + reclaimable;
+                let write_pending = self.mem.write_pending();
+                let (reclaimable, available) = self.mem.reclaim_retry_zone(f.no_progress_loops);
                 if f.no_progress_loops <= MAX_RECLAIM_RETRIES && available > w.min {
                     f.phase = AllocPhase::Retry;
                     if progress == 0 && 2 * write_pending > reclaimable {
@@ -490,5 +502,45 @@ impl Sim {
         } else {
             Fr::Stay(Step::Busy(cost))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem(kernel: &str) -> MemState {
+        let text = format!(
+            "version = 1\n[machine]\ncpus = 2\nmemory = \"32M\"\npage_cache = \"1M\"\nslab = \"4M\"\n\
+             [kernel]\n{kernel}[fs]\ntype = \"xfs\"\n\
+             [[process]]\nname = \"a.out\"\n[[process.thread]]\nprogram = \"hog\"\n"
+        );
+        MemState::boot(&crate::parse_scenario(&text).unwrap())
+    }
+
+    /// `zone_reclaimable_pages` is the file LRU: slab never counts, dirty
+    /// and writeback pages do; `available` shrinks with `no_progress_loops`.
+    #[test]
+    fn should_reclaim_retry_counts_the_lru_not_slab() {
+        let mut m = mem("");
+        assert_eq!(
+            m.slab.len() as u64,
+            4 << 8,
+            "the slab is there to be left out"
+        );
+        let cache = m.boot_cache.len() as u64;
+        let (reclaimable, available) = m.reclaim_retry_zone(0);
+        assert_eq!(reclaimable, cache);
+        assert_eq!(available, cache + m.nr_free());
+        m.nr_dirty = 10;
+        m.nr_writeback = 7;
+        let (reclaimable, _) = m.reclaim_retry_zone(0);
+        assert_eq!(reclaimable, cache + 17, "dirty and writeback pages count");
+        // Half the retries gone: half the reclaimable pages (rounded up) no
+        // longer count as available; all of them at the last retry.
+        let (r, half) = m.reclaim_retry_zone(MAX_RECLAIM_RETRIES / 2);
+        assert_eq!(half, r - r.div_ceil(2) + m.nr_free());
+        let (_, last) = m.reclaim_retry_zone(MAX_RECLAIM_RETRIES);
+        assert_eq!(last, m.nr_free());
     }
 }
