@@ -146,8 +146,9 @@ describe("performance", () => {
   // The budget is the whole app's, page and workers alike, measured as
   // BENCHMARKS.md and `scripts/serve` report it: `gzip -9` (Node's zlib at
   // level 9 packs the same module about 0.7% larger; both are recorded).
-  // 450 KB since window explorations and the rewind (BENCHMARKS.md, "Bundle size").
-  const WASM_GZIP_BUDGET = 450_000;
+  // 455 KB since window explorations, the rewind and the unseen-run fast
+  // path (BENCHMARKS.md, "Bundle size").
+  const WASM_GZIP_BUDGET = 455_000;
 
   test(`wasm bundle is at most ${WASM_GZIP_BUDGET / 1000} KB gzipped`, () => {
     const wasm = join(DIST, "pkg", "oomlab_web_bg.wasm");
