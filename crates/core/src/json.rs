@@ -118,7 +118,8 @@ pub mod u64_strings {
     }
 }
 
-#[cfg(test)]
+// serde_json is a native dev-dependency only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use serde::{Deserialize, Serialize};
 
