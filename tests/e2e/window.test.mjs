@@ -144,7 +144,7 @@ describe("race window", () => {
         const c = await explored(page);
         await screenshot(page, "window-random-cancelled");
         assert.equal(c.complete, "false");
-        assert.match(c.scope, /^Incomplete\. random, window the 2(\.00)? ms after `kill`, 50 prefixes/);
+        assert.match(c.scope, /^Incomplete\. random, window after `kill` for 2(\.00)? ms, 50 prefixes/);
         assert.match(c.scope, /incomplete \(cancelled\)/);
         assert.match(c.scope, /evidence, not proof/);
       },

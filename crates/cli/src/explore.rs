@@ -555,15 +555,29 @@ fn never_means(out: &ExploreOutput) -> String {
     }
 }
 
+/// Whether "always" and "never" are proven for what was run: only by a
+/// completed exhaustive search, within its bound.
+fn proven(out: &ExploreOutput) -> bool {
+    out.complete
+        && matches!(
+            Strategy::parse(&out.strategy),
+            Some(Strategy::Exhaustive { .. })
+        )
+}
+
 fn print_verdicts(out: &ExploreOutput) {
     outln!("verdicts:");
     for v in &out.verdicts {
         let exp = match v.expected {
-            Some(e) => format!(
-                "  expected {:<9} {}",
-                verdict_word(e),
-                if v.holds { "ok" } else { "CONTRADICTED" }
-            ),
+            Some(e) => {
+                let w = v.expect_word(proven(out));
+                let w = if v.holds {
+                    w.to_string()
+                } else {
+                    w.to_uppercase()
+                };
+                format!("  expected {:<9} {w}", verdict_word(e))
+            }
             None => String::new(),
         };
         outln!(
@@ -722,6 +736,7 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
             "runs": ex.out.report.runs,
             "complete": ex.out.complete,
             "holds": bad.is_empty(),
+            "proven": bad.is_empty() && proven(&ex.out),
             "verdicts": ex.out.verdicts,
             "failing": ex.out.failing,
         }));
@@ -739,7 +754,14 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
     interrupted(&ex)?;
     if bad.is_empty() {
         if !json {
-            outln!("[expect] holds");
+            if proven(&ex.out) {
+                outln!("[expect] holds within the search bound");
+            } else {
+                outln!(
+                    "[expect] not contradicted in {} runs: evidence, not proof",
+                    ex.out.report.runs
+                );
+            }
         }
         Ok(())
     } else {

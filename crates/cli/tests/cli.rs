@@ -305,6 +305,69 @@ fn explore_pct_and_exhaustive() {
 /// first corrupting run beyond 200 shows up here.
 const CHECK_RUNS: &[(&str, &str)] = &[("r1", "40"), ("r2", "20"), ("r3", "20"), ("r4", "200")];
 
+/// "always" and "never" are proven only by a completed exhaustive search,
+/// and then within its bound; sampling, or a search cut short, only fails to
+/// contradict them. A "sometimes" is witnessed by a run either way.
+#[test]
+fn check_claims_a_proof_only_for_a_complete_exhaustive_search() {
+    let s = ok(&["check", "--preset", "r1", "--runs", "20"]);
+    assert!(
+        s.stdout
+            .contains("[expect] not contradicted in 20 runs: evidence, not proof"),
+        "{}",
+        s.stdout
+    );
+    assert!(
+        s.stdout.contains("expected sometimes witnessed"),
+        "{}",
+        s.stdout
+    );
+    assert!(!s.stdout.contains("holds"), "{}", s.stdout);
+    let v = json(&["check", "--preset", "r1", "--runs", "20", "--json"]);
+    assert_eq!(
+        (&v["holds"], &v["proven"]),
+        (&Value::Bool(true), &Value::Bool(false))
+    );
+
+    let win = [
+        "check",
+        "--preset",
+        "r2",
+        "--strategy",
+        "exhaustive",
+        "--window",
+        "kill:20us",
+        "--prefixes",
+        "1",
+        "--bound",
+        "1",
+    ];
+    let e = ok(&win);
+    assert!(
+        e.stdout
+            .contains("expected never     holds within the bound"),
+        "{}",
+        e.stdout
+    );
+    assert!(
+        e.stdout.contains("[expect] holds within the search bound"),
+        "{}",
+        e.stdout
+    );
+    let v = json(&[&win[..], &["--json"]].concat());
+    assert_eq!(
+        (&v["complete"], &v["proven"]),
+        (&Value::Bool(true), &Value::Bool(true))
+    );
+    // The same search cut at 3 runs proves nothing.
+    let v = json(&[&win[..], &["--runs", "3", "--json"]].concat());
+    assert_eq!(
+        (&v["complete"], &v["proven"]),
+        (&Value::Bool(false), &Value::Bool(false))
+    );
+    assert_eq!(v["holds"], true, "{v:#}");
+}
+
 #[test]
 fn check_passes_on_every_preset() {
     for p in presets::PRESETS {
@@ -1189,7 +1252,7 @@ fn explore_window_exhaustive_completes_on_r2() {
     ]);
     assert!(
         t.stdout
-            .contains("with at most 1 deviation(s) in the window the 1.00 ms after `kill`")
+            .contains("with at most 1 deviation(s) in the window after `kill` for 1.00 ms")
             && t.stdout
                 .contains("for these 2 prefixes (2 reached the trigger)"),
         "{}",

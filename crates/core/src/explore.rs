@@ -96,6 +96,22 @@ pub struct VerdictLine {
     pub holds: bool,
 }
 
+impl VerdictLine {
+    /// What may be said of the scenario's [expect] for this outcome. A
+    /// contradiction, and a witness for "sometimes", are certain from the
+    /// runs themselves; "always" and "never" are proven only by a completed
+    /// exhaustive search (`proven`), and then only within its bound.
+    pub fn expect_word(&self, proven: bool) -> &'static str {
+        match self.expected {
+            None => "",
+            Some(_) if !self.holds => "contradicted",
+            Some(Verdict::Sometimes) => "witnessed",
+            Some(_) if proven => "holds within the bound",
+            Some(_) => "not contradicted",
+        }
+    }
+}
+
 /// The mergeable part of an exploration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ExploreReport {

@@ -639,8 +639,14 @@ pub(crate) fn classify(sim: &Sim) -> RunResult {
 
 impl Sim {
     /// Time of a trace record, even one beyond the kept trace (then: now).
+    /// By index, not position: a checkpoint's `forget_trace` leaves a trace
+    /// that starts after record 0.
     pub(crate) fn trace_time(&self, idx: u64) -> SimTime {
-        self.trace.get(idx as usize).map_or(self.now, |r| r.t)
+        let i = self.trace.partition_point(|r| r.idx < idx);
+        self.trace
+            .get(i)
+            .filter(|r| r.idx == idx)
+            .map_or(self.now, |r| r.t)
     }
 
     /// No forward progress for longer than the threshold while free <= min.

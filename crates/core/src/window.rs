@@ -104,7 +104,8 @@ impl Window {
         })
     }
 
-    /// As a reader would say it: "after `kill`", "the 5 ms after `reap`".
+    /// As a reader would say it, after "the window": "after `kill`",
+    /// "after `reap` for 5.00 ms".
     pub fn describe(&self) -> String {
         let t = match &self.trigger {
             Trigger::Kill => "`kill`".to_string(),
@@ -114,7 +115,7 @@ impl Window {
             Trigger::Time(ns) => format!("t={}", SimTime(*ns)),
         };
         match self.len_ns {
-            Some(l) => format!("the {} after {t}", crate::time::fmt_duration(l)),
+            Some(l) => format!("after {t} for {}", crate::time::fmt_duration(l)),
             None => format!("after {t}"),
         }
     }

@@ -335,6 +335,16 @@ impl ExplorerState {
             }
     }
 
+    /// Whether "always" and "never" are proven (within the bound): only
+    /// for a completed exhaustive search.
+    pub fn proven(&self) -> bool {
+        self.complete()
+            && self
+                .job
+                .as_ref()
+                .is_some_and(|j| j.kind == StrategyKind::Exhaustive)
+    }
+
     /// What was explored, in one sentence, and what "never" can mean for it.
     /// Never a proof claim for a search that was cut short.
     pub fn scope(&self) -> String {

@@ -272,6 +272,7 @@ pub fn explorer_panel(p: &Props) -> Html {
     let r = &ex.report;
     let scope = ex.scope();
     let complete = ex.complete();
+    let proven = ex.proven();
     let job_scenario = ex.job.as_ref().map(|j| j.scenario.clone());
     html! {
         <div class="explorer" id="explorer" data-status={status_word}
@@ -361,7 +362,7 @@ pub fn explorer_panel(p: &Props) -> Html {
                     { "A run can have several outcomes (zeros_in_file together with user_ran_after_reap, say), so the bars add up to more than the runs; each bar is the share of runs that had that outcome." }
                 </p>
                 { histogram(r) }
-                <p class="muted small">{ format!("{} distinct executions, {} decisions{}", r.distinct_states, r.choice_points,
+                <p class="muted small">{ format!("{} distinct execution{}, {} decisions{}", r.distinct_states, if r.distinct_states == 1 { "" } else { "s" }, r.choice_points,
                     if r.pruned > 0 { format!(", {} pruned by state hash", r.pruned) } else { String::new() }) }</p>
                 <h3>{ "Failure buckets" }</h3>
                 if r.buckets.is_empty() {
@@ -397,13 +398,13 @@ pub fn explorer_panel(p: &Props) -> Html {
                     <thead><tr><th>{ "outcome" }</th><th>{ "verdict" }</th><th>{ "runs" }</th><th>{ "[expect]" }</th></tr></thead>
                     <tbody>
                         { for ex.verdicts.iter().map(|v| html! {
-                            <tr data-outcome={v.outcome.clone()} data-verdict={verdict_word(v.verdict)} data-holds={v.holds.to_string()}>
+                            <tr data-outcome={v.outcome.clone()} data-verdict={verdict_word(v.verdict)} data-holds={v.holds.to_string()} data-expect={v.expect_word(proven)}>
                                 <td class="mono">{ &v.outcome }</td>
                                 <td>{ verdict_word(v.verdict) }</td>
                                 <td class="mono">{ format!("{}/{}", v.hits, v.runs) }</td>
                                 <td>{ match v.expected {
                                     Some(e) => html! { <span class={if v.holds { "ok" } else { "bad-text" }}>
-                                        { format!("{} {}", verdict_word(e), if v.holds { "✔ holds" } else { "✖ contradicted" }) }
+                                        { format!("{} {} {}", verdict_word(e), if v.holds { "✔" } else { "✖" }, v.expect_word(proven)) }
                                     </span> },
                                     None => html! { <span class="muted">{ "—" }</span> },
                                 } }</td>
