@@ -87,3 +87,27 @@ fn dropping_the_trace_text_changes_nothing_but_the_text() {
         }
     }
 }
+
+/// A checkpoint that forgets its trace (as rewind's do) still names the
+/// evidence's own record: its bad ranges, times included, equal the whole
+/// run's.
+#[test]
+fn a_forgotten_trace_keeps_the_evidence_times() {
+    let sc = presets::find("r1").unwrap().load();
+    let mut whole = Sim::new(&sc, ChoiceSource::Seed(3));
+    let mut cp = whole.clone();
+    // Forget the trace well before the kill, as a rewind point would.
+    while cp.now().0 < 1_000_000_000 && cp.step() {}
+    cp.forget_trace();
+    let a = whole.run_to_end(u64::MAX);
+    let b = cp.run_to_end(u64::MAX);
+    let bad = |r: &oomlab_core::RunResult| -> Vec<(u64, u64)> {
+        r.files
+            .iter()
+            .flat_map(|f| f.bad.iter().map(|b| (b.event, b.t.0)))
+            .collect()
+    };
+    assert!(!bad(&a).is_empty(), "R1 seed 3 writes zeros");
+    assert!(cp.trace()[0].idx > 0, "the checkpoint forgot records");
+    assert_eq!(bad(&a), bad(&b));
+}
