@@ -157,7 +157,8 @@ enum Cmd {
         /// chrome: trace-event JSON for Perfetto (the schedule, kernel
         /// functions, memory counters and the run's metadata); ftrace: `trace-cmd report`
         /// text with 4.13's tracepoints; ascii: CPU-column race diagram;
-        /// text: the dmesg-like trace.
+        /// text: the dmesg-like trace of every record; dmesg: only what printk
+        /// would print, with the OOM killer's dump_header.
         #[arg(long, value_enum)]
         format: output::ExportFormat,
         /// Rows of the ascii diagram.

@@ -326,8 +326,11 @@ pub enum ExportFormat {
     Ftrace,
     /// The CPU-column race diagram.
     Ascii,
-    /// The dmesg-like trace.
+    /// The dmesg-like trace of every record.
     Text,
+    /// What the kernel would have printed: printk lines only, with the OOM
+    /// killer's dump_header (Mem-Info, the task table).
+    Dmesg,
 }
 
 impl ExportFormat {
@@ -337,6 +340,7 @@ impl ExportFormat {
             ExportFormat::Ftrace => "ftrace",
             ExportFormat::Ascii => "ascii",
             ExportFormat::Text => "text",
+            ExportFormat::Dmesg => "dmesg",
         }
     }
 }
@@ -382,6 +386,7 @@ pub fn export(
         ExportFormat::Ftrace => term_lines(&export::ftrace(sc, src.clone())),
         ExportFormat::Ascii => export::ascii_diagram(&records(tr), export::last_evidence(&r), rows),
         ExportFormat::Text => export::text(&records(tr)),
+        ExportFormat::Dmesg => term_lines(&export::dmesg(sc, src.clone())),
     };
     if let Some(path) = out {
         std::fs::write(path, &content)

@@ -620,6 +620,25 @@ fn export_ftrace_is_trace_cmd_report_text() {
     }
 }
 
+#[test]
+fn export_dmesg_is_what_printk_printed() {
+    let seed = r1_seed(true);
+    let link = r1_link(seed);
+    let o = ok(&["export", &link, "--format", "dmesg"]);
+    let sc = presets::find("r1").unwrap().load();
+    assert_eq!(
+        o.stdout,
+        oomlab_core::export::dmesg(&sc, ChoiceSource::Seed(seed)),
+        "the CLI prints core's export of the linked run"
+    );
+    assert!(
+        o.stdout.contains(" invoked oom-killer: gfp_mask="),
+        "{}",
+        o.stdout
+    );
+    assert!(!o.stdout.contains("mutex_trylock"), "only printk lines");
+}
+
 // ---------------------------------------------------------------- bad input
 
 #[test]

@@ -493,3 +493,163 @@ fn ftrace_lines_parse_with_the_tracepoints_formats() {
         .any(|r| r.func == "oom_kill_process"
             && r.msg.contains(&format!("Killed process {victim} "))));
 }
+
+/// `export --format dmesg`: printk lines only, in 4.13's formats, with the
+/// OOM killer's dump_header before its "Kill process" line.
+#[test]
+fn dmesg_has_4_13_s_oom_report() {
+    use regex::Regex;
+    let sc = presets::find("r1").unwrap().load();
+    let out = oomlab_core::export::dmesg(&sc, ChoiceSource::Seed(3));
+    let stamp = Regex::new(r"^\[ *\d+\.\d{6}\] (.*)$").unwrap();
+    let msgs: Vec<&str> = out
+        .lines()
+        .map(|l| {
+            stamp
+                .captures(l)
+                .unwrap_or_else(|| panic!("not a dmesg line: {l}"))
+                .get(1)
+                .unwrap()
+                .as_str()
+        })
+        .collect();
+    // No `cpuN comm/pid func:` prefix: that is the text export's.
+    let prefixed = Regex::new(r"^cpu\d+ ").unwrap();
+    assert!(!msgs.iter().any(|m| prefixed.is_match(m)), "{out}");
+    let at = |re: &str| -> usize {
+        let re = Regex::new(re).unwrap();
+        msgs.iter()
+            .position(|m| re.is_match(m))
+            .unwrap_or_else(|| panic!("no line matches {re}:\n{out}"))
+    };
+    let invoked = at(
+        r"^\S+ invoked oom-killer: gfp_mask=0x[0-9a-f]+\([A-Z_|]+\), nodemask=\(null\),  order=0, oom_score_adj=-?\d+$",
+    );
+    let cpu = at(r"^CPU: \d+ PID: \d+ Comm: \S+ Not tainted \S+ #1$");
+    let trace = at(r"^Call Trace:$");
+    let meminfo = at(r"^Mem-Info:$");
+    let table = at(
+        r"^\[ pid \]   uid  tgid total_vm      rss nr_ptes nr_pmds swapents oom_score_adj name$",
+    );
+    let kill = at(r"^Out of memory: Kill process \d+ \(\S+\) score \d+ or sacrifice child$");
+    let killed = at(
+        r"^Killed process \d+ \(\S+\) total-vm:\d+kB, anon-rss:\d+kB, file-rss:\d+kB, shmem-rss:\d+kB$",
+    );
+    assert!(
+        invoked < cpu
+            && cpu < trace
+            && trace < meminfo
+            && meminfo < table
+            && table < kill
+            && kill < killed
+    );
+    // The call trace is innermost first and ends where the task entered.
+    assert_eq!(
+        &msgs[trace + 1..trace + 4],
+        [" dump_stack", " dump_header", " oom_kill_process"]
+    );
+    assert!(
+        msgs[trace + 4..meminfo].contains(&" out_of_memory"),
+        "{out}"
+    );
+    // show_free_areas' summary, line by line.
+    let free = [
+        r"^active_anon:\d+ inactive_anon:\d+ isolated_anon:\d+$",
+        r"^ active_file:\d+ inactive_file:\d+ isolated_file:\d+$",
+        r"^ unevictable:\d+ dirty:\d+ writeback:\d+ unstable:\d+$",
+        r"^ slab_reclaimable:\d+ slab_unreclaimable:\d+$",
+        r"^ mapped:\d+ shmem:\d+ pagetables:\d+ bounce:\d+$",
+        r"^ free:\d+ free_pcp:\d+ free_cma:\d+$",
+    ];
+    for (i, re) in free.iter().enumerate() {
+        assert!(
+            Regex::new(re).unwrap().is_match(msgs[meminfo + 1 + i]),
+            "{}",
+            msgs[meminfo + 1 + i]
+        );
+    }
+    // The free count is the allocator's at the kill: under min.
+    let mut sim = Sim::new(&sc, ChoiceSource::Seed(3));
+    let r = sim.run_to_end(u64::MAX);
+    let kill_rec = sim
+        .trace()
+        .iter()
+        .find(|t| t.msg.starts_with("Killed process"))
+        .expect("R1 seed 3 kills");
+    assert_eq!(msgs[killed], kill_rec.msg);
+    // The victim's row agrees with the "Killed process" line (pages of 4 kB).
+    let row = Regex::new(r"^\[ *(\d+)\] +0 +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +0 +(-?\d+) (\S+)$")
+        .unwrap();
+    let rows: Vec<_> = msgs[table + 1..kill]
+        .iter()
+        .map(|m| row.captures(m).unwrap_or_else(|| panic!("row {m}")))
+        .collect();
+    let victim = r.kills[0].tgid.to_string();
+    let v = rows
+        .iter()
+        .find(|c| c[2] == victim)
+        .expect("the victim is in the table");
+    let kb = Regex::new(r"total-vm:(\d+)kB, anon-rss:(\d+)kB")
+        .unwrap()
+        .captures(msgs[killed])
+        .unwrap();
+    assert_eq!(
+        v[3].parse::<u64>().unwrap() * 4,
+        kb[1].parse::<u64>().unwrap()
+    );
+    // Threads fault between the kill's two lines; the rss can only grow.
+    assert!(v[4].parse::<u64>().unwrap() * 4 <= kb[2].parse::<u64>().unwrap());
+    assert!(
+        v[5].parse::<u64>().unwrap() > 0,
+        "a mapped process has page tables"
+    );
+    // The reaper's report follows; a 2 s run never stalls 10 s.
+    at(
+        r"^oom_reaper: reaped process \d+ \(\S+\), now anon-rss:\d+kB, file-rss:\d+kB, shmem-rss:\d+kB$",
+    );
+    assert!(!out.contains("page allocation stalls"));
+}
+
+/// `warn_alloc`'s stall report: an allocation still in the slow path 10 s
+/// after it started, then every further 10 s (R7 without the reaper, run
+/// for 25 s: its XFS log worker waits for memory that never comes).
+#[test]
+fn dmesg_reports_allocation_stalls_every_10_s() {
+    use regex::Regex;
+    let text = presets::find("r7-reaper-off").unwrap().text.replace(
+        "duration = \"2s\"",
+        "duration = \"25s\"\nhang_threshold = \"30s\"\nmax_steps = 50000000",
+    );
+    let sc = oomlab_core::parse_scenario(&text).expect("valid");
+    let out = oomlab_core::export::dmesg(&sc, ChoiceSource::Seed(3));
+    let re = Regex::new(
+        r"\[ *(\d+)\.\d{6}\] (\S+): page allocation stalls for (\d+)ms, order:0, mode:0x[0-9a-f]+\([A-Z_|]+\), nodemask=\(null\)",
+    )
+    .unwrap();
+    let stalls: Vec<(u64, String, u64)> = re
+        .captures_iter(&out)
+        .map(|c| {
+            (
+                c[1].parse().unwrap(),
+                c[2].to_string(),
+                c[3].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        !stalls.is_empty(),
+        "no stall in 25 s:\n{}",
+        &out[..out.len().min(3000)]
+    );
+    for (secs, _, ms) in &stalls {
+        assert!(*ms >= 10_000 && *secs >= 10, "{stalls:?}");
+    }
+    // The same allocation warns again only 10 s later.
+    let (_, comm, first) = &stalls[0];
+    let (_, _, again) = stalls
+        .iter()
+        .skip(1)
+        .find(|s| &s.1 == comm)
+        .unwrap_or_else(|| panic!("one warning in 25 s: {stalls:?}"));
+    assert!(*again >= first + 10_000, "{stalls:?}");
+}

@@ -67,19 +67,7 @@ fn layers(t: &Task, prev: &[(String, u64)]) -> Vec<String> {
         // exit after a signal starts inside an earlier entry.
         match prev.first() {
             Some((name, _)) if name != "user" => v.push(name.clone()),
-            _ => v.push(
-                match t.frames.first() {
-                    Some(Frame::Write(_)) => "SyS_write",
-                    Some(Frame::Mmap(m)) if m.is_unmap() => "SyS_munmap",
-                    Some(Frame::Mmap(_)) => "SyS_mmap",
-                    Some(Frame::Nanosleep { .. }) => "SyS_nanosleep",
-                    Some(Frame::GroupExit(_)) => "SyS_exit_group",
-                    Some(Frame::ProcessMrelease(_)) => "SyS_process_mrelease",
-                    Some(Frame::Fault(_)) => "page_fault",
-                    _ => "exit_to_usermode_loop",
-                }
-                .into(),
-            ),
+            _ => v.push(entry_of(t).into()),
         }
     }
     for f in &t.frames {
@@ -94,6 +82,20 @@ fn layers(t: &Task, prev: &[(String, u64)]) -> Vec<String> {
         }
     }
     v
+}
+
+/// How a user task entered the kernel, judged by its outermost frame.
+pub(super) fn entry_of(t: &Task) -> &'static str {
+    match t.frames.first() {
+        Some(Frame::Write(_)) => "SyS_write",
+        Some(Frame::Mmap(m)) if m.is_unmap() => "SyS_munmap",
+        Some(Frame::Mmap(_)) => "SyS_mmap",
+        Some(Frame::Nanosleep { .. }) => "SyS_nanosleep",
+        Some(Frame::GroupExit(_)) => "SyS_exit_group",
+        Some(Frame::ProcessMrelease(_)) => "SyS_process_mrelease",
+        Some(Frame::Fault(_)) => "page_fault",
+        _ => "exit_to_usermode_loop",
+    }
 }
 
 fn cat_of(name: &str) -> &'static str {

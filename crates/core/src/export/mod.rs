@@ -2,7 +2,9 @@
 //! (Perfetto, chrome://tracing; `chrome.rs` for the replayed run's schedule,
 //! kernel functions and counters), ftrace text as `trace-cmd report` prints it
 //! (`ftrace.rs`), the CPU-column race diagram of kernel commit messages
-//! (`ascii.rs`), and the dmesg-like text.
+//! (`ascii.rs`), the dmesg a bug report would carry (`dmesg.rs`: printk lines
+//! only, with the OOM killer's `dump_header`), and the dmesg-like text of
+//! every record.
 //!
 //! Pure functions of the trace records, or of a replay of the run that
 //! changes nothing in it: no I/O, so the browser can offer the
@@ -10,10 +12,12 @@
 
 mod ascii;
 mod chrome;
+mod dmesg;
 mod ftrace;
 
 pub use ascii::{ascii_diagram, last_evidence};
 pub use chrome::{chrome_trace_run, CHROME_PID_MEMORY};
+pub use dmesg::dmesg;
 pub use ftrace::ftrace;
 
 use crate::trace::{TraceKind, TraceRecord};

@@ -134,6 +134,11 @@ impl MemState {
         self.nr_free() > self.wmark.low
     }
 
+    /// Pages of one kind, counted (for the exports' `show_mem`).
+    pub(crate) fn count_kind(&self, k: PageKind) -> u64 {
+        self.kind.iter().filter(|x| **x == k).count() as u64
+    }
+
     pub(crate) fn kind_of(&self, pfn: Pfn) -> PageKind {
         self.kind[pfn]
     }
@@ -216,6 +221,42 @@ impl AllocFrame {
                 &["__alloc_pages_slowpath"]
             }
         }
+    }
+
+    /// `gfp_mask` as 4.13 would pass it, with `%pGg`'s names: a user page
+    /// or a regular file's page cache is `GFP_HIGHUSER_MOVABLE` (what
+    /// `alloc_page_vma` and `inode_init_always`'s mapping mask give), a GFP_NOFS
+    /// caller clears `__GFP_FS`, and kernel pages are `GFP_KERNEL`.
+    pub(crate) fn gfp_mask(&self) -> (u32, String) {
+        const GFP_KERNEL: u32 = 0x14_000c0;
+        const GFP_HIGHUSER_MOVABLE: u32 = 0x14_200ca;
+        const GFP_FS: u32 = 0x80;
+        const GFP_NOFAIL: u32 = 0x800;
+        let user = matches!(
+            self.kind,
+            PageKind::Anon | PageKind::Shmem | PageKind::PageCache
+        );
+        let mut mask = if user {
+            GFP_HIGHUSER_MOVABLE
+        } else {
+            GFP_KERNEL
+        };
+        let mut names = if !self.gfp_fs && user {
+            mask &= !GFP_FS;
+            "GFP_NOFS|__GFP_HARDWALL|__GFP_HIGHMEM|__GFP_MOVABLE".to_string()
+        } else if !self.gfp_fs {
+            mask &= !GFP_FS;
+            "GFP_NOFS".to_string()
+        } else if user {
+            "GFP_HIGHUSER_MOVABLE".to_string()
+        } else {
+            "GFP_KERNEL".to_string()
+        };
+        if self.nofail {
+            mask |= GFP_NOFAIL;
+            names.push_str("|__GFP_NOFAIL");
+        }
+        (mask, names)
     }
 
     /// The allocation waits for `should_reclaim_retry` (its direct reclaim is
