@@ -173,9 +173,10 @@ pub struct HexDump {
 
 impl HexDump {
     /// The dump of a file as it reads (after the run: as read back from
-    /// disk), with its size markers.
-    pub fn from_inode(ino: &Inode) -> HexDump {
-        let mut d = HexDump::from_content(ino.size(), &ino.content());
+    /// disk; during it, the page cache and the blocks of evicted pages),
+    /// with its size markers.
+    pub fn from_inode(ino: &Inode, dev: &crate::fs::block::BlockDev) -> HexDump {
+        let mut d = HexDump::from_content(ino.size(), &ino.content_live(dev));
         d.markers = Markers {
             i_size: ino.i_size,
             acked: ino.acked,

@@ -94,7 +94,7 @@ fn writeback_mode_commits_before_the_data_and_a_crash_in_between_shows_stale_blo
         .msg
         .contains("[1]"));
     // The hex dump shows the deleted file's text, block by block.
-    let d = HexDump::from_inode(&sim.inodes[0]);
+    let d = HexDump::from_inode(&sim.inodes[0], &sim.fs.dev);
     assert_eq!(d.len, 131_072);
     let (v, class) = d.byte(4096 * 7 + 3).unwrap();
     assert_eq!(class, ByteClass::StaleDisk);
@@ -151,7 +151,7 @@ fn discard_and_history_decide_what_the_exposed_blocks_read() {
             r.files[0].bad.iter().all(|b| b.provenance == prov),
             "{extra}"
         );
-        let d = HexDump::from_inode(&sim.inodes[0]);
+        let d = HexDump::from_inode(&sim.inodes[0], &sim.fs.dev);
         let zero = matches!(prov, Prov::Discarded | Prov::NeverWritten);
         assert_eq!(d.byte(100).unwrap().0 == 0, zero, "{extra}");
     }
@@ -241,4 +241,39 @@ fn the_journal_and_the_flusher_allocate_under_memory_pressure() {
         jbd2_reclaim,
         "the commit's allocation never entered reclaim"
     );
+}
+
+/// During a run, a page reclaim has evicted reads from its block: the dump
+/// in the middle of a run shows the written bytes there, not a hole.
+#[test]
+fn a_dump_mid_run_reads_evicted_pages_from_their_blocks() {
+    let sc = oomlab_core::presets::find("r1").unwrap().load();
+    let mut sim = Sim::new(&sc, ChoiceSource::Seed(3));
+    let evicted = loop {
+        assert!(
+            sim.step(),
+            "no page of R1 seed 3 was evicted before the end"
+        );
+        let found = sim.inodes.iter().enumerate().find_map(|(i, ino)| {
+            let acked_pages = ino.acked / 4096;
+            (0..acked_pages)
+                .find(|p| !ino.pages.contains_key(p))
+                .map(|p| (i, p))
+        });
+        if let Some(f) = found {
+            break f;
+        }
+    };
+    let (i, page) = evicted;
+    let ino = &sim.inodes[i];
+    assert!(ino.read_back.is_none(), "mid-run");
+    let d = HexDump::from_inode(ino, &sim.fs.dev);
+    for off in [page * 4096, page * 4096 + 4095] {
+        assert_eq!(
+            d.byte(off),
+            Some((0xff, ByteClass::Expected)),
+            "{} at {off:#x}",
+            ino.path
+        );
+    }
 }

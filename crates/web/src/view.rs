@@ -84,7 +84,7 @@ pub fn file_views(sim: &Sim) -> Vec<FileView> {
             path: ino.path.clone(),
             i_size: ino.i_size,
             acked: ino.acked,
-            dump: HexDump::from_inode(ino),
+            dump: HexDump::from_inode(ino, &sim.fs.dev),
         })
         .collect()
 }

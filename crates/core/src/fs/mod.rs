@@ -176,6 +176,29 @@ impl Inode {
         out
     }
 
+    /// The file as a read returns it: as read back from disk once the run
+    /// has ended; before that the page cache and, for a page reclaim has
+    /// evicted, its block as the device returns it now (volatile cache
+    /// included). `content` leaves evicted pages out; the run's verdict
+    /// is taken on it, so it stays as it is.
+    pub fn content_live(&self, dev: &block::BlockDev) -> Vec<(u64, Run)> {
+        if let Some(rb) = &self.read_back {
+            return rb.runs.clone();
+        }
+        let pages = self.i_size.div_ceil(PAGE_SIZE);
+        let mut out = Vec::new();
+        for index in 0..pages {
+            let base = index * PAGE_SIZE;
+            if let Some(p) = self.pages.get(&index) {
+                out.extend(p.runs.iter().map(|r| (base + u64::from(r.off), *r)));
+            } else if let Some(&(lba, _)) = self.map.get(&index) {
+                let runs = dev.read_current(lba).into_runs(lba);
+                out.extend(runs.into_iter().map(|r| (base + u64::from(r.off), r)));
+            }
+        }
+        out
+    }
+
     /// The file's size as it reads: after the run, the size read back from
     /// disk; before, `i_size`.
     pub fn size(&self) -> u64 {
