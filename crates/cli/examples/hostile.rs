@@ -5,7 +5,7 @@
 //! ```text
 //! cargo build --release -p oomlab
 //! cargo run --release -p oomlab --example hostile -- [--tries N] [--seed S]
-//!     [--bin target/release/oomlab] [--class NAME] [--timeout SECS]
+//!     [--bin target/release/oomlab] [--class NAME] [--timeout SECS] [--verbose]
 //! ```
 //!
 //! `--tries` is the number of tries of each generated class (fixed lists,
@@ -289,8 +289,11 @@ impl Ctx {
             2 if stderr.starts_with("oomlab: ") || stderr.starts_with("error: ") => {
                 let scenario_error =
                     stderr.contains("invalid scenario") || stderr.contains("scenario is invalid");
-                // Whole-text errors (its size) have no position.
-                let whole = stderr.contains("larger than");
+                // Whole-text errors (its size, a table it lacks) have no
+                // position.
+                let whole = stderr.contains("larger than")
+                    || stderr.contains("needs at least one")
+                    || stderr.contains("missing `version`");
                 if e.located && scenario_error && !whole && !stderr.contains("line ") {
                     return Ended {
                         end: End::Other,
@@ -311,9 +314,12 @@ impl Ctx {
                     .find(|l| l.contains("verdict") || l.contains("outcome"));
                 first(verdict.unwrap_or(""))
             }
-            _ => first(stderr.trim_start_matches("oomlab: "))
+            _ => stderr
+                .trim_start_matches("oomlab: ")
+                .trim_start_matches("invalid scenario\n")
+                .replace('\n', " / ")
                 .chars()
-                .take(90)
+                .take(150)
                 .collect(),
         };
         Ended { end, ms, why }
@@ -831,7 +837,8 @@ fn control_chars(c: &Ctx, r: &mut Rng, i: usize) -> Try {
     let nasty = |r: &mut Rng| {
         let mut v = String::from("x");
         for _ in 0..1 + r.below(3) {
-            v.push_str(*pick(r, NASTY));
+            let n: &&str = pick(r, NASTY);
+            v.push_str(n);
             v.push('y');
         }
         v
@@ -935,21 +942,53 @@ fn programs(c: &Ctx, r: &mut Rng, i: usize) -> Try {
             _ => "4096".to_string(),
         }
     };
+    // Most programs define their names first, so that the statements after
+    // reach the checks of sizes and lengths, not only "used before defined".
     let mut lines = Vec::new();
+    if chance(r, 85) {
+        let heap = if chance(r, 50) { "heap" } else { "stack" };
+        lines.push(format!(
+            "buf b = {heap} {}",
+            if chance(r, 70) {
+                "4096".into()
+            } else {
+                size(r)
+            }
+        ));
+        lines.push(format!(
+            "map m = anon {}",
+            if chance(r, 70) { "1M".into() } else { size(r) }
+        ));
+        lines.push("open fd \"/tmp/f.{n}\" append".into());
+    }
     let mut open_loops = 0;
     for _ in 0..1 + r.below(12) {
-        let n = *pick(r, &names);
-        let m = *pick(r, &names);
+        let ok = chance(r, 85);
+        let n = if ok {
+            *pick(r, &["b", "m"])
+        } else {
+            *pick(r, &names)
+        };
+        let n = if ok && chance(r, 30) { "fd" } else { n };
+        let m = if ok {
+            *pick(r, &["b", "m"])
+        } else {
+            *pick(r, &names)
+        };
+        // A statement that defines a name takes a fresh one (a name is
+        // defined once per kind).
+        let fresh = format!("v{}", lines.len());
+        let d = if ok { fresh.as_str() } else { n };
         let line = match r.below(16) {
             0 => format!(
-                "buf {n} = {} {}",
+                "buf {d} = {} {}",
                 pick(r, &["stack", "heap", "shmem", "mlock", "bogus"]),
                 size(r)
             ),
-            1 => format!("map {n} = anon {} populate {}", size(r), size(r)),
-            2 => format!("map {n} = shared_anon {}", size(r)),
+            1 => format!("map {d} = anon {} populate {}", size(r), size(r)),
+            2 => format!("map {d} = shared_anon {}", size(r)),
             3 => format!(
-                "map {n} = file \"/tmp/m\" {} {}",
+                "map {d} = file \"/tmp/m\" {} {}",
                 pick(r, &["shared", "private", "x"]),
                 size(r)
             ),
@@ -967,8 +1006,16 @@ fn programs(c: &Ctx, r: &mut Rng, i: usize) -> Try {
                 }
             ),
             7 => format!(
-                "open {n} \"/tmp/f.{{n}}\" {}",
+                "open {d} \"/tmp/f.{{n}}\" {}",
                 pick(r, &["append", "", "x"])
+            ),
+            8 | 9 if ok => format!(
+                "write fd {m} {}",
+                if chance(r, 70) {
+                    size(r)
+                } else {
+                    String::new()
+                }
             ),
             8 | 9 => format!(
                 "write {n} {m} {}",
@@ -1184,11 +1231,11 @@ fn absurd_cli(c: &Ctx, _r: &mut Rng, i: usize) -> Try {
         ]),
         s(&["check", &f, "--runs", "0"]),
         s(&["check", &f, "--runs", "1000000000", "--max-time", "1s"]),
-        s(&["sweep", &f, "--set", "machine.cpus=1,2", "--runs", "0"]),
+        s(&["sweep", &f, "--vary", "machine.cpus=1,2", "--runs", "0"]),
         s(&[
             "sweep",
             &f,
-            "--set",
+            "--vary",
             "machine.cpus=1,2",
             "--runs",
             "1000001",
@@ -1196,27 +1243,27 @@ fn absurd_cli(c: &Ctx, _r: &mut Rng, i: usize) -> Try {
         s(&[
             "sweep",
             &f,
-            "--set",
+            "--vary",
             "machine.cpus=0,65,18446744073709551616",
             "--runs",
             "1",
         ]),
-        s(&["sweep", &f, "--set", "nonexistent.key=1", "--runs", "1"]),
-        s(&["sweep", &f, "--set", "machine.memory=1,2", "--runs", "1"]),
+        s(&["sweep", &f, "--vary", "nonexistent.key=1", "--runs", "1"]),
+        s(&["sweep", &f, "--vary", "machine.memory=1,2", "--runs", "1"]),
         s(&[
             "sweep",
             &f,
-            "--set",
-            &format!("machine.cpus={}", vec!["2"; 10_000].join(",")),
+            "--vary",
+            &format!("machine.cpus={}", vec!["2"; 10_001].join(",")),
             "--runs",
             "1",
         ]),
         s(&[
             "sweep",
             &f,
-            "--set",
+            "--vary",
             "process.0.thread.0.count=1,2",
-            "--set",
+            "--vary",
             "process.0.thread.0.count=3",
             "--runs",
             "1",
@@ -1224,7 +1271,7 @@ fn absurd_cli(c: &Ctx, _r: &mut Rng, i: usize) -> Try {
         s(&[
             "sweep",
             &f,
-            "--set",
+            "--vary",
             "process.99.thread.0.count=1",
             "--runs",
             "1",
@@ -1308,7 +1355,7 @@ fn huge(c: &Ctx, _r: &mut Rng, i: usize) -> Try {
         (s(&["run", "/nonexistent"]), None),
         (s(&["explore", "/dev/zero"]), None),
         (s(&["check", "/dev/zero"]), None),
-        (s(&["sweep", "/dev/zero", "--set", "machine.cpus=1"]), None),
+        (s(&["sweep", "/dev/zero", "--vary", "machine.cpus=1"]), None),
         (s(&["run", "-"]), Some(zeros.clone())),
         (s(&["replay", "-"]), Some(zeros.clone())),
         (s(&["replay", "-"]), Some(link_ish.clone())),
@@ -1528,6 +1575,7 @@ fn main() {
     let mut bin = PathBuf::from("target/release/oomlab");
     let mut only: Option<String> = None;
     let mut timeout = 10u64;
+    let mut verbose = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().expect("a value after the option");
@@ -1537,6 +1585,7 @@ fn main() {
             "--bin" => bin = PathBuf::from(val()),
             "--class" => only = Some(val()),
             "--timeout" => timeout = val().parse().expect("--timeout SECS"),
+            "--verbose" => verbose = true,
             other => panic!("unknown option {other}"),
         }
     }
@@ -1609,6 +1658,9 @@ fn main() {
                 })
                 .collect::<Vec<_>>()
                 .join(" ");
+            if verbose {
+                eprintln!("{name} #{i}: {:?} {:.0} ms {}", e.end, e.ms, e.why);
+            }
             if e.ms > worst.0 {
                 worst = (e.ms, shown.clone());
             }
@@ -1629,26 +1681,53 @@ fn main() {
         println!("\n| link within the decoded cap | encoded | decoded | ends | time |");
         println!("|---|---:|---:|---|---:|");
         for (what, link, decoded) in worst_links() {
-            let t = Try {
-                args: s(&["replay", "-"]),
-                stdin: Some(link.clone().into_bytes()),
-                expect: located(),
+            // The longest valid run also through the commands that print
+            // or render all of it.
+            let commands: &[&[&str]] = if what.starts_with("1024 threads") {
+                &[
+                    &["replay", "-"],
+                    &["replay", "-", "--trace"],
+                    &["export", "-", "--format", "text"],
+                    &["export", "-", "--format", "ascii"],
+                ]
+            } else {
+                &[&["replay", "-"]]
             };
-            let e = ctx.run(&t);
-            if e.end != End::Clean && e.end != End::Success {
-                bad.push(format!("worst link {what}: {:?} {}", e.end, e.why));
+            for cmd in commands {
+                let t = Try {
+                    args: s(cmd),
+                    stdin: Some(link.clone().into_bytes()),
+                    expect: located(),
+                };
+                let e = ctx.run(&t);
+                if e.end != End::Clean && e.end != End::Success {
+                    bad.push(format!("worst link {what}: {:?} {}", e.end, e.why));
+                }
+                let size = |n: usize| {
+                    if n < 1024 {
+                        format!("{n} B")
+                    } else {
+                        format!("{} KiB", n >> 10)
+                    }
+                };
+                let why: String = e.why.chars().take(100).collect();
+                println!(
+                    "| {what}{} | {} | {} | {} | {:.0} ms |",
+                    if cmd.len() > 2 || cmd[0] != "replay" {
+                        format!(" (`{}`)", cmd.join(" "))
+                    } else {
+                        String::new()
+                    },
+                    size(link.len()),
+                    size(decoded),
+                    match e.end {
+                        End::Clean => format!("refused: {why}"),
+                        End::Success => format!("ran: {why}"),
+                        other => format!("{other:?}: {why}"),
+                    },
+                    e.ms
+                );
             }
-            println!(
-                "| {what} | {} KiB | {} KiB | {} | {:.0} ms |",
-                link.len() >> 10,
-                decoded >> 10,
-                match e.end {
-                    End::Clean => format!("refused: {}", e.why),
-                    End::Success => format!("ran: {}", e.why),
-                    other => format!("{other:?}: {}", e.why),
-                },
-                e.ms
-            );
         }
     }
     let _ = std::fs::remove_dir_all(&ctx.dir);
