@@ -785,12 +785,10 @@ pub fn check_cmd(name: &str, sc: &ValidScenario, o: &ExploreOpts, json: bool) ->
     }
 }
 
-pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
+pub fn merge_cmd(files: &[PathBuf], texts: &[String], json: bool) -> CliResult<()> {
     let mut outs: Vec<ExploreOutput> = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f)
-            .or_else(|e| input_err(format!("cannot read {}: {e}", f.display())))?;
-        let o: ExploreOutput = serde_json::from_str(&text).or_else(|e| {
+    for (f, text) in files.iter().zip(texts) {
+        let o: ExploreOutput = serde_json::from_str(text).or_else(|e| {
             input_err(format!(
                 "{}: not the JSON output of `oomlab explore --json` ({e})",
                 f.display()

@@ -288,6 +288,50 @@ fn read_capped(r: impl std::io::Read, name: &str, cap: usize) -> CliResult<Vec<u
     Ok(buf)
 }
 
+/// The most a `merge` input may be: a report is a few kilobytes to a few
+/// megabytes (a sweep of many cells), so this is far above any real one and
+/// keeps `merge /dev/zero` from reading without end.
+pub const MAX_REPORT: usize = 256 << 20;
+
+/// A report for `merge`: at most `MAX_REPORT` bytes of UTF-8. JSON text
+/// never holds a raw NUL, so a device or binary file (`/dev/zero`,
+/// `/dev/urandom`) is refused at its first NUL instead of read to the cap.
+fn read_report(path: &std::path::Path) -> CliResult<String> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let cant = |e: std::io::Error| CliError::Input(format!("cannot read {name}: {e}"));
+    let f = std::fs::File::open(path).map_err(cant)?;
+    let mut r = f.take(MAX_REPORT as u64 + 1);
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(cant(e)),
+        };
+        if let Some(at) = chunk[..n].iter().position(|&b| b == 0) {
+            return input_err(format!(
+                "{name}: a NUL byte at byte {} (not the JSON output of oomlab)",
+                bytes.len() + at
+            ));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    if bytes.len() > MAX_REPORT {
+        return input_err(format!(
+            "{name} is larger than {MAX_REPORT} bytes, the most this input may be"
+        ));
+    }
+    String::from_utf8(bytes).or_else(|e| {
+        input_err(format!(
+            "{name}: invalid UTF-8 at byte {} (not the JSON output of oomlab)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 /// A permalink from stdin: at most `permalink::MAX_ENCODED` bytes of text.
 fn read_stdin() -> CliResult<String> {
     let bytes = read_capped(
@@ -315,13 +359,17 @@ fn permalink_arg(arg: &str) -> CliResult<String> {
 
 /// Decodes a permalink without refusing another model version.
 fn decode_permalink(link: &str) -> CliResult<Permalink> {
-    Permalink::decode(&permalink_arg(link)?).or_else(|e| input_err(format!("bad permalink: {e}")))
+    Permalink::decode(&permalink_arg(link)?)
+        .or_else(|e| input_err(format!("bad permalink: {}", sanitize::term(&e.to_string()))))
 }
 
 /// Parses a canonical scenario carried inside oomlab's own JSON output.
 pub fn load_scenario_text(text: &str) -> CliResult<ValidScenario> {
     parse_scenario(text).or_else(|errs| {
-        let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let lines: Vec<String> = errs
+            .iter()
+            .map(|e| sanitize::term(&e.to_string()).into_owned())
+            .collect();
         input_err(format!("invalid scenario: {}", lines.join("; ")))
     })
 }
@@ -341,9 +389,11 @@ pub fn load_permalink(link: &str) -> CliResult<(Permalink, ValidScenario)> {
             p.source.seed()
         ));
     }
+    // The errors quote the link's text, which is anyone's: escaped to one
+    // line, so that a newline in a key cannot start a line of its own.
     let sc = p
         .scenario()
-        .or_else(|e| input_err(format!("bad permalink: {e}")))?;
+        .or_else(|e| input_err(format!("bad permalink: {}", sanitize::term(&e.to_string()))))?;
     Ok((p, sc))
 }
 
@@ -403,12 +453,14 @@ fn dispatch(cli: Cli) -> CliResult<()> {
         }
         Cmd::Sweep(opts) => sweep::sweep_cmd(&opts, json),
         Cmd::Merge { files } => {
-            let is_sweep =
-                std::fs::read_to_string(&files[0]).is_ok_and(|t| sweep::is_sweep_json(&t));
-            if is_sweep {
-                sweep::merge_cmd(&files, json)
+            let texts = files
+                .iter()
+                .map(|f| read_report(f))
+                .collect::<CliResult<Vec<String>>>()?;
+            if sweep::is_sweep_json(&texts[0]) {
+                sweep::merge_cmd(&files, &texts, json)
             } else {
-                explore::merge_cmd(&files, json)
+                explore::merge_cmd(&files, &texts, json)
             }
         }
         Cmd::Shrink {

@@ -473,12 +473,10 @@ pub fn is_sweep_json(text: &str) -> bool {
 }
 
 /// `merge` of sweep shards: every cell of the grid exactly once.
-pub fn merge_cmd(files: &[PathBuf], json: bool) -> CliResult<()> {
+pub fn merge_cmd(files: &[PathBuf], texts: &[String], json: bool) -> CliResult<()> {
     let mut outs: Vec<SweepOutput> = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f)
-            .or_else(|e| input_err(format!("cannot read {}: {e}", f.display())))?;
-        let o: SweepOutput = serde_json::from_str(&text).or_else(|e| {
+    for (f, text) in files.iter().zip(texts) {
+        let o: SweepOutput = serde_json::from_str(text).or_else(|e| {
             input_err(format!(
                 "{}: not the JSON output of `oomlab sweep --json` ({e})",
                 f.display()

@@ -1717,3 +1717,37 @@ fn reports_follow_the_documented_schema_with_big_values_as_strings() {
         "schema version 99",
     );
 }
+
+#[test]
+fn merge_refuses_an_endless_device_at_once() {
+    // `/dev/zero` never ends: read whole, it took merge past any timeout.
+    let e = bad_input_fast(&["merge", "/dev/zero"], "a NUL byte at byte 0");
+    assert!(e.contains("not the JSON output of oomlab"), "{e}");
+    bad_input_fast(&["merge", "/dev/urandom"], "/dev/urandom: ");
+    // A NUL after valid JSON text is still found, by its offset.
+    let p = tmp("nul.json", "{\"schema_version\": 1}\0");
+    bad_input_fast(&["merge", p.to_str().unwrap()], "a NUL byte at byte 21");
+}
+
+#[test]
+fn a_link_scenario_error_keeps_user_newlines_on_one_line() {
+    // A key of the link's scenario with a newline and a fake trace line:
+    // the error quotes the key, escaped, on the error's own line.
+    let text = "version = 1\n[machine]\ncpus = 1\nmemory = \"64M\"\n\"k\\nZZFAKE [    0.000000] oom_reaper\" = 1\n";
+    let link = Permalink {
+        model_version: oomlab_core::MODEL_VERSION,
+        scenario_text: text.to_string(),
+        source: ChoiceSource::Seed(0),
+        compare: Vec::new(),
+    }
+    .encode();
+    for cmd in ["replay", "export"] {
+        let mut args = vec![cmd, link.as_str()];
+        if cmd == "export" {
+            args.extend(["--format", "text"]);
+        }
+        let e = bad_input(&args, "k\\nZZFAKE");
+        assert!(e.contains("unknown field"), "{e}");
+        assert!(!e.lines().any(|l| l.starts_with("ZZFAKE")), "{e}");
+    }
+}
